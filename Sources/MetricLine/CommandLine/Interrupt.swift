@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// SIGINT and SIGTERM as a flag that long loops check, so a tool can flush what it has and exit
+/// cleanly instead of dying mid-write; and SIGPIPE ignored, so a closed pipe shows up as `EPIPE`.
+public enum Interrupt {
+    private static let flag = Atomic<Int32>(0)
+
+    /// Whether SIGINT or SIGTERM has arrived since `install()`.
+    public static var requested: Bool { flag.load(ordering: .relaxed) != 0 }
+
+    /// The signal that arrived, or 0.
+    public static var signal: Int32 { flag.load(ordering: .relaxed) }
+
+    /// Installs the handlers. Blocking reads are interrupted (no `SA_RESTART`) so they notice.
+    public static func install() {
+        Glibc.signal(SIGPIPE, SIG_IGN)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { received in
+            Interrupt.flag.store(received, ordering: .relaxed)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
+    }
+
+    /// The conventional exit status after a signal: 128 + its number (130 for SIGINT, 143 for SIGTERM).
+    public static var exitStatus: Int32 { 128 + signal }
+}

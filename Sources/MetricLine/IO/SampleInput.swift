@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where input lines come from: standard input (`-`) or a file, with the name used in messages.
+public struct InputSource: Sendable {
+    /// The name in messages: the path, or `<stdin>`.
+    public let name: String
+    let path: String?
+
+    /// `-` means standard input.
+    public init(path: String) {
+        if path == "-" {
+            self.name = "<stdin>"
+            self.path = nil
+        } else {
+            self.name = path
+            self.path = path
+        }
+    }
+
+    public static let standardInput = InputSource(path: "-")
+
+    /// Reads every record of `format` from this source, calling `body` for each. Bad lines go to
+    /// `diagnostics`. Returns the number of lines read; throws when the source cannot be opened or read,
+    /// or the first bad line in strict mode.
+    @discardableResult
+    public func readRecords(format: SampleFormat, diagnostics: Diagnostics, _ body: (ExpositionLine) -> Void) throws(InputError) -> Int {
+        let descriptor: Int32
+        if let path {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw InputError("\(path): \(String(cString: strerror(errno)))") }
+        } else {
+            descriptor = 0
+        }
+        defer { if path != nil { close(descriptor) } }
+        var decoder = format.makeDecoder()
+        var records: [ExpositionLine] = []
+        var reader = LineReader(descriptor: descriptor)
+        var stopped = false
+        reader.forEachLine { line, number in
+            records.removeAll(keepingCapacity: true)
+            switch line {
+            case .tooLong(let length):
+                stopped = !diagnostics.reject(source: name, line: number, reason: "line too long (\(length) bytes)", text: nil)
+            case .text(let bytes):
+                do throws(LineError) {
+                    try decoder.decode(bytes, into: &records)
+                    records.forEach(body)
+                } catch {
+                    records.forEach(body)
+                    stopped = !diagnostics.reject(source: name, line: number, reason: "\(error.reason) (column \(error.column))", text: bytes)
+                }
+            }
+            return !stopped
+        }
+        if let failure = reader.readError { throw InputError("\(name): read error: \(String(cString: strerror(failure)))") }
+        if stopped { throw InputError(nil) }
+        if !Interrupt.requested {
+            do throws(LineError) { try decoder.finish() } catch {
+                if !diagnostics.reject(source: name, line: reader.lineNumber, reason: error.reason, text: nil) { throw InputError(nil) }
+            }
+        }
+        return reader.lineNumber
+    }
+}
+
+/// An input that could not be read; `message` is nil when the reason was already reported.
+public struct InputError: Error, Sendable {
+    public var message: String?
+    public init(_ message: String?) { self.message = message }
+}
