@@ -11,7 +11,8 @@ let package = Package(
         + [.library(name: "MetricLine", targets: ["MetricLine"])],
     targets: [
         .target(name: "MetricLine"),
-        .testTarget(name: "ToolkitTests", dependencies: ["MetricLine"]),
+        // The tools are dependencies so that `swift test` builds them for the tests that run them.
+        .testTarget(name: "ToolkitTests", dependencies: [.target(name: "MetricLine")] + tools.map { .target(name: $0) }),
     ] + tools.map { .executableTarget(name: $0, dependencies: ["MetricLine"]) },
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,130 @@
+import Foundation
+import XCTest
+@testable import MetricLine
+
+final class NumberTextTests: XCTestCase {
+    private func parse(_ text: String) -> Double? { text.withBytes { FloatParser.parse($0) } }
+
+    func testParsesGoFloatSyntax() {
+        XCTAssertEqual(parse("12"), 12)
+        XCTAssertEqual(parse("-3.5"), -3.5)
+        XCTAssertEqual(parse("+1"), 1)
+        XCTAssertEqual(parse("1.458255915e9"), 1.458255915e9)
+        XCTAssertEqual(parse(".5"), 0.5)
+        XCTAssertEqual(parse("5."), 5)
+        XCTAssertEqual(parse("1E3"), 1000)
+        XCTAssertEqual(parse("0x1p-2"), 0.25)
+        XCTAssertEqual(parse("0x1.8P3"), 12)
+        XCTAssertEqual(parse("+Inf"), .infinity)
+        XCTAssertEqual(parse("-inf"), -.infinity)
+        XCTAssertEqual(parse("Infinity"), .infinity)
+        XCTAssertEqual(parse("-INFINITY"), -.infinity)
+        XCTAssertTrue(parse("NaN")!.isNaN)
+        XCTAssertTrue(parse("nan")!.isNaN)
+        XCTAssertEqual(parse("1e-400"), 0)
+        XCTAssertEqual(parse("-0")?.sign, .minus)
+        XCTAssertEqual(parse("0.000000000000000000000000001"), 1e-27)
+        XCTAssertEqual(parse("123456789012345678901234567890"), 123456789012345678901234567890.0)
+    }
+
+    func testRejectsWhatGoRejects() {
+        for text in ["", "+", "-", ".", "e5", "1e", "1e+", "1.2.3", "1_000", "0x10", "0x", "+NaN", "infx", "Infinit", "1 ", " 1", "1e400", "-1e400", "0x1p", "abc", "1,5", "--1"] {
+            XCTAssertNil(parse(text), "should reject '\(text)'")
+        }
+    }
+
+    func testParsingMatchesStrtodOnRandomDecimals() {
+        var random = SeededRandom(seed: 1)
+        for _ in 0..<200_000 {
+            let digits = Int.random(in: 1...20, using: &random)
+            var text = Bool.random(using: &random) ? "-" : ""
+            let point = Int.random(in: 0...digits, using: &random)
+            for index in 0..<digits {
+                if index == point && index > 0 { text += "." }
+                text += String(Int.random(in: 0...9, using: &random))
+            }
+            if Int.random(in: 0..<4, using: &random) == 0 { text += "e\(Int.random(in: -330...310, using: &random))" }
+            let expected = strtod(text, nil)
+            let parsed = parse(text)
+            if expected.isInfinite {
+                XCTAssertNil(parsed, text)
+            } else {
+                XCTAssertEqual(parsed?.bitPattern, expected.bitPattern, text)
+            }
+        }
+    }
+
+    func testIntegerTimestamps() {
+        func int(_ text: String) -> Int64? { text.withBytes { IntegerParser.parseInt64($0) } }
+        XCTAssertEqual(int("1712345678000"), 1_712_345_678_000)
+        XCTAssertEqual(int("-5"), -5)
+        XCTAssertEqual(int("+5"), 5)
+        XCTAssertEqual(int("9223372036854775807"), .max)
+        XCTAssertEqual(int("-9223372036854775808"), .min)
+        XCTAssertNil(int("9223372036854775808"))
+        XCTAssertNil(int("1.5"))
+        XCTAssertNil(int(""))
+        XCTAssertNil(int("-"))
+        XCTAssertNil(int("1e3"))
+    }
+
+    func testCanonicalNumberText() {
+        let cases: [(Double, String)] = [
+            (0, "0"), (-0.0, "-0"), (1, "1"), (-1, "-1"), (1.5, "1.5"), (0.1, "0.1"), (100, "100"),
+            (1e20, "100000000000000000000"), (1e21, "1e+21"), (1.5e300, "1.5e+300"), (1e-6, "0.000001"),
+            (1e-7, "1e-7"), (1.2345e-7, "1.2345e-7"), (123.456, "123.456"), (0.3, "0.3"), (2.0 / 3.0, "0.6666666666666666"),
+            (Double(9_007_199_254_740_993 as Int64), "9007199254740992"), (1_458_255_915, "1458255915"), (12345.67, "12345.67"),
+            (.infinity, "+Inf"), (-.infinity, "-Inf"), (.nan, "NaN"), (Double(bitPattern: 1), "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
+        ]
+        for (value, text) in cases {
+            XCTAssertEqual(FloatFormatter.string(value), text, "\(value)")
+        }
+    }
+
+    /// The fast path for short decimals must print exactly what the general shortest path prints.
+    func testFastPathAgreesWithShortestDigits() {
+        var random = SeededRandom(seed: 2)
+        var checked = 0
+        for _ in 0..<300_000 {
+            let value: Double
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: value = Double(Int.random(in: -10_000_000...10_000_000, using: &random)) / [10.0, 100, 1000, 1e4, 1e6][Int.random(in: 0..<5, using: &random)]
+            case 1: value = Double(bitPattern: random.next())
+            default: value = Double.random(in: -1e6...1e6, using: &random)
+            }
+            guard value.isFinite, value != value.rounded(.towardZero) else { continue }
+            var fast: [UInt8] = []
+            guard FloatFormatter.appendFewDecimals(value, to: &fast) else { continue }
+            var digits = Digits()
+            digits.readShortest(value)
+            var general: [UInt8] = []
+            digits.append(negative: value < 0, to: &general)
+            XCTAssertEqual(String(decoding: fast, as: UTF8.self), String(decoding: general, as: UTF8.self), "\(value)")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 50_000)
+    }
+
+    /// Every double written and read back has the same bits.
+    func testRoundTripsEveryBitPattern() {
+        var random = SeededRandom(seed: 3)
+        for _ in 0..<300_000 {
+            let value = Double(bitPattern: random.next())
+            let text = FloatFormatter.string(value)
+            let back = text.withBytes { FloatParser.parse($0) }
+            if value.isNaN {
+                XCTAssertTrue(back?.isNaN ?? false)
+            } else {
+                XCTAssertEqual(back?.bitPattern, value.bitPattern, text)
+            }
+        }
+    }
+
+    func testIntegerFormatting() {
+        for value: Int64 in [0, 7, -7, 10, 1_700_000_000_000, .max, .min] {
+            var bytes: [UInt8] = []
+            IntegerFormatter.append(value, to: &bytes)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), String(value))
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import XCTest
+@testable import MetricLine
+
+/// A small deterministic random generator (SplitMix64), so property tests repeat exactly.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension String {
+    /// Calls `body` with the UTF-8 bytes of the string.
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        var copy = self
+        return try copy.withUTF8(body)
+    }
+}
+
+/// Runs `body` with `bytes` as a buffer pointer.
+func withBuffer<R>(_ bytes: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    try bytes.withUnsafeBufferPointer(body)
+}
+
+/// The result of running one of the toolkit's binaries.
+struct ToolRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Where `swift build` put the tools: next to the test bundle.
+let toolDirectory: URL = {
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("mcollect").path), url.path != "/" {
+        url.deleteLastPathComponent()
+    }
+    return url
+}()
+
+/// Runs a tool with `arguments`, feeding it `input` on stdin, and collects what it prints.
+func runTool(_ tool: String, _ arguments: [String], input: Data = Data(), file: StaticString = #filePath, line: UInt = #line) throws -> ToolRun {
+    let process = Process()
+    process.executableURL = toolDirectory.appendingPathComponent(tool)
+    process.arguments = arguments
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    let writer = Thread {
+        stdin.fileHandleForWriting.write(input)
+        try? stdin.fileHandleForWriting.close()
+    }
+    writer.start()
+    let errorData = Locked(Data())
+    let errorReader = Thread { errorData.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
+    errorReader.start()
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while errorReader.isExecuting || !errorReader.isFinished { usleep(1000) }
+    return ToolRun(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                   stderr: String(decoding: errorData.get(), as: UTF8.self))
+}
+
+/// A value shared between threads under a lock.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ newValue: Value) { lock.lock(); value = newValue; lock.unlock() }
+}
+
+/// Random samples for property tests, with label values full of quotes, backslashes, newlines,
+/// commas, spaces, `=` and non-ASCII text.
+enum RandomSamples {
+    enum NameStyle {
+        /// `[a-zA-Z_:][a-zA-Z0-9_:]*` names and `[a-zA-Z_][a-zA-Z0-9_]*` label names only.
+        case legacy
+        /// Sometimes UTF-8 names that need the quoted form.
+        case any
+    }
+
+    enum ValueStyle {
+        /// Any double, NaN, infinities and staleness markers included.
+        case any
+        /// Finite values only.
+        case finite
+    }
+
+    static let nastyPieces = ["\"", "\\", "\n", ",", " ", "=", "ü", "✓", "日本", "{", "}", ";", "~", "\t", "a", "b", "0", "\\n", "'", "#"]
+
+    static func text(_ random: inout SeededRandom, pieces: [String] = nastyPieces, maximum: Int = 6) -> String {
+        (0..<Int.random(in: 1...maximum, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+    }
+
+    static func legacyName(_ random: inout SeededRandom, metric: Bool) -> String {
+        let first = Array(metric ? "abcxyzABC_:" : "abcxyzABC_")
+        let rest = Array(metric ? "abcxyz_:019" : "abcxyz_019")
+        var name = String(first.randomElement(using: &random)!)
+        for _ in 0..<Int.random(in: 0...8, using: &random) { name.append(rest.randomElement(using: &random)!) }
+        return name
+    }
+
+    static func value(_ random: inout SeededRandom, style: ValueStyle) -> Double {
+        switch Int.random(in: 0..<10, using: &random) {
+        case 0: return Double(bitPattern: random.next())
+        case 1 where style == .any: return [Double.nan, .infinity, -.infinity, StaleMarker.value].randomElement(using: &random)!
+        case 2: return Double(Int.random(in: -1_000_000...1_000_000, using: &random))
+        case 3: return Double(Int.random(in: -100_000...100_000, using: &random)) / 100
+        default:
+            let value = Double.random(in: -1e9...1e9, using: &random)
+            return value
+        }
+    }
+
+    static func sample(_ random: inout SeededRandom, nameStyle: NameStyle, valueStyle: ValueStyle = .any, timestamps: Bool = true) -> Sample {
+        let name = nameStyle == .any && Int.random(in: 0..<5, using: &random) == 0
+            ? text(&random, pieces: ["a", ".", "-", "ü", " ", "0"])
+            : legacyName(&random, metric: true)
+        var labels: [Label] = []
+        var used = Set<String>()
+        for _ in 0..<Int.random(in: 0...4, using: &random) {
+            let labelName = nameStyle == .any && Int.random(in: 0..<6, using: &random) == 0
+                ? text(&random, pieces: ["a", ".", "-", "ü", "0"])
+                : legacyName(&random, metric: false)
+            guard labelName != "__name__", used.insert(labelName).inserted else { continue }
+            labels.append(Label(labelName, text(&random)))
+        }
+        let value = value(&random, style: valueStyle)
+        let timestamp: Int64? = timestamps && Int.random(in: 0..<8, using: &random) > 0
+            ? Int64.random(in: -1_000_000_000_000...4_000_000_000_000, using: &random) : nil
+        return Sample(name: name, labels: labels, value: value, timestamp: timestamp)
+    }
+}
