@@ -4,6 +4,11 @@ public struct DecodedSample: Equatable, Sendable {
     public var value: Double
     /// Milliseconds since the epoch; nil when the line had none.
     public var timestamp: Int64?
+
+    /// Equal when the bits of the values are equal, as for `Sample`.
+    public static func == (lhs: DecodedSample, rhs: DecodedSample) -> Bool {
+        lhs.series == rhs.series && lhs.value.bitPattern == rhs.value.bitPattern && lhs.timestamp == rhs.timestamp
+    }
 }
 
 /// What `SampleDecoder` made of a line.
