@@ -31,10 +31,5 @@ do {
 } catch {
     spec.usageFailure(error)
 }
-let fillTimestamps = !arguments.has("--no-timestamp-fill")
-let readTime = Clock.nowMilliseconds()
-exit(filter.run(inputs.map(InputSource.init(path:))) { record in
-    guard fillTimestamps, case .sample(var sample) = record, sample.timestamp == nil else { return record }
-    sample.timestamp = readTime
-    return .sample(sample)
-})
+let defaultTimestamp = arguments.has("--no-timestamp-fill") ? nil : Clock.nowMilliseconds()
+exit(filter.run(inputs.map(InputSource.init(path:)), defaultTimestamp: defaultTimestamp))

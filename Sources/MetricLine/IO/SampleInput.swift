@@ -23,11 +23,12 @@ public struct InputSource: Sendable {
 
     public static let standardInput = InputSource(path: "-")
 
-    /// Reads every record of `format` from this source, calling `body` for each. Bad lines go to
-    /// `diagnostics`. Returns the number of lines read; throws when the source cannot be opened or read,
-    /// or the first bad line in strict mode.
+    /// Calls `body` with every line of this source and its number. A line that `body` rejects, or
+    /// one over the length limit, goes to `diagnostics` and reading goes on, unless strict. Returns
+    /// the number of lines read; throws when the source cannot be opened or read, or (with a nil
+    /// message, already reported) at the first bad line in strict mode.
     @discardableResult
-    public func readRecords(format: SampleFormat, diagnostics: Diagnostics, _ body: (ExpositionLine) -> Void) throws(InputError) -> Int {
+    public func forEachLine(diagnostics: Diagnostics, _ body: (UnsafeBufferPointer<UInt8>, Int) throws(LineError) -> Void) throws(InputError) -> Int {
         let descriptor: Int32
         if let path {
             descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -36,21 +37,16 @@ public struct InputSource: Sendable {
             descriptor = 0
         }
         defer { if path != nil { close(descriptor) } }
-        var decoder = format.makeDecoder()
-        var records: [ExpositionLine] = []
         var reader = LineReader(descriptor: descriptor)
         var stopped = false
         reader.forEachLine { line, number in
-            records.removeAll(keepingCapacity: true)
             switch line {
             case .tooLong(let length):
                 stopped = !diagnostics.reject(source: name, line: number, reason: "line too long (\(length) bytes)", text: nil)
             case .text(let bytes):
                 do throws(LineError) {
-                    try decoder.decode(bytes, into: &records)
-                    records.forEach(body)
+                    try body(bytes, number)
                 } catch {
-                    records.forEach(body)
                     stopped = !diagnostics.reject(source: name, line: number, reason: "\(error.reason) (column \(error.column))", text: bytes)
                 }
             }
@@ -58,12 +54,26 @@ public struct InputSource: Sendable {
         }
         if let failure = reader.readError { throw InputError("\(name): read error: \(String(cString: strerror(failure)))") }
         if stopped { throw InputError(nil) }
+        return reader.lineNumber
+    }
+
+    /// Reads every record of `format` from this source, calling `body` for each; errors as in
+    /// `forEachLine`, plus the format's own complaint at the end of input (a missing `# EOF`).
+    @discardableResult
+    public func readRecords(format: SampleFormat, diagnostics: Diagnostics, _ body: (ExpositionLine) -> Void) throws(InputError) -> Int {
+        var decoder = format.makeDecoder()
+        var records: [ExpositionLine] = []
+        let lines = try forEachLine(diagnostics: diagnostics) { bytes, _ throws(LineError) in
+            records.removeAll(keepingCapacity: true)
+            defer { records.forEach(body) }
+            try decoder.decode(bytes, into: &records)
+        }
         if !Interrupt.requested {
             do throws(LineError) { try decoder.finish() } catch {
-                if !diagnostics.reject(source: name, line: reader.lineNumber, reason: error.reason, text: nil) { throw InputError(nil) }
+                if !diagnostics.reject(source: name, line: lines, reason: error.reason, text: nil) { throw InputError(nil) }
             }
         }
-        return reader.lineNumber
+        return lines
     }
 }
 
