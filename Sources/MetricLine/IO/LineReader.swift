@@ -69,12 +69,12 @@ public struct LineReader: ~Copyable {
             }
             scanFrom = filled
             if filled == buffer.count {
-                if skipping >= 0 || filled >= maximumLineLength {
+                if skipping >= 0 || filled > maximumLineLength {
                     skipping = max(skipping, 0) + filled
                     filled = 0
                     scanFrom = 0
                 } else {
-                    let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maximumLineLength), alignment: 16)
+                    let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maximumLineLength + 1), alignment: 16)
                     grown.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: filled)
                     buffer.deallocate()
                     buffer = grown
