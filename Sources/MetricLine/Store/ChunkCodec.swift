@@ -1,0 +1,288 @@
+/// One series' samples in a time window, compressed losslessly: every value and timestamp reads
+/// back bit for bit.
+///
+/// Timestamps are coded as the first one and the first delta; then one bit says whether all the
+/// rest follow at that interval, and if not, deltas of deltas follow. Values are looked at as a whole first:
+/// - all the same bits: stored once;
+/// - decimals (every value is an integer m / 10^k for one small k, like 0.01 s counters, 2-place
+///   loads or byte counts): the integers m, divided by their common factor (1024 for kB memory,
+///   4096 for blocks), coded as differences, differences of differences, or differences from the
+///   mean difference, whichever is smallest;
+/// - anything else (17-digit floats): differences of the IEEE bit patterns.
+/// NaN, infinities, staleness markers and -0 are kept aside as exceptions so they do not push a
+/// whole chunk off the decimal path. All of it goes through one adaptive range coder.
+public enum ChunkCodec {
+    /// How values are represented in a chunk.
+    enum ValueKind: UInt64 {
+        case constant = 0, decimal = 1, float = 2
+    }
+
+    /// How residuals are predicted from earlier values.
+    enum Predictor: UInt64 {
+        /// r = x[i] - x[i-1]
+        case delta = 0
+        /// r = (x[i] - x[i-1]) - (x[i-1] - x[i-2])
+        case deltaOfDelta = 1
+        /// r = (x[i] - x[i-1]) - D, with D the chunk's rounded mean difference
+        case deltaFromMean = 2
+    }
+
+    /// The most samples one chunk may hold; writers split longer runs.
+    public static let maximumSamples = 1 << 20
+
+    /// The largest number of decimal places tried.
+    static let maximumDecimalPlaces = 15
+
+    /// Compresses samples; `timestamps` must be strictly increasing and as long as `values`,
+    /// with at most `maximumSamples` of them.
+    public static func encode(timestamps: [Int64], values: [Double]) -> [UInt8] {
+        precondition(timestamps.count == values.count && timestamps.count <= maximumSamples)
+        var encoder = RangeEncoder()
+        let header = IntegerModel()
+        let count = timestamps.count
+        header.encode(Int64(count), &encoder)
+        guard count > 0 else {
+            encoder.finish()
+            return encoder.bytes
+        }
+        encodeTimestamps(timestamps, header: header, &encoder)
+
+        // Exceptions: values the decimal and float paths should not see.
+        var regular: [Double] = []
+        regular.reserveCapacity(count)
+        var exceptions: [(index: Int, bits: UInt64)] = []
+        for (index, value) in values.enumerated() {
+            if !value.isFinite || (value == 0 && value.sign == .minus) {
+                exceptions.append((index, value.bitPattern))
+            } else {
+                regular.append(value)
+            }
+        }
+        header.encode(Int64(exceptions.count), &encoder)
+        var previousIndex = -1
+        for exception in exceptions {
+            header.encode(Int64(exception.index - previousIndex - 1), &encoder)
+            encoder.encodeDirect(exception.bits, count: 64)
+            previousIndex = exception.index
+        }
+        if !regular.isEmpty { encodeValues(regular, header: header, &encoder) }
+        encoder.finish()
+        return encoder.bytes
+    }
+
+    /// Decompresses a chunk. Damaged bytes give wrong numbers, never a crash; checksums catch them.
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> (timestamps: [Int64], values: [Double]) {
+        var decoder = RangeDecoder(bytes)
+        let header = IntegerModel()
+        let count = Int(clamping: header.decode(&decoder))
+        // A damaged count must not make us allocate without bound.
+        guard count > 0, count <= maximumSamples else { return ([], []) }
+        let timestamps = decodeTimestamps(count: count, header: header, &decoder)
+        let exceptionCount = Int(clamping: header.decode(&decoder))
+        guard exceptionCount >= 0, exceptionCount <= count else { return ([], []) }
+        var exceptions: [(index: Int, bits: UInt64)] = []
+        var previousIndex = -1
+        for _ in 0..<exceptionCount {
+            let gap = Int(clamping: header.decode(&decoder))
+            let index = previousIndex &+ 1 &+ max(gap, 0)
+            exceptions.append((index, decoder.decodeDirect(count: 64)))
+            previousIndex = index
+        }
+        let regularCount = count - exceptionCount
+        let regular = regularCount > 0 ? decodeValues(count: regularCount, header: header, &decoder) : []
+        var values: [Double] = []
+        values.reserveCapacity(count)
+        var regularIndex = 0
+        var exceptionIndex = 0
+        for index in 0..<count {
+            if exceptionIndex < exceptions.count && exceptions[exceptionIndex].index == index {
+                values.append(Double(bitPattern: exceptions[exceptionIndex].bits))
+                exceptionIndex += 1
+            } else if regularIndex < regular.count {
+                values.append(regular[regularIndex])
+                regularIndex += 1
+            } else {
+                values.append(.nan)
+            }
+        }
+        return (timestamps, values)
+    }
+
+    // MARK: Timestamps
+
+    private static func encodeTimestamps(_ timestamps: [Int64], header: IntegerModel, _ encoder: inout RangeEncoder) {
+        header.encode(timestamps[0], &encoder)
+        guard timestamps.count > 1 else { return }
+        var previousDelta = timestamps[1] &- timestamps[0]
+        header.encode(previousDelta, &encoder)
+        // Most series are scraped at a fixed interval: then one bit says so.
+        var regular = true
+        for index in 2..<timestamps.count where timestamps[index] &- timestamps[index - 1] != previousDelta {
+            regular = false
+            break
+        }
+        encoder.encodeDirect(regular ? 1 : 0, count: 1)
+        if regular { return }
+        let model = IntegerModel()
+        for index in 2..<timestamps.count {
+            let delta = timestamps[index] &- timestamps[index - 1]
+            model.encode(delta &- previousDelta, &encoder)
+            previousDelta = delta
+        }
+    }
+
+    private static func decodeTimestamps(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder) -> [Int64] {
+        var timestamps: [Int64] = []
+        timestamps.reserveCapacity(count)
+        timestamps.append(header.decode(&decoder))
+        guard count > 1 else { return timestamps }
+        var delta = header.decode(&decoder)
+        timestamps.append(timestamps[0] &+ delta)
+        if decoder.decodeDirect(count: 1) == 1 {
+            for _ in 2..<count { timestamps.append(timestamps[timestamps.count - 1] &+ delta) }
+            return timestamps
+        }
+        let model = IntegerModel()
+        for _ in 2..<count {
+            delta = delta &+ model.decode(&decoder)
+            timestamps.append(timestamps[timestamps.count - 1] &+ delta)
+        }
+        return timestamps
+    }
+
+    // MARK: Values
+
+    private static func encodeValues(_ values: [Double], header: IntegerModel, _ encoder: inout RangeEncoder) {
+        let first = values[0].bitPattern
+        if values.allSatisfy({ $0.bitPattern == first }) {
+            encoder.encodeDirect(ValueKind.constant.rawValue, count: 2)
+            encoder.encodeDirect(first, count: 64)
+            return
+        }
+        if let places = decimalPlaces(values) {
+            var integers = values.map { scaledInteger($0, places: places) }
+            var factor: Int64 = 0
+            for integer in integers { factor = greatestCommonDivisor(factor, integer) }
+            if factor > 1 { integers = integers.map { $0 / factor } }
+            encoder.encodeDirect(ValueKind.decimal.rawValue, count: 2)
+            header.encode(Int64(places), &encoder)
+            header.encode(max(factor, 1), &encoder)
+            encodeIntegers(integers, header: header, &encoder)
+        } else {
+            encoder.encodeDirect(ValueKind.float.rawValue, count: 2)
+            encodeIntegers(values.map { Int64(bitPattern: $0.bitPattern) }, header: header, &encoder)
+        }
+    }
+
+    private static func decodeValues(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder) -> [Double] {
+        switch ValueKind(rawValue: decoder.decodeDirect(count: 2)) {
+        case .constant:
+            return Array(repeating: Double(bitPattern: decoder.decodeDirect(count: 64)), count: count)
+        case .decimal:
+            let places = Int(clamping: header.decode(&decoder))
+            let factor = header.decode(&decoder)
+            let integers = decodeIntegers(count: count, header: header, &decoder)
+            guard places >= 0, places <= maximumDecimalPlaces else { return Array(repeating: .nan, count: count) }
+            let power = FloatParser.exactPowersOfTen[places]
+            return integers.map { Double($0 &* factor) / power }
+        case .float:
+            return decodeIntegers(count: count, header: header, &decoder).map { Double(bitPattern: UInt64(bitPattern: $0)) }
+        case nil:
+            return Array(repeating: .nan, count: count)
+        }
+    }
+
+    /// Codes integers with the cheapest predictor.
+    private static func encodeIntegers(_ integers: [Int64], header: IntegerModel, _ encoder: inout RangeEncoder) {
+        header.encode(integers[0], &encoder)
+        guard integers.count > 1 else { return }
+        var deltas: [Int64] = []
+        deltas.reserveCapacity(integers.count - 1)
+        for index in 1..<integers.count { deltas.append(integers[index] &- integers[index - 1]) }
+        var sum: Double = 0
+        for delta in deltas { sum += Double(delta) }
+        let meanDelta = Int64(clamping: Int64(exactly: (sum / Double(deltas.count)).rounded()) ?? 0)
+        var costs: [Int] = [0, 0, 0]
+        for (index, delta) in deltas.enumerated() {
+            costs[0] += cost(delta)
+            costs[1] += cost(index == 0 ? delta : delta &- deltas[index - 1])
+            costs[2] += cost(delta &- meanDelta)
+        }
+        let predictor: Predictor = costs[1] < costs[0] && costs[1] <= costs[2] ? .deltaOfDelta : (costs[2] < costs[0] ? .deltaFromMean : .delta)
+        encoder.encodeDirect(predictor.rawValue, count: 2)
+        if predictor == .deltaFromMean { header.encode(meanDelta, &encoder) }
+        let model = IntegerModel()
+        var previousDelta: Int64 = 0
+        for delta in deltas {
+            switch predictor {
+            case .delta: model.encode(delta, &encoder)
+            case .deltaOfDelta: model.encode(delta &- previousDelta, &encoder)
+            case .deltaFromMean: model.encode(delta &- meanDelta, &encoder)
+            }
+            previousDelta = delta
+        }
+    }
+
+    private static func decodeIntegers(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder) -> [Int64] {
+        var integers: [Int64] = []
+        integers.reserveCapacity(count)
+        integers.append(header.decode(&decoder))
+        guard count > 1 else { return integers }
+        let predictor = Predictor(rawValue: decoder.decodeDirect(count: 2)) ?? .delta
+        let meanDelta = predictor == .deltaFromMean ? header.decode(&decoder) : 0
+        let model = IntegerModel()
+        var previousDelta: Int64 = 0
+        for _ in 1..<count {
+            let residual = model.decode(&decoder)
+            let delta: Int64
+            switch predictor {
+            case .delta: delta = residual
+            case .deltaOfDelta: delta = previousDelta &+ residual
+            case .deltaFromMean: delta = meanDelta &+ residual
+            }
+            integers.append(integers[integers.count - 1] &+ delta)
+            previousDelta = delta
+        }
+        return integers
+    }
+
+    /// An estimate of the bits a residual costs, for choosing the predictor.
+    @inline(__always)
+    private static func cost(_ residual: Int64) -> Int {
+        residual == 0 ? 0 : 66 - residual.magnitude.leadingZeroBitCount
+    }
+
+    /// The fewest decimal places k for which every value is exactly m / 10^k with |m| <= 2^53.
+    static func decimalPlaces(_ values: [Double]) -> Int? {
+        var places = 0
+        for value in values {
+            while !isDecimal(value, places: places) {
+                places += 1
+                if places > maximumDecimalPlaces { return nil }
+            }
+        }
+        // Rarely, a value that fit with fewer places no longer fits in 2^53 with more.
+        for value in values where !isDecimal(value, places: places) { return nil }
+        return places
+    }
+
+    @inline(__always)
+    private static func isDecimal(_ value: Double, places: Int) -> Bool {
+        let power = FloatParser.exactPowersOfTen[places]
+        let scaled = (value * power).rounded()
+        guard abs(scaled) <= 9_007_199_254_740_992 else { return false }
+        return (scaled / power).bitPattern == value.bitPattern
+    }
+
+    @inline(__always)
+    private static func scaledInteger(_ value: Double, places: Int) -> Int64 {
+        Int64((value * FloatParser.exactPowersOfTen[places]).rounded())
+    }
+
+    private static func greatestCommonDivisor(_ a: Int64, _ b: Int64) -> Int64 {
+        var x = a.magnitude
+        var y = b.magnitude
+        while y != 0 { (x, y) = (y, x % y) }
+        return Int64(clamping: x)
+    }
+}
