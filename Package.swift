@@ -12,7 +12,8 @@ let package = Package(
     targets: [
         .target(name: "MetricLine"),
         // The tools are dependencies so that `swift test` builds them for the tests that run them.
-        .testTarget(name: "ToolkitTests", dependencies: [.target(name: "MetricLine")] + tools.map { .target(name: $0) }),
+        .testTarget(name: "ToolkitTests", dependencies: [.target(name: "MetricLine")] + tools.map { .target(name: $0) },
+                    exclude: ["Fixtures"]),
     ] + tools.map { .executableTarget(name: $0, dependencies: ["MetricLine"]) },
     swiftLanguageModes: [.v6]
 )

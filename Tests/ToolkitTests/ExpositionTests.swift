@@ -107,3 +107,29 @@ final class ExpositionTests: XCTestCase {
         }
     }
 }
+
+/// Lines whose fate in Prometheus's own parser is known: ours must agree, or say why not.
+final class PrometheusParityTests: XCTestCase {
+    func testAgreesWithPrometheusOrSaysWhy() throws {
+        var rows = 0
+        for row in try fixture("exposition-lines.tsv").split(separator: "\n") where !row.hasPrefix("## ") && !row.hasPrefix("input\t") {
+            let columns = row.split(separator: "\t", omittingEmptySubsequences: false)
+            guard columns.count == 5 else { XCTFail("bad fixture row: \(row)"); continue }
+            rows += 1
+            let input = unescapeFixture(columns[0])
+            var verdict = "reject"
+            var canonical = "-"
+            withBuffer(input) { bytes in
+                guard let parsed = try? ExpositionParser.parse(bytes) else { return }
+                verdict = "accept"
+                if case .sample(let sample) = parsed { canonical = ExpositionWriter.line(sample) }
+            }
+            XCTAssertEqual(verdict, String(columns[2]), "verdict on \(columns[0])")
+            XCTAssertEqual(canonical, String(decoding: unescapeFixture(columns[3]), as: UTF8.self), "canonical form of \(columns[0])")
+            if columns[1] != columns[2] {
+                XCTAssertTrue(columns[4].hasPrefix("differs: ") && !columns[4].contains("UNEXPLAINED"), "a difference from Prometheus needs a reason: \(row)")
+            }
+        }
+        XCTAssertGreaterThan(rows, 150)
+    }
+}

@@ -13,8 +13,6 @@ final class NumberTextTests: XCTestCase {
         XCTAssertEqual(parse(".5"), 0.5)
         XCTAssertEqual(parse("5."), 5)
         XCTAssertEqual(parse("1E3"), 1000)
-        XCTAssertEqual(parse("0x1p-2"), 0.25)
-        XCTAssertEqual(parse("0x1.8P3"), 12)
         XCTAssertEqual(parse("+Inf"), .infinity)
         XCTAssertEqual(parse("-inf"), -.infinity)
         XCTAssertEqual(parse("Infinity"), .infinity)
@@ -27,8 +25,8 @@ final class NumberTextTests: XCTestCase {
         XCTAssertEqual(parse("123456789012345678901234567890"), 123456789012345678901234567890.0)
     }
 
-    func testRejectsWhatGoRejects() {
-        for text in ["", "+", "-", ".", "e5", "1e", "1e+", "1.2.3", "1_000", "0x10", "0x", "+NaN", "infx", "Infinit", "1 ", " 1", "1e400", "-1e400", "0x1p", "abc", "1,5", "--1"] {
+    func testRejectsWhatPrometheusRejects() {
+        for text in ["", "+", "-", ".", "e5", "1e", "1e+", "1.2.3", "1_000", "0x10", "0x", "0x1p-2", "0x1.8P3", "+NaN", "infx", "Infinit", "1 ", " 1", "1e400", "-1e400", "0x1p", "abc", "1,5", "--1"] {
             XCTAssertNil(parse(text), "should reject '\(text)'")
         }
     }

@@ -142,3 +142,37 @@ enum RandomSamples {
         return Sample(name: name, labels: labels, value: value, timestamp: timestamp)
     }
 }
+
+/// The text of a file in Tests/ToolkitTests/Fixtures.
+func fixture(_ name: String) throws -> String {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name)
+    return try String(contentsOf: url, encoding: .utf8)
+}
+
+/// Undoes the escapes of fixture files: \t \n \r \0 \\ and \xHH (for bytes that are not UTF-8).
+func unescapeFixture(_ text: Substring) -> [UInt8] {
+    var bytes: [UInt8] = []
+    let source = Array(text.utf8)
+    var index = 0
+    while index < source.count {
+        if source[index] == UInt8(ascii: "\\"), index + 1 < source.count {
+            switch source[index + 1] {
+            case UInt8(ascii: "t"): bytes.append(0x09); index += 2; continue
+            case UInt8(ascii: "n"): bytes.append(0x0A); index += 2; continue
+            case UInt8(ascii: "r"): bytes.append(0x0D); index += 2; continue
+            case UInt8(ascii: "0"): bytes.append(0x00); index += 2; continue
+            case UInt8(ascii: "\\"): bytes.append(0x5C); index += 2; continue
+            case UInt8(ascii: "x") where index + 3 < source.count:
+                if let byte = UInt8(String(decoding: source[(index + 2)..<(index + 4)], as: UTF8.self), radix: 16) {
+                    bytes.append(byte)
+                    index += 4
+                    continue
+                }
+            default: break
+            }
+        }
+        bytes.append(source[index])
+        index += 1
+    }
+    return bytes
+}

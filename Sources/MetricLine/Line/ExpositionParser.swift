@@ -128,9 +128,10 @@ public enum ExpositionParser {
             first = false
             cursor.skipBlanks()
             guard !cursor.atEnd else { throw LineError("unterminated label set: missing '}'", column: cursor.column) }
+            // Prometheus's parser lets the comma between labels be left out; so do we.
             if cursor.peek == UInt8(ascii: ",") {
                 cursor.index += 1
-            } else if cursor.peek != UInt8(ascii: "}") {
+            } else if cursor.peek != UInt8(ascii: "}") && cursor.peek != UInt8(ascii: "\"") && !Names.isLabelNameStart(cursor.peek) {
                 throw LineError("expected ',' or '}' after label value", column: cursor.column)
             }
         }
@@ -208,7 +209,10 @@ public enum ExpositionParser {
         let afterKey = cursor.index
         cursor.skipBlanks()
         guard !cursor.atEnd else { throw LineError("missing value", column: cursor.column) }
-        guard cursor.index > afterKey else { throw LineError("expected a blank before the value", column: cursor.column) }
+        // After a closing brace the value may follow at once (`up{job="a"}1`), as Prometheus allows.
+        guard cursor.index > afterKey || (afterKey > 0 && cursor.bytes[afterKey - 1] == UInt8(ascii: "}")) else {
+            throw LineError("expected a blank before the value", column: cursor.column)
+        }
         let valueColumn = cursor.column
         let valueToken = cursor.token()
         guard let value = parseValue(valueToken) else {
@@ -259,7 +263,9 @@ public enum ExpositionParser {
             cursor.index += 1
         }
         if isHelp {
-            return .help(metric: name, text: unescapeHelp(UnsafeBufferPointer(rebasing: cursor.bytes[cursor.index..<cursor.end])))
+            let raw = UnsafeBufferPointer(rebasing: cursor.bytes[cursor.index..<cursor.end])
+            guard String(validating: raw, as: UTF8.self) != nil else { throw LineError("invalid UTF-8 in HELP text", column: cursor.column) }
+            return .help(metric: name, text: unescapeHelp(raw))
         }
         cursor.skipBlanks()
         let typeColumn = cursor.column

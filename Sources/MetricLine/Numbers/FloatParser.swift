@@ -4,7 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Parses the float syntax of Go's `strconv.ParseFloat`, which is what Prometheus accepts as a sample value.
+/// Parses sample values as Prometheus does: Go's `strconv.ParseFloat` syntax without the hexadecimal
+/// floats and `_` digit separators that Prometheus's parser refuses before calling it.
 ///
 /// Decimal numbers with at most 19 significant digits and a small exponent take Clinger's fast
 /// path (one exact multiplication or division); everything else goes to `strtod`, so every result is
@@ -31,9 +32,6 @@ public enum FloatParser {
         let first = bytes[index]
         if first | 0x20 == UInt8(ascii: "i") || first | 0x20 == UInt8(ascii: "n") {
             return special(bytes, signed: index == 1, negative: negative)
-        }
-        if first == UInt8(ascii: "0"), index + 1 < count, bytes[index + 1] | 0x20 == UInt8(ascii: "x") {
-            return hexadecimal(bytes, from: index + 2)
         }
 
         var mantissa: UInt64 = 0
@@ -113,33 +111,6 @@ public enum FloatParser {
         if matches("inf") || matches("infinity") { return negative ? -.infinity : .infinity }
         if !signed && matches("nan") { return .nan }
         return nil
-    }
-
-    /// Go's hexadecimal floats (`0x1.8p3`): the `p` exponent is required.
-    private static func hexadecimal(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Double? {
-        var index = start
-        var sawDigit = false
-        var sawPoint = false
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte &- UInt8(ascii: "0") < 10 || (byte | 0x20) &- UInt8(ascii: "a") < 6 {
-                sawDigit = true
-            } else if byte == UInt8(ascii: "."), !sawPoint {
-                sawPoint = true
-            } else {
-                break
-            }
-            index += 1
-        }
-        guard sawDigit, index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "p") else { return nil }
-        index += 1
-        if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") { index += 1 }
-        guard index < bytes.count else { return nil }
-        while index < bytes.count {
-            guard bytes[index] &- UInt8(ascii: "0") < 10 else { return nil }
-            index += 1
-        }
-        return viaStrtod(bytes)
     }
 
     /// The slow path for text already checked to be a well-formed number: C's correctly rounded `strtod`.
