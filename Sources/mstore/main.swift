@@ -1,16 +1,17 @@
 import Glibc
 import MetricLine
 
-// mstore: append samples to a durable, compressed store. The command line conventions are in place; the tool's own work is not built yet.
-let spec = CommandSpec(
-    tool: "mstore",
-    summary: "append samples to a durable, compressed store",
-    usage: ["[OPTIONS]"],
-    options: [.inputFormat, .outputFormat, .strict],
-    examples: [],
-    notes: ["Not built yet: this release only answers --help and --version."]
-)
-
-_ = spec.parseOrExit()
-Diagnostics(tool: spec.tool).warn("not built yet (issue 3); only --help and --version work in this release")
-exit(ExitStatus.failure)
+// mstore: append samples to a store directory; inspect, check and dump it.
+//   mstore [OPTIONS] DIR [FILE...]      append (stdin when no FILE)
+//   mstore info DIR | check DIR | dump DIR [OPTIONS]
+var arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "info":
+    exit(InfoCommand.run(Array(arguments.dropFirst())))
+case "check":
+    exit(CheckCommand.run(Array(arguments.dropFirst())))
+case "dump":
+    exit(DumpCommand.run(Array(arguments.dropFirst())))
+default:
+    exit(AppendCommand.run(arguments))
+}

@@ -23,12 +23,14 @@ public struct InputSource: Sendable {
 
     public static let standardInput = InputSource(path: "-")
 
-    /// Calls `body` with every line of this source and its number. A line that `body` rejects, or
+    /// Calls `body` with every line of this source and its number (and `beforeRead` before each
+    /// read from the source; it returns false to stop). A line that `body` rejects, or
     /// one over the length limit, goes to `diagnostics` and reading goes on, unless strict. Returns
     /// the number of lines read; throws when the source cannot be opened or read, or (with a nil
     /// message, already reported) at the first bad line in strict mode.
     @discardableResult
-    public func forEachLine(diagnostics: Diagnostics, _ body: (UnsafeBufferPointer<UInt8>, Int) throws(LineError) -> Void) throws(InputError) -> Int {
+    public func forEachLine(diagnostics: Diagnostics, bufferSize: Int = 1 << 16, beforeRead: () -> Bool = { true },
+                            _ body: (UnsafeBufferPointer<UInt8>, Int) throws(LineError) -> Void) throws(InputError) -> Int {
         let descriptor: Int32
         if let path {
             descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -37,9 +39,9 @@ public struct InputSource: Sendable {
             descriptor = 0
         }
         defer { if path != nil { close(descriptor) } }
-        var reader = LineReader(descriptor: descriptor)
+        var reader = LineReader(descriptor: descriptor, bufferSize: bufferSize)
         var stopped = false
-        reader.forEachLine { line, number in
+        reader.forEachLine(beforeRead: beforeRead) { line, number in
             switch line {
             case .tooLong(let length):
                 stopped = !diagnostics.reject(source: name, line: number, reason: "line too long (\(length) bytes)", text: nil)

@@ -49,7 +49,14 @@ public enum ExpositionParser {
     /// A metric name and its canonical labels.
     public struct SeriesKey: Equatable, Sendable {
         public var name: String
+        /// Sorted by name, no empty values.
         public var labels: [Label]
+
+        /// A key from a name and labels already in canonical order.
+        public init(name: String, labels: [Label]) {
+            self.name = name
+            self.labels = labels
+        }
     }
 
     /// Parses `name{labels}` (or `{"name",labels}`) at the cursor and leaves the cursor after it.

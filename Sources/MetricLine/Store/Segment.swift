@@ -1,0 +1,332 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A sealed segment: the immutable file holding the compressed samples of many series over one
+/// time range, with a label index. Writer and reader sit side by side.
+///
+/// File: the magic `MSTSEG01`; the chunks, back to back (see `ChunkCodec`); the index; a footer of
+/// 48 bytes: `u64` index offset, `u64` index length, `u32` crc32c of the index, `i64` min and max
+/// time, `u32` crc32c of the footer's first 36 bytes, and the magic `MSTSEGE1`.
+///
+/// The index: `varint` format version (1), `varint` generation, `varint` count and the generations
+/// this segment replaces (a compaction's inputs); the symbol table (`varint` count, then strings);
+/// the series in order of their canonical keys, each `varint` name symbol, `varint` label count and
+/// (name, value) symbol pairs, `varint` chunk count and per chunk `varint` offset, `varint` length,
+/// `varint` samples, `zigzag` first time minus the segment's min time, `varint` last minus first
+/// time, `u32` crc32c of the chunk's bytes; then the postings: per label name (`__name__` for
+/// metric names) its symbol and per value the symbol and the series numbers as deltas.
+public enum Segment {
+    static let magic: [UInt8] = Array("MSTSEG01".utf8)
+    static let footerMagic: [UInt8] = Array("MSTSEGE1".utf8)
+    static let footerLength = 48
+    static let formatVersion = 1
+    /// The label name under which postings list metric names.
+    public static let nameLabel = "__name__"
+
+    /// One series to write: its key and its samples, sorted by time without duplicates.
+    public struct Series {
+        public var key: ExpositionParser.SeriesKey
+        public var timestamps: [Int64]
+        public var values: [Double]
+
+        public init(key: ExpositionParser.SeriesKey, timestamps: [Int64], values: [Double]) {
+            self.key = key
+            self.timestamps = timestamps
+            self.values = values
+        }
+    }
+
+    /// What a written segment holds.
+    public struct Summary: Sendable {
+        public var path: String
+        public var series: Int
+        public var samples: Int
+        public var bytes: Int64
+        public var minTime: Int64
+        public var maxTime: Int64
+    }
+
+    /// Writes `series` (sorted by canonical key) to `path` through a temporary file, fsync and
+    /// rename, so that a reader sees the whole segment or none of it.
+    public static func write(_ series: [Series], to path: String, generation: UInt64, replaces: [UInt64] = []) throws(StoreError) -> Summary {
+        let temporary = path + ".tmp"
+        let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        var closed = false
+        defer { if !closed { close(descriptor); try? FileSystem.remove(temporary) } }
+
+        var symbols: [String: Int] = [:]
+        var symbolList: [String] = []
+        func symbol(_ text: String) -> Int {
+            if let known = symbols[text] { return known }
+            symbols[text] = symbolList.count
+            symbolList.append(text)
+            return symbolList.count - 1
+        }
+        struct ChunkEntry { var offset: Int; var length: Int; var samples: Int; var first: Int64; var last: Int64; var crc: UInt32 }
+        var entries: [[ChunkEntry]] = []
+        var offset = magic.count
+        var output = magic
+        var minTime = Int64.max
+        var maxTime = Int64.min
+        var samples = 0
+        for one in series {
+            var chunks: [ChunkEntry] = []
+            var start = 0
+            while start < one.timestamps.count {
+                let end = min(start + ChunkCodec.maximumSamples, one.timestamps.count)
+                let bytes = ChunkCodec.encode(timestamps: Array(one.timestamps[start..<end]), values: Array(one.values[start..<end]))
+                chunks.append(ChunkEntry(offset: offset, length: bytes.count, samples: end - start, first: one.timestamps[start],
+                                         last: one.timestamps[end - 1], crc: CRC32C.checksum(bytes)))
+                minTime = min(minTime, one.timestamps[start])
+                maxTime = max(maxTime, one.timestamps[end - 1])
+                output.append(contentsOf: bytes)
+                offset += bytes.count
+                if output.count >= 1 << 20 {
+                    try FileSystem.write(descriptor, output, path: temporary)
+                    output.removeAll(keepingCapacity: true)
+                }
+                start = end
+            }
+            samples += one.timestamps.count
+            entries.append(chunks)
+        }
+        if minTime > maxTime { (minTime, maxTime) = (0, 0) }
+
+        // Symbols in sorted order, so equal segments are equal files.
+        for one in series {
+            _ = symbol(Segment.nameLabel)
+            _ = symbol(one.key.name)
+            for label in one.key.labels {
+                _ = symbol(label.name)
+                _ = symbol(label.value)
+            }
+        }
+        symbolList.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for (index, text) in symbolList.enumerated() { symbols[text] = index }
+
+        var index = ByteWriter()
+        index.varint(formatVersion)
+        index.varint(generation)
+        index.varint(replaces.count)
+        for replaced in replaces { index.varint(replaced) }
+        index.varint(symbolList.count)
+        for text in symbolList { index.data(text.utf8) }
+        index.varint(series.count)
+        var postings: [Int: [Int: [Int]]] = [:]
+        for (number, one) in series.enumerated() {
+            let nameSymbol = symbols[one.key.name]!
+            index.varint(nameSymbol)
+            postings[symbols[Segment.nameLabel]!, default: [:]][nameSymbol, default: []].append(number)
+            index.varint(one.key.labels.count)
+            for label in one.key.labels {
+                let (labelName, labelValue) = (symbols[label.name]!, symbols[label.value]!)
+                index.varint(labelName)
+                index.varint(labelValue)
+                postings[labelName, default: [:]][labelValue, default: []].append(number)
+            }
+            index.varint(entries[number].count)
+            for chunk in entries[number] {
+                index.varint(chunk.offset)
+                index.varint(chunk.length)
+                index.varint(chunk.samples)
+                index.signed(chunk.first &- minTime)
+                index.varint(UInt64(bitPattern: chunk.last &- chunk.first))
+                index.uint32(chunk.crc)
+            }
+        }
+        index.varint(postings.count)
+        for labelName in postings.keys.sorted() {
+            index.varint(labelName)
+            let values = postings[labelName]!
+            index.varint(values.count)
+            for labelValue in values.keys.sorted() {
+                index.varint(labelValue)
+                let list = values[labelValue]!
+                index.varint(list.count)
+                var previous = 0
+                for number in list {
+                    index.varint(number - previous)
+                    previous = number
+                }
+            }
+        }
+        let indexOffset = offset
+        output.append(contentsOf: index.bytes)
+        var footer = ByteWriter()
+        footer.uint64(UInt64(indexOffset))
+        footer.uint64(UInt64(index.bytes.count))
+        footer.uint32(CRC32C.checksum(index.bytes))
+        footer.uint64(UInt64(bitPattern: minTime))
+        footer.uint64(UInt64(bitPattern: maxTime))
+        footer.uint32(CRC32C.checksum(footer.bytes))
+        footer.bytes.append(contentsOf: footerMagic)
+        output.append(contentsOf: footer.bytes)
+        try FileSystem.write(descriptor, output, path: temporary)
+        try FileSystem.sync(descriptor, path: temporary)
+        close(descriptor)
+        closed = true
+        try FileSystem.rename(temporary, path)
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        try FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
+        return Summary(path: path, series: series.count, samples: samples, bytes: Int64(indexOffset + index.bytes.count + footerLength),
+                       minTime: minTime, maxTime: maxTime)
+    }
+
+    /// Where one chunk lies in a segment, and what it covers.
+    public struct ChunkReference: Sendable {
+        public var offset: Int
+        public var length: Int
+        public var samples: Int
+        public var minTime: Int64
+        public var maxTime: Int64
+        public var crc: UInt32
+    }
+
+    /// Reads a segment: its index at once, its chunks on demand.
+    public final class Reader {
+        public let path: String
+        private let descriptor: Int32
+        public let generation: UInt64
+        /// Generations of segments this one replaces (a compaction's inputs).
+        public let replaces: [UInt64]
+        public let minTime: Int64
+        public let maxTime: Int64
+        public let fileSize: Int64
+        private let symbols: [String]
+        /// Per series: name symbol, label symbol pairs, chunks.
+        private let series: [(name: Int32, labels: [(Int32, Int32)], chunks: [ChunkReference])]
+        /// Label name -> value -> series numbers (ascending).
+        private let postings: [String: [String: [Int32]]]
+
+        public init(path: String) throws(StoreError) {
+            self.path = path
+            descriptor = try FileSystem.open(path, O_RDONLY)
+            do throws(StoreError) {
+                var info = stat()
+                guard fstat(descriptor, &info) == 0 else { throw .system(path, "cannot stat") }
+                fileSize = Int64(info.st_size)
+                guard fileSize >= Int64(magic.count + footerLength) else { throw StoreError("\(path): too short to be a segment (truncated?)") }
+                let footer = try FileSystem.read(descriptor, count: footerLength, at: fileSize - Int64(footerLength), path: path)
+                let head = try FileSystem.read(descriptor, count: magic.count, at: 0, path: path)
+                guard head == magic, Array(footer.suffix(8)) == footerMagic else { throw StoreError("\(path): not a segment, or of an unknown version (bad magic)") }
+                let parsedFooter = footer.withUnsafeBytes { raw -> (UInt64, UInt64, UInt32, Int64, Int64, UInt32, UInt32) in
+                    var reader = ByteReader(raw)
+                    return ((try? reader.uint64()) ?? 0, (try? reader.uint64()) ?? 0, (try? reader.uint32()) ?? 0,
+                            Int64(bitPattern: (try? reader.uint64()) ?? 0), Int64(bitPattern: (try? reader.uint64()) ?? 0),
+                            (try? reader.uint32()) ?? 0, CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<36])))
+                }
+                let (indexOffset, indexLength, indexCRC, footerMin, footerMax, footerCRC, computedCRC) = parsedFooter
+                guard footerCRC == computedCRC else { throw StoreError("\(path): damaged footer (checksum mismatch)") }
+                guard indexOffset >= UInt64(magic.count), indexOffset + indexLength + UInt64(footerLength) == UInt64(fileSize) else {
+                    throw StoreError("\(path): damaged footer (index out of bounds)")
+                }
+                minTime = footerMin
+                maxTime = footerMax
+                let index = try FileSystem.read(descriptor, count: Int(indexLength), at: Int64(indexOffset), path: path)
+                guard CRC32C.checksum(index) == indexCRC else { throw StoreError("\(path): damaged index (checksum mismatch)") }
+                let parsed = index.withUnsafeBytes { raw in Reader.parseIndex(raw, minTime: footerMin, chunkLimit: Int(indexOffset)) }
+                guard let parsed else { throw StoreError("\(path): damaged index (bad contents)") }
+                (generation, replaces, symbols, series, postings) = parsed
+            } catch {
+                close(descriptor)
+                throw error
+            }
+        }
+
+        deinit { close(descriptor) }
+
+        private static func parseIndex(_ raw: UnsafeRawBufferPointer, minTime: Int64, chunkLimit: Int)
+            -> (UInt64, [UInt64], [String], [(name: Int32, labels: [(Int32, Int32)], chunks: [ChunkReference])], [String: [String: [Int32]]])? {
+            var reader = ByteReader(raw)
+            do throws(ByteReader.Truncated) {
+                guard try reader.varint() == UInt64(formatVersion) else { return nil }
+                let generation = try reader.varint()
+                var replaces: [UInt64] = []
+                for _ in 0..<(try reader.count(limit: 1 << 20)) { replaces.append(try reader.varint()) }
+                var symbols: [String] = []
+                for _ in 0..<(try reader.count()) { symbols.append(String(decoding: try reader.data(), as: UTF8.self)) }
+                func symbol() throws(ByteReader.Truncated) -> Int32 {
+                    let value = try reader.count()
+                    guard value < symbols.count else { throw ByteReader.Truncated() }
+                    return Int32(value)
+                }
+                var series: [(name: Int32, labels: [(Int32, Int32)], chunks: [ChunkReference])] = []
+                let seriesCount = try reader.count()
+                series.reserveCapacity(min(seriesCount, raw.count))
+                for _ in 0..<seriesCount {
+                    let name = try symbol()
+                    var labels: [(Int32, Int32)] = []
+                    for _ in 0..<(try reader.count(limit: 1 << 16)) { labels.append((try symbol(), try symbol())) }
+                    var chunks: [ChunkReference] = []
+                    for _ in 0..<(try reader.count(limit: 1 << 24)) {
+                        let offset = try reader.count(limit: chunkLimit)
+                        let length = try reader.count(limit: chunkLimit)
+                        guard offset + length <= chunkLimit else { return nil }
+                        let samples = try reader.count(limit: ChunkCodec.maximumSamples)
+                        let first = minTime &+ (try reader.signed())
+                        let last = first &+ Int64(bitPattern: try reader.varint())
+                        chunks.append(ChunkReference(offset: offset, length: length, samples: samples, minTime: first, maxTime: last, crc: try reader.uint32()))
+                    }
+                    series.append((name, labels, chunks))
+                }
+                var postings: [String: [String: [Int32]]] = [:]
+                for _ in 0..<(try reader.count()) {
+                    let labelName = symbols[Int(try symbol())]
+                    var values: [String: [Int32]] = [:]
+                    for _ in 0..<(try reader.count()) {
+                        let labelValue = symbols[Int(try symbol())]
+                        var list: [Int32] = []
+                        var previous = 0
+                        for _ in 0..<(try reader.count(limit: series.count)) {
+                            previous += try reader.count(limit: series.count)
+                            guard previous < series.count else { return nil }
+                            list.append(Int32(previous))
+                        }
+                        values[labelValue] = list
+                    }
+                    postings[labelName] = values
+                }
+                return (generation, replaces, symbols, series, postings)
+            } catch {
+                return nil
+            }
+        }
+
+        /// How many series the segment holds.
+        public var seriesCount: Int { series.count }
+
+        /// How many samples the segment holds.
+        public var sampleCount: Int { series.reduce(0) { $0 + $1.chunks.reduce(0) { $0 + $1.samples } } }
+
+        /// The name and labels of series `number`.
+        public func key(_ number: Int) -> ExpositionParser.SeriesKey {
+            let entry = series[number]
+            return ExpositionParser.SeriesKey(name: symbols[Int(entry.name)], labels: entry.labels.map { Label(symbols[Int($0.0)], symbols[Int($0.1)]) })
+        }
+
+        /// The chunks of series `number`, in time order.
+        public func chunks(_ number: Int) -> [ChunkReference] { series[number].chunks }
+
+        /// Series numbers whose label `name` has `value` (`__name__` for the metric name), ascending.
+        public func postings(name: String, value: String) -> [Int32] { postings[name]?[value] ?? [] }
+
+        /// Every value of label `name` in this segment, with its series numbers.
+        public func postings(name: String) -> [String: [Int32]] { postings[name] ?? [:] }
+
+        /// Reads and decodes one chunk, checking its checksum.
+        public func read(_ chunk: ChunkReference) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+            let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
+            guard CRC32C.checksum(bytes) == chunk.crc else {
+                throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (checksum mismatch)")
+            }
+            let decoded = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0) }
+            guard decoded.timestamps.count == chunk.samples else {
+                throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (sample count)")
+            }
+            return decoded
+        }
+    }
+}

@@ -1,0 +1,63 @@
+/// Where things live in a store directory, and how files are named.
+///
+/// ```
+/// DIR/LOCK                         held (flock) by the one writer
+/// DIR/head/W<start>-G<gen>.wal     head log of the window starting at <start> ms
+/// DIR/segments/W<start>-G<gen>.mseg  a sealed segment (`.tmp` while being written)
+/// ```
+/// Generations number files across the store; a segment lists the generations it replaces (the
+/// head logs it sealed, the segments it compacted), so after a crash between writing a segment
+/// and removing its inputs, the inputs are recognised and removed, never read twice.
+public struct StoreLayout: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        var trimmed = directory
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.directory = trimmed
+    }
+
+    public var lockPath: String { directory + "/LOCK" }
+    public var headDirectory: String { directory + "/head" }
+    public var segmentDirectory: String { directory + "/segments" }
+
+    public func headPath(window: Int64, generation: UInt64) -> String {
+        headDirectory + "/W\(window)-G\(generation).wal"
+    }
+
+    public func segmentPath(window: Int64, generation: UInt64) -> String {
+        segmentDirectory + "/W\(window)-G\(generation).mseg"
+    }
+
+    /// A file name's window start and generation, if it is one of ours with `suffix`.
+    public static func parse(_ name: String, suffix: String) -> (window: Int64, generation: UInt64)? {
+        guard name.hasPrefix("W"), name.hasSuffix(suffix) else { return nil }
+        let middle = name.dropFirst().dropLast(suffix.count)
+        guard let dash = middle.lastIndex(of: "-"), middle[middle.index(after: dash)...].hasPrefix("G"),
+              let window = Int64(middle[..<dash]),
+              let generation = UInt64(middle[middle.index(dash, offsetBy: 2)...]) else { return nil }
+        return (window, generation)
+    }
+
+    /// Head logs present: window, generation, path.
+    public func headLogs() throws(StoreError) -> [(window: Int64, generation: UInt64, path: String)] {
+        guard FileSystem.exists(headDirectory) else { return [] }
+        return try FileSystem.list(headDirectory).compactMap { name in
+            StoreLayout.parse(name, suffix: ".wal").map { ($0.window, $0.generation, headDirectory + "/" + name) }
+        }
+    }
+
+    /// Segments present (finished ones only): window, generation, path.
+    public func segments() throws(StoreError) -> [(window: Int64, generation: UInt64, path: String)] {
+        guard FileSystem.exists(segmentDirectory) else { return [] }
+        return try FileSystem.list(segmentDirectory).compactMap { name in
+            StoreLayout.parse(name, suffix: ".mseg").map { ($0.window, $0.generation, segmentDirectory + "/" + name) }
+        }
+    }
+
+    /// The start of the window holding `timestamp`.
+    public static func window(of timestamp: Int64, length: Int64) -> Int64 {
+        let remainder = timestamp % length
+        return timestamp - (remainder < 0 ? remainder + length : remainder)
+    }
+}

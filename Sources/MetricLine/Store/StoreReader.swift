@@ -1,0 +1,125 @@
+/// Reads a store without locking it: the sealed segments (whole files only) and the head logs (up
+/// to their last whole record). A damaged file is reported and skipped; the rest stays readable.
+public final class StoreReader {
+    public let layout: StoreLayout
+    public private(set) var segments: [Segment.Reader] = []
+    /// Head logs and what they hold.
+    public private(set) var heads: [(path: String, contents: HeadLog.Contents)] = []
+    /// Bytes of every head log, by path.
+    public func headBytes(_ path: String) -> Int64 { FileSystem.size(path) ?? 0 }
+
+    /// Problems found while reading, each naming its file.
+    public private(set) var problems: [String] = []
+
+    public init(directory: String) throws(StoreError) {
+        layout = StoreLayout(directory: directory)
+        guard FileSystem.exists(layout.segmentDirectory) || FileSystem.exists(layout.headDirectory) else {
+            throw StoreError("\(layout.directory): no store here (no segments/ or head/ directory)")
+        }
+        var replaced = Set<UInt64>()
+        var opened: [Segment.Reader] = []
+        for file in try layout.segments() {
+            do throws(StoreError) {
+                let reader = try Segment.Reader(path: file.path)
+                replaced.formUnion(reader.replaces)
+                opened.append(reader)
+            } catch {
+                problems.append(error.message)
+            }
+        }
+        segments = opened.filter { !replaced.contains($0.generation) }
+        for file in try layout.headLogs() where !replaced.contains(file.generation) {
+            do throws(StoreError) {
+                let contents = try HeadLog.read(file.path)
+                if contents.damagedBytes > 0 {
+                    problems.append("\(file.path): \(contents.damagedBytes) bytes after the last whole record (a torn write; the writer cuts it off)")
+                }
+                heads.append((file.path, contents))
+            } catch {
+                problems.append(error.message)
+            }
+        }
+    }
+
+    /// Where one series' samples are: segment series numbers and head entries.
+    private struct Sources {
+        var key: ExpositionParser.SeriesKey
+        var segmentSeries: [(segment: Int, number: Int)] = []
+        var headSeries: [(head: Int, index: Int)] = []
+    }
+
+    /// Calls `body` for every series that matches all `matchers`, in canonical key order, with its
+    /// samples in [from, to] merged from every file, sorted, without duplicates. Unreadable chunks
+    /// are skipped and added to `problems`.
+    public func forEachSeries(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max,
+                              _ body: (ExpositionParser.SeriesKey, [Int64], [Double]) throws -> Void) rethrows {
+        var sources: [[UInt8]: Sources] = [:]
+        for (segmentIndex, segment) in segments.enumerated() where segment.maxTime >= from && segment.minTime <= to {
+            for number in candidates(segment, matchers) {
+                let key = segment.key(number)
+                guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
+                var canonical: [UInt8] = []
+                ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
+                sources[canonical, default: Sources(key: key)].segmentSeries.append((segmentIndex, number))
+            }
+        }
+        for (headIndex, head) in heads.enumerated() {
+            for (index, keyBytes) in head.contents.keys.enumerated() {
+                if sources[keyBytes] != nil {
+                    sources[keyBytes]!.headSeries.append((headIndex, index))
+                    continue
+                }
+                let key = keyBytes.withUnsafeBufferPointer { bytes -> ExpositionParser.SeriesKey? in
+                    var cursor = Cursor(bytes)
+                    return try? ExpositionParser.parseSeriesKey(&cursor)
+                }
+                guard let key, matchers.allSatisfy({ $0.matches(key) }) else { continue }
+                sources[keyBytes, default: Sources(key: key)].headSeries.append((headIndex, index))
+            }
+        }
+        for canonical in sources.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let source = sources[canonical]!
+            var timestamps: [Int64] = []
+            var values: [Double] = []
+            for (segmentIndex, number) in source.segmentSeries {
+                let segment = segments[segmentIndex]
+                for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
+                    do throws(StoreError) {
+                        let decoded = try segment.read(chunk)
+                        timestamps.append(contentsOf: decoded.timestamps)
+                        values.append(contentsOf: decoded.values)
+                    } catch {
+                        problems.append(error.message)
+                    }
+                }
+            }
+            for (headIndex, index) in source.headSeries {
+                timestamps.append(contentsOf: heads[headIndex].contents.timestamps[index])
+                values.append(contentsOf: heads[headIndex].contents.values[index])
+            }
+            var (sortedTimes, sortedValues, _, _) = StoreWriter.sortedUnique(timestamps, values)
+            if from != .min || to != .max {
+                let lower = sortedTimes.firstIndex { $0 >= from } ?? sortedTimes.count
+                let upper = sortedTimes.lastIndex { $0 <= to }.map { $0 + 1 } ?? 0
+                if lower >= upper {
+                    continue
+                }
+                sortedTimes = Array(sortedTimes[lower..<upper])
+                sortedValues = Array(sortedValues[lower..<upper])
+            }
+            if sortedTimes.isEmpty { continue }
+            try body(source.key, sortedTimes, sortedValues)
+        }
+    }
+
+    /// Series numbers of `segment` worth checking: the postings of an equality matcher, or all.
+    private func candidates(_ segment: Segment.Reader, _ matchers: [LabelMatcher]) -> [Int] {
+        var best: [Int32]?
+        for matcher in matchers where matcher.operation == .equal && !matcher.value.isEmpty {
+            let list = segment.postings(name: matcher.name, value: matcher.value)
+            if best == nil || list.count < best!.count { best = list }
+        }
+        if let best { return best.map(Int.init) }
+        return Array(0..<segment.seriesCount)
+    }
+}

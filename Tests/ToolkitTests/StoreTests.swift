@@ -1,0 +1,178 @@
+import Foundation
+import XCTest
+@testable import MetricLine
+
+final class StoreTests: XCTestCase {
+    private var directory = ""
+
+    override func setUp() {
+        directory = NSTemporaryDirectory() + "mstore-test-\(UUID().uuidString)"
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func write(_ samples: [Sample], options: StoreWriter.Options = StoreWriter.Options(), close: Bool = true) throws -> StoreWriter {
+        let writer = try StoreWriter(directory: directory, options: options)
+        for sample in samples {
+            let id = writer.series.intern(ExpositionParser.SeriesKey(name: sample.name, labels: sample.labels), spelling: nil)
+            try writer.append(series: id, timestamp: sample.timestamp!, value: sample.value)
+        }
+        if close { try writer.close() } else { try writer.commit() }
+        return writer
+    }
+
+    private func readAll(matching matchers: [LabelMatcher] = [], from: Int64 = .min, to: Int64 = .max) throws -> [Sample] {
+        let reader = try StoreReader(directory: directory)
+        var samples: [Sample] = []
+        reader.forEachSeries(matching: matchers, from: from, to: to) { key, timestamps, values in
+            for index in timestamps.indices {
+                samples.append(Sample(name: key.name, labels: key.labels, value: values[index], timestamp: timestamps[index]))
+            }
+        }
+        XCTAssertEqual(reader.problems, [])
+        return samples
+    }
+
+    /// What a store should give back: per series in canonical order, sorted by time, first of equal times.
+    private func expected(_ samples: [Sample]) -> [Sample] {
+        var bySeries: [String: [Sample]] = [:]
+        for sample in samples {
+            bySeries[ExpositionWriter.line(Sample(name: sample.name, labels: sample.labels, value: 0)), default: []].append(sample)
+        }
+        var result: [Sample] = []
+        for key in bySeries.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            var seen = Set<Int64>()
+            let ordered = bySeries[key]!.enumerated().sorted { ($0.element.timestamp!, $0.offset) < ($1.element.timestamp!, $1.offset) }
+            for (_, sample) in ordered where seen.insert(sample.timestamp!).inserted { result.append(sample) }
+        }
+        return result
+    }
+
+    func testEverythingWrittenReadsBackBitForBit() throws {
+        var random = SeededRandom(seed: 50)
+        let keys = (0..<40).map { _ in RandomSamples.sample(&random, nameStyle: .any) }
+        var samples: [Sample] = []
+        let start: Int64 = 1_704_067_200_000
+        for step in 0..<2_000 {
+            for key in keys where Int.random(in: 0..<3, using: &random) > 0 {
+                var sample = key
+                sample.value = RandomSamples.value(&random, style: .any)
+                // Mostly in order, some late, some repeated.
+                let jitter = Int64.random(in: 0..<10, using: &random) == 0 ? -Int64.random(in: 0...3_600_000, using: &random) : 0
+                sample.timestamp = start + Int64(step) * 15_000 + jitter
+                samples.append(sample)
+                if Int.random(in: 0..<50, using: &random) == 0 { samples.append(sample) }
+            }
+        }
+        _ = try write(samples)
+        XCTAssertEqual(try readAll(), expected(samples))
+        XCTAssertTrue(try StoreLayout(directory: directory).headLogs().isEmpty, "old windows are sealed at close")
+    }
+
+    func testAppendsAcrossRunsAndHeadLogsAreRead() throws {
+        let now = Clock.nowMilliseconds()
+        let first = (0..<10).map { Sample(name: "up", labels: [Label("job", "a")], value: Double($0), timestamp: now - 60_000 + Int64($0)) }
+        let second = (0..<10).map { Sample(name: "up", labels: [Label("job", "a")], value: Double($0 + 10), timestamp: now - 30_000 + Int64($0)) }
+        _ = try write(first)
+        _ = try write(second)
+        // The current window stays in the head log; readers see it.
+        XCTAssertFalse(try StoreLayout(directory: directory).headLogs().isEmpty)
+        XCTAssertEqual(try readAll(), first + second)
+        XCTAssertEqual(try readAll(from: now - 30_000), second)
+        XCTAssertEqual(try readAll(matching: [LabelMatcher("job", .equal, "b")]), [])
+    }
+
+    func testOneWriterAtATime() throws {
+        let writer = try StoreWriter(directory: directory)
+        XCTAssertThrowsError(try StoreWriter(directory: directory)) { error in
+            XCTAssertEqual((error as? StoreError)?.message, "\(self.directory): the store is in use by another writer")
+        }
+        try writer.close()
+    }
+
+    func testTornTailIsCutOffAndEverythingBeforeItKept() throws {
+        let now = Clock.nowMilliseconds()
+        let samples = (0..<100).map { Sample(name: "x", value: Double($0), timestamp: now - 100 + Int64($0)) }
+        _ = try write(Array(samples[0..<50]))
+        _ = try write(Array(samples[50..<100]))
+        let log = try XCTUnwrap(try StoreLayout(directory: directory).headLogs().first)
+        // Tear the last record: drop its last 7 bytes.
+        let size = try XCTUnwrap(FileSystem.size(log.path))
+        XCTAssertEqual(truncate(log.path, off_t(size - 7)), 0)
+        let reader = try StoreReader(directory: directory)
+        XCTAssertEqual(reader.problems.count, 1)
+        XCTAssertTrue(reader.problems[0].contains(log.path))
+        let writer = try StoreWriter(directory: directory)
+        try writer.commit()  // opening a window's log repairs it; append to that window
+        let id = writer.series.intern(ExpositionParser.SeriesKey(name: "x", labels: []), spelling: nil)
+        try writer.append(series: id, timestamp: now, value: 1000)
+        try writer.close()
+        XCTAssertTrue(writer.warnings.contains { $0.contains("cut off a torn tail") }, "\(writer.warnings)")
+        XCTAssertEqual(try readAll(), Array(samples[0..<50]) + [Sample(name: "x", value: 1000, timestamp: now)])
+    }
+
+    func testDamageIsNamedAndTheRestStaysReadable() throws {
+        let base: Int64 = 1_704_067_200_000
+        let samples = (0..<2_000).map { Sample(name: "m", labels: [Label("i", String($0 % 4))], value: Double($0), timestamp: base + Int64($0) * 15_000) }
+        _ = try write(samples)
+        let segments = try StoreLayout(directory: directory).segments()
+        XCTAssertEqual(segments.count, 5)
+        // Flip one bit in the middle of the first segment's chunk data.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segments[0].path))
+        bytes[40] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: segments[0].path))
+        let reader = try StoreReader(directory: directory)
+        var read = 0
+        reader.forEachSeries(matching: []) { _, timestamps, _ in read += timestamps.count }
+        XCTAssertEqual(reader.problems.count, 1)
+        XCTAssertTrue(reader.problems[0].hasPrefix(segments[0].path + ": damaged chunk"), reader.problems[0])
+        XCTAssertGreaterThan(read, 2_000 - 480)
+        XCTAssertLessThan(read, 2_000)
+        // A damaged index makes the whole segment unreadable, and is named.
+        bytes = try Data(contentsOf: URL(fileURLWithPath: segments[1].path))
+        bytes[bytes.count - 60] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: segments[1].path))
+        let second = try StoreReader(directory: directory)
+        XCTAssertTrue(second.problems.contains { $0.hasPrefix(segments[1].path + ": damaged") }, "\(second.problems)")
+        XCTAssertEqual(second.segments.count, 4)
+    }
+
+    func testCrashLeftoversAreCleanedUp() throws {
+        let base: Int64 = 1_704_067_200_000
+        _ = try write((0..<10).map { Sample(name: "m", value: Double($0), timestamp: base + Int64($0)) })
+        let layout = StoreLayout(directory: directory)
+        let segment = try XCTUnwrap(try layout.segments().first)
+        // As if a crash came after the segment was renamed but before its head log was removed,
+        // and during the writing of another segment.
+        let reader = try Segment.Reader(path: segment.path)
+        let staleLog = layout.headPath(window: segment.window, generation: try XCTUnwrap(reader.replaces.first))
+        try Data(HeadLog.magic).write(to: URL(fileURLWithPath: staleLog))
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: layout.segmentDirectory + "/W0-G99.mseg.tmp"))
+        XCTAssertEqual(try readAll().count, 10, "a replaced head log is not read twice")
+        let writer = try StoreWriter(directory: directory)
+        try writer.close()
+        XCTAssertFalse(FileSystem.exists(staleLog))
+        XCTAssertFalse(FileSystem.exists(layout.segmentDirectory + "/W0-G99.mseg.tmp"))
+        XCTAssertEqual(try readAll().count, 10)
+    }
+
+    func testCommandLine() throws {
+        let input = "up{job=\"a\"} 1 1704067200000\nup{job=\"a\"} 2 1704067215000\nbad line\nload 0.5 1704067200000\n"
+        let append = try runTool("mstore", [directory], input: Data(input.utf8))
+        XCTAssertEqual(append.status, 1)
+        XCTAssertEqual(append.stderr, "mstore: <stdin>:3: invalid value 'line' (column 5): bad line\nmstore: skipped 1 bad line of 4\n")
+        let dump = try runTool("mstore", ["dump", directory, "--match", "up"])
+        XCTAssertEqual(dump.status, 0, dump.stderr)
+        XCTAssertEqual(dump.stdout, "up{job=\"a\"} 1 1704067200000\nup{job=\"a\"} 2 1704067215000\n")
+        let info = try runTool("mstore", ["info", directory])
+        XCTAssertTrue(info.stdout.contains("series:           2\nsamples:          3\n"), info.stdout)
+        let check = try runTool("mstore", ["check", directory])
+        XCTAssertEqual(check.status, 0)
+        XCTAssertTrue(check.stdout.hasPrefix("ok: 1 segments"))
+        let missing = try runTool("mstore", ["info", directory + "/nope"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no store here"))
+    }
+}
