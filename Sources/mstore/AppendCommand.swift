@@ -31,8 +31,8 @@ enum AppendCommand {
             options.sync = policy
         }
         if let window = parsed.value("--window") {
-            guard let length = Duration.milliseconds(window), length >= 60_000 else {
-                spec.usageFailure(UsageError("--window wants a duration of at least 1m, not '\(window)'"))
+            guard let length = Duration.milliseconds(window), length >= 60_000, length <= 7 * 86_400_000 else {
+                spec.usageFailure(UsageError("--window wants a duration from 1m to 7d, not '\(window)'"))
             }
             options.windowLength = length
         }

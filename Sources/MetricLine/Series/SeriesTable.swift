@@ -15,15 +15,15 @@ public typealias SeriesID = Int32
 /// of the raw bytes and one `memcmp`.
 public final class SeriesTable {
     /// Every key spelling, back to back; aliases point into it.
-    private var arena: [UInt8] = []
+    @exclusivity(unchecked) private var arena: [UInt8] = []
     /// One per spelling: where its bytes are in `arena`, its hash and its series.
-    private var aliases: [Alias] = []
+    @exclusivity(unchecked) private var aliases: [Alias] = []
     /// Open-addressing index into `aliases` (-1 = empty); its count is a power of two.
-    private var slots: [Int32] = Array(repeating: -1, count: 1024)
+    @exclusivity(unchecked) private var slots: [Int32] = Array(repeating: -1, count: 1024)
     /// Per series: the canonical key bytes' place in `arena`.
-    private var canonicalSpans: [Range<Int>] = []
+    @exclusivity(unchecked) private var canonicalSpans: [Range<Int>] = []
     /// Per series: the parsed name and labels.
-    private var keys: [ExpositionParser.SeriesKey] = []
+    @exclusivity(unchecked) private var keys: [ExpositionParser.SeriesKey] = []
 
     private struct Alias {
         var hash: UInt64

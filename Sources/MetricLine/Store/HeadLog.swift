@@ -120,14 +120,14 @@ public enum HeadLog {
         public let path: String
         private let descriptor: Int32
         /// File-local id of each series of the table this writer is fed from (-1: not yet written).
-        private var localIDs: [Int32] = []
-        private var nextLocalID: Int32 = 0
+        @exclusivity(unchecked) private var localIDs: [Int32] = []
+        @exclusivity(unchecked) private var nextLocalID: Int32 = 0
         /// Series records waiting to be written with the next samples record.
-        private var pendingSeries = ByteWriter()
+        @exclusivity(unchecked) private var pendingSeries = ByteWriter()
         /// The samples record being built.
-        private var pendingSamples = ByteWriter()
-        private var pendingCount = 0
-        private var previousTimestamp: Int64 = 0
+        @exclusivity(unchecked) private var pendingSamples = ByteWriter()
+        @exclusivity(unchecked) private var pendingCount = 0
+        @exclusivity(unchecked) private var previousTimestamp: Int64 = 0
         /// Bytes written since the last fsync.
         public private(set) var unsynced = false
         /// Whether the file was cut back to its last whole record when opened.
@@ -201,18 +201,30 @@ public enum HeadLog {
         /// Whether there are samples not yet written.
         public var hasPending: Bool { pendingCount > 0 }
 
-        /// Writes the pending series and samples as whole records in one write.
+        /// Writes the pending series records, then the samples as one record. The samples are
+        /// written from where they were collected, with the record's header and trailer around
+        /// them, not copied into a record first: a commit can hold a million samples.
         public func write() throws(StoreError) {
             guard pendingCount > 0 else { return }
+            var prefix = ByteWriter()
+            prefix.bytes.append(RecordType.samples.rawValue)
+            prefix.varint(pendingCount)
+            let length = prefix.bytes.count + pendingSamples.bytes.count
+            let crc = pendingSamples.bytes.withUnsafeBytes { CRC32C.checksum($0, continuing: CRC32C.checksum(prefix.bytes)) }
             var header = ByteWriter()
-            header.varint(pendingCount)
-            var out = pendingSeries.bytes
-            out.append(contentsOf: Writer.record(type: .samples, prefix: header.bytes, body: pendingSamples.bytes))
+            header.uint32(UInt32(length))
+            header.uint32(crc)
+            header.bytes.append(contentsOf: prefix.bytes)
+            var trailer = ByteWriter()
+            trailer.uint32(UInt32(length))
+            if !pendingSeries.bytes.isEmpty { try FileSystem.write(descriptor, pendingSeries.bytes, path: path) }
+            try FileSystem.write(descriptor, header.bytes, path: path)
+            try FileSystem.write(descriptor, pendingSamples.bytes, path: path)
+            try FileSystem.write(descriptor, trailer.bytes, path: path)
             pendingSeries.bytes.removeAll(keepingCapacity: true)
             pendingSamples.bytes.removeAll(keepingCapacity: true)
             pendingCount = 0
             previousTimestamp = 0
-            try FileSystem.write(descriptor, out, path: path)
             unsynced = true
         }
 
@@ -223,14 +235,13 @@ public enum HeadLog {
             unsynced = false
         }
 
-        static func record(type: RecordType, prefix: [UInt8] = [], body: [UInt8]) -> [UInt8] {
-            let length = 1 + prefix.count + body.count
+        static func record(type: RecordType, body: [UInt8]) -> [UInt8] {
+            let length = 1 + body.count
             var record = ByteWriter()
             record.bytes.reserveCapacity(length + HeadLog.recordOverhead)
             record.uint32(UInt32(length))
             record.uint32(0)  // the checksum, filled in below
             record.bytes.append(type.rawValue)
-            record.bytes.append(contentsOf: prefix)
             record.bytes.append(contentsOf: body)
             let crc = record.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }
             withUnsafeBytes(of: crc.littleEndian) { crcBytes in

@@ -52,6 +52,13 @@ public enum Segment {
     /// Writes `series` (sorted by canonical key) to `path` through a temporary file, fsync and
     /// rename, so that a reader sees the whole segment or none of it.
     public static func write(_ series: [Series], to path: String, generation: UInt64, replaces: [UInt64] = []) throws(StoreError) -> Summary {
+        try write(count: series.count, to: path, generation: generation, replaces: replaces) { series[$0] }
+    }
+
+    /// Writes `count` series given one at a time by `series` (in canonical key order), so that
+    /// the caller need not hold them all in their final form at once.
+    public static func write(count: Int, to path: String, generation: UInt64, replaces: [UInt64] = [],
+                             series: (Int) -> Series) throws(StoreError) -> Summary {
         let temporary = path + ".tmp"
         let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
         var closed = false
@@ -72,7 +79,11 @@ public enum Segment {
         var minTime = Int64.max
         var maxTime = Int64.min
         var samples = 0
-        for one in series {
+        var keys: [ExpositionParser.SeriesKey] = []
+        keys.reserveCapacity(count)
+        for number in 0..<count {
+            let one = series(number)
+            keys.append(one.key)
             var chunks: [ChunkEntry] = []
             var start = 0
             while start < one.timestamps.count {
@@ -96,10 +107,10 @@ public enum Segment {
         if minTime > maxTime { (minTime, maxTime) = (0, 0) }
 
         // Symbols in sorted order, so equal segments are equal files.
-        for one in series {
-            _ = symbol(Segment.nameLabel)
-            _ = symbol(one.key.name)
-            for label in one.key.labels {
+        _ = symbol(Segment.nameLabel)
+        for key in keys {
+            _ = symbol(key.name)
+            for label in key.labels {
                 _ = symbol(label.name)
                 _ = symbol(label.value)
             }
@@ -114,14 +125,14 @@ public enum Segment {
         for replaced in replaces { index.varint(replaced) }
         index.varint(symbolList.count)
         for text in symbolList { index.data(text.utf8) }
-        index.varint(series.count)
+        index.varint(keys.count)
         var postings: [Int: [Int: [Int]]] = [:]
-        for (number, one) in series.enumerated() {
-            let nameSymbol = symbols[one.key.name]!
+        for (number, key) in keys.enumerated() {
+            let nameSymbol = symbols[key.name]!
             index.varint(nameSymbol)
             postings[symbols[Segment.nameLabel]!, default: [:]][nameSymbol, default: []].append(number)
-            index.varint(one.key.labels.count)
-            for label in one.key.labels {
+            index.varint(key.labels.count)
+            for label in key.labels {
                 let (labelName, labelValue) = (symbols[label.name]!, symbols[label.value]!)
                 index.varint(labelName)
                 index.varint(labelValue)
@@ -171,7 +182,7 @@ public enum Segment {
         try FileSystem.rename(temporary, path)
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         try FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
-        return Summary(path: path, series: series.count, samples: samples, bytes: Int64(indexOffset + index.bytes.count + footerLength),
+        return Summary(path: path, series: keys.count, samples: samples, bytes: Int64(indexOffset + index.bytes.count + footerLength),
                        minTime: minTime, maxTime: maxTime)
     }
 

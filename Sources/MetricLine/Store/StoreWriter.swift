@@ -55,9 +55,20 @@ public final class StoreWriter {
     private let lockDescriptor: Int32
     /// Open head logs by window start.
     private var logs: [Int64: HeadLog.Writer] = [:]
+    /// What this writer appended to head logs it created itself, by window start: sealing such a
+    /// window needs no re-reading of its log.
+    private var buffers: [Int64: WindowBuffer] = [:]
+    /// Per series, how many samples it had in the last window sealed from memory: the capacity
+    /// to reserve in the next, so arrays do not grow by doubling.
+    private var expectedCounts: [Int32] = []
     private var nextGeneration: UInt64
     /// The latest sample time seen by this writer.
-    public private(set) var maxTimestamp = Int64.min
+    @exclusivity(unchecked) public private(set) var maxTimestamp = Int64.min
+    /// The window of the last append and its log and buffer: consecutive samples mostly share a
+    /// window, and this spares two dictionary lookups per sample.
+    @exclusivity(unchecked) private var currentWindow = Int64.min
+    @exclusivity(unchecked) private var currentLog: HeadLog.Writer?
+    @exclusivity(unchecked) private var currentBuffer: WindowBuffer?
     private var lastSync: Int64 = 0
     /// Messages worth telling the user (torn tails repaired, leftovers removed).
     public private(set) var warnings: [String] = []
@@ -66,6 +77,9 @@ public final class StoreWriter {
     /// Opens (creating if needed) the store for writing. A second writer gets a clear error.
     public init(directory: String, options: Options = Options(), series: SeriesTable = SeriesTable()) throws(StoreError) {
         layout = StoreLayout(directory: directory)
+        guard options.windowLength > 0, options.windowLength <= Int64(Int32.max) else {
+            throw StoreError("window length must be between 1 ms and 24 days")
+        }
         self.options = options
         self.series = series
         try FileSystem.makeDirectory(layout.directory)
@@ -123,6 +137,7 @@ public final class StoreWriter {
         let existing = try layout.headLogs().filter { $0.window == window }.max { $0.generation < $1.generation }
         let path = existing?.path ?? layout.headPath(window: window, generation: takeGeneration())
         let writer = try HeadLog.Writer(path: path)
+        if existing == nil { buffers[window] = WindowBuffer(start: window, path: path) }
         if writer.truncatedBytes > 0 {
             warnings.append("\(path): cut off a torn tail of \(writer.truncatedBytes) bytes (an interrupted write)")
         }
@@ -134,8 +149,13 @@ public final class StoreWriter {
     @inline(__always)
     public func append(series id: SeriesID, timestamp: Int64, value: Double) throws(StoreError) {
         let window = StoreLayout.window(of: timestamp, length: options.windowLength)
-        let writer = try log(for: window)
-        writer.append(series: id, key: { series.withCanonicalKey(id) { $0 } }, timestamp: timestamp, value: value)
+        if window != currentWindow || currentLog == nil {
+            currentLog = try log(for: window)
+            currentBuffer = buffers[window]
+            currentWindow = window
+        }
+        currentLog.unsafelyUnwrapped.append(series: id, key: { series.withCanonicalKey(id) { $0 } }, timestamp: timestamp, value: value)
+        currentBuffer?.append(id, offset: Int32(timestamp - window), value: value, expected: expectedCounts)
         if timestamp > maxTimestamp { maxTimestamp = timestamp }
     }
 
@@ -180,6 +200,46 @@ public final class StoreWriter {
             try open.write()
             try open.sync()
         }
+        if currentWindow == window {
+            currentWindow = .min
+            currentLog = nil
+            currentBuffer = nil
+        }
+        let generation = takeGeneration()
+        let segmentPath = layout.segmentPath(window: window, generation: generation)
+        if let buffer = buffers.removeValue(forKey: window), files.count == 1, files[0].path == buffer.path {
+            try sealFromMemory(buffer, to: segmentPath, generation: generation, replaces: files[0].generation)
+        } else {
+            try sealFromFiles(files, to: segmentPath, generation: generation)
+        }
+        for file in files { try FileSystem.remove(file.path) }
+        try FileSystem.syncDirectory(layout.headDirectory)
+    }
+
+    /// Seals a window whose whole head log this writer wrote, from what it kept in memory.
+    private func sealFromMemory(_ buffer: WindowBuffer, to path: String, generation: UInt64, replaces: UInt64) throws(StoreError) {
+        var ids = buffer.offsets.indices.filter { !buffer.offsets[$0].isEmpty }
+        guard !ids.isEmpty else { return }
+        ids.sort { left, right in
+            series.withCanonicalKey(SeriesID(left)) { a in series.withCanonicalKey(SeriesID(right)) { b in a.lexicographicallyPrecedes(b) } }
+        }
+        if expectedCounts.count < buffer.offsets.count { expectedCounts += repeatElement(0, count: buffer.offsets.count - expectedCounts.count) }
+        let summary = try Segment.write(count: ids.count, to: path, generation: generation, replaces: [replaces]) { number in
+            let id = ids[number]
+            let offsets = buffer.offsets[id]
+            expectedCounts[id] = Int32(clamping: offsets.count)
+            let (timestamps, values, duplicates, conflicts) = StoreWriter.sortedUnique(offsets.map { buffer.start + Int64($0) }, buffer.values[id])
+            report.duplicates += duplicates
+            report.conflicts += conflicts
+            buffer.offsets[id] = []
+            buffer.values[id] = []
+            return Segment.Series(key: series.key(SeriesID(id)), timestamps: timestamps, values: values)
+        }
+        report.segments.append(summary)
+    }
+
+    /// Seals a window from its head log files.
+    private func sealFromFiles(_ files: [(window: Int64, generation: UInt64, path: String)], to path: String, generation: UInt64) throws(StoreError) {
         var merged: [[UInt8]: (key: ExpositionParser.SeriesKey, timestamps: [Int64], values: [Double])] = [:]
         for file in files {
             let contents = try HeadLog.read(file.path)
@@ -207,14 +267,9 @@ public final class StoreWriter {
             report.conflicts += conflicts
             series.append(Segment.Series(key: entry.key, timestamps: timestamps, values: values))
         }
-        let generation = takeGeneration()
         if !series.isEmpty {
-            let summary = try Segment.write(series, to: layout.segmentPath(window: window, generation: generation), generation: generation,
-                                            replaces: files.map(\.generation))
-            report.segments.append(summary)
+            report.segments.append(try Segment.write(series, to: path, generation: generation, replaces: files.map(\.generation)))
         }
-        for file in files { try FileSystem.remove(file.path) }
-        try FileSystem.syncDirectory(layout.headDirectory)
     }
 
     /// Samples sorted by time; of equal timestamps the first written is kept. Returns the counts of
@@ -240,5 +295,36 @@ public final class StoreWriter {
             sortedValues.append(values[index])
         }
         return (sortedTimes, sortedValues, duplicates, conflicts)
+    }
+}
+
+/// The samples of one head window as a writer appended them: per series, milliseconds since the
+/// window's start (a window is shorter than 2^31 ms) and values.
+final class WindowBuffer {
+    let start: Int64
+    /// The head log these samples were also written to.
+    let path: String
+    @exclusivity(unchecked) var offsets: [[Int32]] = []
+    @exclusivity(unchecked) var values: [[Double]] = []
+
+    init(start: Int64, path: String) {
+        self.start = start
+        self.path = path
+    }
+
+    @inline(__always)
+    func append(_ series: SeriesID, offset: Int32, value: Double, expected: [Int32]) {
+        let index = Int(series)
+        if index >= offsets.count {
+            let missing = index - offsets.count + 1
+            offsets.append(contentsOf: repeatElement([], count: missing))
+            values.append(contentsOf: repeatElement([], count: missing))
+        }
+        if offsets[index].capacity == 0, index < expected.count, expected[index] > 0 {
+            offsets[index].reserveCapacity(Int(expected[index]) + 8)
+            values[index].reserveCapacity(Int(expected[index]) + 8)
+        }
+        offsets[index].append(offset)
+        values[index].append(value)
     }
 }
