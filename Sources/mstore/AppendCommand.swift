@@ -6,7 +6,8 @@ enum AppendCommand {
     static let spec = CommandSpec(
         tool: "mstore",
         summary: "append samples to a durable, compressed store; inspect, check and dump it",
-        usage: ["[OPTIONS] DIR [FILE...]", "info DIR", "check DIR", "dump DIR [--from T] [--to T] [--match SELECTOR]... [--output-format F]"],
+        usage: ["[OPTIONS] DIR [FILE...]", "info DIR", "check DIR", "dump DIR [--from T] [--to T] [--match SELECTOR]... [--output-format F]",
+                "compact DIR [--retention D]"],
         options: [
             OptionSpec(["--sync"], argument: "WHEN", help: "fsync the head log: batch (default: every batch of input), none, or an interval like 5s"),
             OptionSpec(["--window"], argument: "D", help: "length of a head window and of a new segment (default 2h)"),
@@ -16,6 +17,7 @@ enum AppendCommand {
             "mcollect --interval 15s | mstore /var/lib/metrics",
             "mstore /var/lib/metrics < yesterday.prom          # backfill history",
             "mstore info /var/lib/metrics",
+            "mstore compact /var/lib/metrics --retention 90d",
             "mstore dump /var/lib/metrics --match 'node_load1' --from -1h",
             "mstore dump DIR --output-format openmetrics | promtool tsdb create-blocks-from openmetrics /dev/stdin data/",
         ],

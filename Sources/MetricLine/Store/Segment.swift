@@ -58,7 +58,7 @@ public enum Segment {
     /// Writes `count` series given one at a time by `series` (in canonical key order), so that
     /// the caller need not hold them all in their final form at once.
     public static func write(count: Int, to path: String, generation: UInt64, replaces: [UInt64] = [],
-                             series: (Int) -> Series) throws(StoreError) -> Summary {
+                             series: (Int) throws(StoreError) -> Series) throws(StoreError) -> Summary {
         let temporary = path + ".tmp"
         let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
         var closed = false
@@ -82,7 +82,7 @@ public enum Segment {
         var keys: [ExpositionParser.SeriesKey] = []
         keys.reserveCapacity(count)
         for number in 0..<count {
-            let one = series(number)
+            let one = try series(number)
             keys.append(one.key)
             var chunks: [ChunkEntry] = []
             var start = 0

@@ -126,6 +126,14 @@ public final class StoreWriter {
         nextGeneration = (generations.max() ?? 0) + 1
     }
 
+    /// Merges finished days into one segment each and applies `retention` (see `Compactor`).
+    public func compact(retention: Int64? = nil) throws(StoreError) -> Compactor.Report {
+        try close()
+        var compactor = Compactor(layout: layout)
+        compactor.retention = retention
+        return try compactor.run { takeGeneration() }
+    }
+
     private func takeGeneration() -> UInt64 {
         defer { nextGeneration += 1 }
         return nextGeneration
@@ -162,7 +170,8 @@ public final class StoreWriter {
     /// Writes what was appended as whole records, fsyncs as the policy says, and seals windows that
     /// the data has moved past.
     public func commit() throws(StoreError) {
-        for writer in logs.values where writer.hasPending { try writer.write() }
+        // In window order: with input in time order, a crash then loses only a suffix of it.
+        for (_, writer) in logs.sorted(by: { $0.key < $1.key }) where writer.hasPending { try writer.write() }
         let now = Clock.nowMilliseconds()
         switch options.sync {
         case .batch:
@@ -224,7 +233,7 @@ public final class StoreWriter {
             series.withCanonicalKey(SeriesID(left)) { a in series.withCanonicalKey(SeriesID(right)) { b in a.lexicographicallyPrecedes(b) } }
         }
         if expectedCounts.count < buffer.offsets.count { expectedCounts += repeatElement(0, count: buffer.offsets.count - expectedCounts.count) }
-        let summary = try Segment.write(count: ids.count, to: path, generation: generation, replaces: [replaces]) { number in
+        let summary = try Segment.write(count: ids.count, to: path, generation: generation, replaces: [replaces]) { number throws(StoreError) in
             let id = ids[number]
             let offsets = buffer.offsets[id]
             expectedCounts[id] = Int32(clamping: offsets.count)
