@@ -176,3 +176,63 @@ final class StoreTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("no store here"))
     }
 }
+
+/// A full disk and a read-only store: clear errors naming the file, and a store left consistent.
+final class StoreFaultTests: XCTestCase {
+    private var directory = ""
+
+    override func setUp() {
+        directory = NSTemporaryDirectory() + "mstore-fault-\(UUID().uuidString)"
+    }
+
+    override func tearDown() {
+        _ = try? runShell("chattr -R -i '\(directory)' 2>/dev/null")
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func runShell(_ script: String, input: Data = Data()) throws -> ToolRun {
+        try runProgram("/bin/bash", ["-c", script], input: input)
+    }
+
+    /// 200 series at 15 s steps: 80,000 samples stay in one two-hour window.
+    private func lines(_ range: Range<Int>) -> String {
+        range.map { "m{s=\"\($0 % 200)\"} \($0) \(1_704_067_200_000 + Int64($0 / 200) * 15_000)\n" }.joined()
+    }
+
+    func testAFullDiskIsReportedAndTheStoreStaysConsistent() throws {
+        // A file-size limit of 256 KiB stands in for a full disk: writes past it fail with EFBIG.
+        // The input comes in two parts with a pause, so the first is committed before the disk fills.
+        let first = directory + ".first", second = directory + ".second"
+        try Data(lines(0..<2_000).utf8).write(to: URL(fileURLWithPath: first))
+        try Data(lines(2_000..<80_000).utf8).write(to: URL(fileURLWithPath: second))
+        defer { try? FileManager.default.removeItem(atPath: first); try? FileManager.default.removeItem(atPath: second) }
+        let full = try runShell("(cat '\(first)'; sleep 0.5; cat '\(second)') | (ulimit -f 256; exec '\(toolDirectory.path)/mstore' '\(directory)')")
+        XCTAssertEqual(full.status, 1)
+        XCTAssertTrue(full.stderr.contains("\(directory)/head/") && full.stderr.contains("File too large"), full.stderr)
+        // Without the limit the store opens, repairs any torn tail, and holds a prefix of the input.
+        let resumed = try runTool("mstore", [directory], input: Data())
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let dump = try runTool("mstore", ["dump", directory])
+        XCTAssertEqual(dump.status, 0, dump.stderr)
+        let stored = dump.stdout.split(separator: "\n").count
+        XCTAssertGreaterThanOrEqual(stored, 2_000, "what was committed before the disk filled is kept")
+        XCTAssertLessThan(stored, 80_000)
+        let check = try runTool("mstore", ["check", directory])
+        XCTAssertEqual(check.status, 0, check.stderr)
+    }
+
+    func testAReadOnlyStoreIsReportedAndStaysReadable() throws {
+        let first = try runTool("mstore", [directory], input: Data(lines(0..<100).utf8))
+        XCTAssertEqual(first.status, 0, first.stderr)
+        // Root ignores permission bits, so the immutable attribute makes the store read-only.
+        let lock = try runShell("chattr -R +i '\(directory)'")
+        try XCTSkipIf(lock.status != 0, "chattr is not available here: \(lock.stderr)")
+        let refused = try runTool("mstore", [directory], input: Data(lines(100..<200).utf8))
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.hasPrefix("mstore: \(directory)/"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("Operation not permitted"), refused.stderr)
+        let dump = try runTool("mstore", ["dump", directory])
+        XCTAssertEqual(dump.status, 0, dump.stderr)
+        XCTAssertEqual(dump.stdout.split(separator: "\n").count, 100)
+    }
+}

@@ -47,9 +47,14 @@ let toolDirectory: URL = {
 }()
 
 /// Runs a tool with `arguments`, feeding it `input` on stdin, and collects what it prints.
-func runTool(_ tool: String, _ arguments: [String], input: Data = Data(), file: StaticString = #filePath, line: UInt = #line) throws -> ToolRun {
+func runTool(_ tool: String, _ arguments: [String], input: Data = Data()) throws -> ToolRun {
+    try runProgram(toolDirectory.appendingPathComponent(tool).path, arguments, input: input)
+}
+
+/// Runs any program with `arguments`, feeding it `input`, and collects what it prints.
+func runProgram(_ path: String, _ arguments: [String], input: Data = Data()) throws -> ToolRun {
     let process = Process()
-    process.executableURL = toolDirectory.appendingPathComponent(tool)
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
     process.standardInput = stdin

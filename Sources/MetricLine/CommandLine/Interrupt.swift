@@ -6,7 +6,8 @@ import Darwin
 import Synchronization
 
 /// SIGINT and SIGTERM as a flag that long loops check, so a tool can flush what it has and exit
-/// cleanly instead of dying mid-write; and SIGPIPE ignored, so a closed pipe shows up as `EPIPE`.
+/// cleanly instead of dying mid-write; SIGPIPE and SIGXFSZ ignored, so a closed pipe or a full
+/// file-size limit show up as errors (`EPIPE`, `EFBIG`) that the tool reports.
 public enum Interrupt {
     private static let flag = Atomic<Int32>(0)
 
@@ -19,6 +20,8 @@ public enum Interrupt {
     /// Installs the handlers. Blocking reads are interrupted (no `SA_RESTART`) so they notice.
     public static func install() {
         Glibc.signal(SIGPIPE, SIG_IGN)
+        // Past a file-size limit, a write should fail with EFBIG and a message, not kill the tool.
+        Glibc.signal(SIGXFSZ, SIG_IGN)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { received in
             Interrupt.flag.store(received, ordering: .relaxed)
