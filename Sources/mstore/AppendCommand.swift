@@ -84,8 +84,11 @@ enum AppendCommand {
 }
 
 /// Feeds decoded lines into a store writer and commits at the right moments: when the input
-/// pauses (so a live stream is durable as it goes) and every million samples.
+/// pauses (so a live stream is durable as it goes) and every `commitEvery` samples.
 final class Appender {
+    /// Samples between commits of a continuous stream: few enough that the head log's pending
+    /// record and the overlap of windows stay small, many enough that fsyncs stay rare.
+    static let commitEvery = 250_000
     let writer: StoreWriter
     let diagnostics: Diagnostics
     private let decoder: SampleDecoder
@@ -103,7 +106,7 @@ final class Appender {
     func append(from source: InputSource, format: SampleFormat) throws(InputError) -> Int {
         let descriptor: Int32 = source.name == "<stdin>" ? 0 : -1
         let beforeRead = { [self] () -> Bool in
-            if pending >= 1_000_000 || (pending > 0 && (descriptor < 0 || !Appender.inputReady(descriptor))) { commit() }
+            if pending >= Appender.commitEvery || (pending > 0 && (descriptor < 0 || !Appender.inputReady(descriptor))) { commit() }
             return storeFailure == nil
         }
         if format == .prometheus {
