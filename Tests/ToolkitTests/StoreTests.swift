@@ -236,3 +236,56 @@ final class StoreFaultTests: XCTestCase {
         XCTAssertEqual(dump.stdout.split(separator: "\n").count, 100)
     }
 }
+
+/// Histogram buckets coded against each other read back exactly.
+final class HistogramCodingTests: XCTestCase {
+    func testBucketsAndCountAreCodedAsDifferencesAndReadBackExactly() throws {
+        let directory = NSTemporaryDirectory() + "mstore-histogram-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var random = SeededRandom(seed: 70)
+        let bounds = ["0.005", "0.01", "0.1", "1", "10", "+Inf"]
+        var samples: [Sample] = []
+        for handler in ["/a", "/b"] {
+            var cumulative = [Double](repeating: 0, count: bounds.count)
+            var sum = 0.0
+            for step in 0..<480 {
+                var increase = 0.0
+                for index in bounds.indices {
+                    increase += Double(Int.random(in: 0...20, using: &random))
+                    cumulative[index] += increase
+                }
+                sum += Double.random(in: 0...5, using: &random)
+                let time = 1_704_067_200_000 + Int64(step) * 15_000
+                for (index, bound) in bounds.enumerated() {
+                    samples.append(Sample(name: "h_bucket", labels: [Label("handler", handler), Label("le", bound)], value: cumulative[index], timestamp: time))
+                }
+                samples.append(Sample(name: "h_count", labels: [Label("handler", handler)], value: cumulative[bounds.count - 1], timestamp: time))
+                samples.append(Sample(name: "h_sum", labels: [Label("handler", handler)], value: sum, timestamp: time))
+            }
+        }
+        let writer = try StoreWriter(directory: directory)
+        for sample in samples {
+            try writer.append(series: writer.series.intern(ExpositionParser.SeriesKey(name: sample.name, labels: sample.labels), spelling: nil),
+                              timestamp: sample.timestamp!, value: sample.value)
+        }
+        try writer.close()
+        let segment = try Segment.Reader(path: try XCTUnwrap(try StoreLayout(directory: directory).segments().first).path)
+        var codedBuckets = 0, codedCounts = 0
+        for number in 0..<segment.seriesCount where segment.chunks(number)[0].base >= 0 {
+            let key = segment.key(number)
+            if key.name == "h_bucket" { codedBuckets += 1 } else if key.name == "h_count" { codedCounts += 1 } else { XCTFail("\(key)") }
+        }
+        // "+Inf" sorts first and has no earlier base; "0.005" could only differ from "+Inf", which
+        // is no gain; every other bucket is coded against its neighbour.
+        XCTAssertEqual(codedBuckets, 2 * (bounds.count - 2))
+        XCTAssertEqual(codedCounts, 2, "_count is the +Inf bucket")
+        let reader = try StoreReader(directory: directory)
+        var back: [Sample] = []
+        reader.forEachSeries(matching: []) { key, timestamps, values in
+            for index in timestamps.indices { back.append(Sample(name: key.name, labels: key.labels, value: values[index], timestamp: timestamps[index])) }
+        }
+        XCTAssertEqual(reader.problems, [])
+        XCTAssertEqual(Set(back), Set(samples))
+        XCTAssertEqual(back.count, samples.count)
+    }
+}

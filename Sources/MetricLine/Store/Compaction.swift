@@ -66,7 +66,8 @@ public struct Compactor {
         }
         let order = sources.keys.sorted { $0.lexicographicallyPrecedes($1) }
         // A chunk that cannot be read stops the merge before anything is replaced.
-        let summary = try Segment.write(count: order.count, to: path, generation: generation, replaces: segments.map(\.generation)) { number throws(StoreError) in
+        let summary = try Segment.write(keys: order.map { keys[$0]! }, to: path, generation: generation,
+                                        replaces: segments.map(\.generation)) { number throws(StoreError) in
             var timestamps: [Int64] = []
             var values: [Double] = []
             for (segmentIndex, seriesNumber) in sources[order[number]]! {
@@ -77,7 +78,7 @@ public struct Compactor {
                 }
             }
             let (sortedTimes, sortedValues, _, _) = StoreWriter.sortedUnique(timestamps, values)
-            return Segment.Series(key: keys[order[number]]!, timestamps: sortedTimes, values: sortedValues)
+            return (sortedTimes, sortedValues)
         }
         for segment in segments { try FileSystem.remove(segment.path) }
         try FileSystem.syncDirectory(layout.segmentDirectory)

@@ -52,13 +52,13 @@ public enum Segment {
     /// Writes `series` (sorted by canonical key) to `path` through a temporary file, fsync and
     /// rename, so that a reader sees the whole segment or none of it.
     public static func write(_ series: [Series], to path: String, generation: UInt64, replaces: [UInt64] = []) throws(StoreError) -> Summary {
-        try write(count: series.count, to: path, generation: generation, replaces: replaces) { series[$0] }
+        try write(keys: series.map(\.key), to: path, generation: generation, replaces: replaces) { (series[$0].timestamps, series[$0].values) }
     }
 
-    /// Writes `count` series given one at a time by `series` (in canonical key order), so that
-    /// the caller need not hold them all in their final form at once.
-    public static func write(count: Int, to path: String, generation: UInt64, replaces: [UInt64] = [],
-                             series: (Int) throws(StoreError) -> Series) throws(StoreError) -> Summary {
+    /// Writes the series `keys` (in canonical key order), whose samples `samples` gives one series
+    /// at a time, so that the caller need not hold them all in their final form at once.
+    public static func write(keys: [ExpositionParser.SeriesKey], to path: String, generation: UInt64, replaces: [UInt64] = [],
+                             samples: (Int) throws(StoreError) -> ([Int64], [Double])) throws(StoreError) -> Summary {
         let temporary = path + ".tmp"
         let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
         var closed = false
@@ -72,27 +72,40 @@ public enum Segment {
             symbolList.append(text)
             return symbolList.count - 1
         }
-        struct ChunkEntry { var offset: Int; var length: Int; var samples: Int; var first: Int64; var last: Int64; var crc: UInt32 }
+        struct ChunkEntry { var offset: Int; var length: Int; var samples: Int; var base: Int; var first: Int64; var last: Int64; var crc: UInt32 }
         var entries: [[ChunkEntry]] = []
         var offset = magic.count
         var output = magic
         var minTime = Int64.max
         var maxTime = Int64.min
-        var samples = 0
-        var keys: [ExpositionParser.SeriesKey] = []
-        keys.reserveCapacity(count)
-        for number in 0..<count {
-            let one = try series(number)
-            keys.append(one.key)
+        var totalSamples = 0
+        // Series that later series may be coded against are kept until their last dependent is written.
+        let bases = ChunkBases.plan(keys)
+        var dependents = [Int](repeating: 0, count: keys.count)
+        for base in bases { if let base { dependents[base] += 1 } }
+        var kept: [Int: (timestamps: [Int64], values: [Double])] = [:]
+        for number in keys.indices {
+            let (timestamps, values) = try samples(number)
             var chunks: [ChunkEntry] = []
             var start = 0
-            while start < one.timestamps.count {
-                let end = min(start + ChunkCodec.maximumSamples, one.timestamps.count)
-                let bytes = ChunkCodec.encode(timestamps: Array(one.timestamps[start..<end]), values: Array(one.values[start..<end]))
-                chunks.append(ChunkEntry(offset: offset, length: bytes.count, samples: end - start, first: one.timestamps[start],
-                                         last: one.timestamps[end - 1], crc: CRC32C.checksum(bytes)))
-                minTime = min(minTime, one.timestamps[start])
-                maxTime = max(maxTime, one.timestamps[end - 1])
+            while start < timestamps.count {
+                let end = min(start + ChunkCodec.maximumSamples, timestamps.count)
+                let chunkTimes = Array(timestamps[start..<end])
+                let chunkValues = Array(values[start..<end])
+                var bytes = ChunkCodec.encode(timestamps: chunkTimes, values: chunkValues)
+                var base = 0
+                if timestamps.count <= ChunkCodec.maximumSamples, let candidate = bases[number], let baseSamples = kept[candidate],
+                   baseSamples.timestamps == timestamps, let differences = ChunkBases.exactDifferences(values, baseSamples.values) {
+                    let alternative = ChunkCodec.encode(timestamps: chunkTimes, values: differences)
+                    if alternative.count < bytes.count {
+                        bytes = alternative
+                        base = candidate + 1
+                    }
+                }
+                chunks.append(ChunkEntry(offset: offset, length: bytes.count, samples: end - start, base: base, first: timestamps[start],
+                                         last: timestamps[end - 1], crc: CRC32C.checksum(bytes)))
+                minTime = min(minTime, timestamps[start])
+                maxTime = max(maxTime, timestamps[end - 1])
                 output.append(contentsOf: bytes)
                 offset += bytes.count
                 if output.count >= 1 << 20 {
@@ -101,7 +114,12 @@ public enum Segment {
                 }
                 start = end
             }
-            samples += one.timestamps.count
+            if dependents[number] > 0 { kept[number] = (timestamps, values) }
+            if let base = bases[number] {
+                dependents[base] -= 1
+                if dependents[base] == 0 { kept[base] = nil }
+            }
+            totalSamples += timestamps.count
             entries.append(chunks)
         }
         if minTime > maxTime { (minTime, maxTime) = (0, 0) }
@@ -143,6 +161,7 @@ public enum Segment {
                 index.varint(chunk.offset)
                 index.varint(chunk.length)
                 index.varint(chunk.samples)
+                index.varint(chunk.base)
                 index.signed(chunk.first &- minTime)
                 index.varint(UInt64(bitPattern: chunk.last &- chunk.first))
                 index.uint32(chunk.crc)
@@ -182,7 +201,7 @@ public enum Segment {
         try FileSystem.rename(temporary, path)
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         try FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
-        return Summary(path: path, series: keys.count, samples: samples, bytes: Int64(indexOffset + index.bytes.count + footerLength),
+        return Summary(path: path, series: keys.count, samples: totalSamples, bytes: Int64(indexOffset + index.bytes.count + footerLength),
                        minTime: minTime, maxTime: maxTime)
     }
 
@@ -191,6 +210,10 @@ public enum Segment {
         public var offset: Int
         public var length: Int
         public var samples: Int
+        /// The series whose chunk at the same position this one is coded against, or -1.
+        public var base: Int32
+        /// The chunk's position among its series' chunks.
+        public var ordinal: Int32
         public var minTime: Int64
         public var maxTime: Int64
         public var crc: UInt32
@@ -272,14 +295,17 @@ public enum Segment {
                     var labels: [(Int32, Int32)] = []
                     for _ in 0..<(try reader.count(limit: 1 << 16)) { labels.append((try symbol(), try symbol())) }
                     var chunks: [ChunkReference] = []
-                    for _ in 0..<(try reader.count(limit: 1 << 24)) {
+                    for ordinal in 0..<(try reader.count(limit: 1 << 24)) {
                         let offset = try reader.count(limit: chunkLimit)
                         let length = try reader.count(limit: chunkLimit)
                         guard offset + length <= chunkLimit else { return nil }
                         let samples = try reader.count(limit: ChunkCodec.maximumSamples)
+                        let base = try reader.count(limit: seriesCount)
+                        guard base <= series.count else { return nil }  // only earlier series
                         let first = minTime &+ (try reader.signed())
                         let last = first &+ Int64(bitPattern: try reader.varint())
-                        chunks.append(ChunkReference(offset: offset, length: length, samples: samples, minTime: first, maxTime: last, crc: try reader.uint32()))
+                        chunks.append(ChunkReference(offset: offset, length: length, samples: samples, base: Int32(base) - 1, ordinal: Int32(ordinal),
+                                                     minTime: first, maxTime: last, crc: try reader.uint32()))
                     }
                     series.append((name, labels, chunks))
                 }
@@ -327,17 +353,44 @@ public enum Segment {
         /// Every value of label `name` in this segment, with its series numbers.
         public func postings(name: String) -> [String: [Int32]] { postings[name] ?? [:] }
 
-        /// Reads and decodes one chunk, checking its checksum.
+        /// Recently decoded chunks by (series, ordinal): reading a histogram's buckets one after
+        /// another then decodes each base once.
+        private var decoded: [Int64: (timestamps: [Int64], values: [Double])] = [:]
+
+        /// Reads and decodes one chunk, checking its checksum, and adds back its base's values.
         public func read(_ chunk: ChunkReference) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+            try read(chunk, depth: 0)
+        }
+
+        private func read(_ chunk: ChunkReference, depth: Int) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
             let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
             guard CRC32C.checksum(bytes) == chunk.crc else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (checksum mismatch)")
             }
-            let decoded = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0) }
-            guard decoded.timestamps.count == chunk.samples else {
+            var result = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0) }
+            guard result.timestamps.count == chunk.samples else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (sample count)")
             }
-            return decoded
+            if chunk.base >= 0 {
+                let baseChunks = series[Int(chunk.base)].chunks
+                guard depth < 64, Int(chunk.ordinal) < baseChunks.count else {
+                    throw StoreError("\(path): damaged index (chunk at byte \(chunk.offset) has no base)")
+                }
+                let key = Int64(chunk.base) << 24 | Int64(chunk.ordinal)
+                let base: (timestamps: [Int64], values: [Double])
+                if let known = decoded[key] {
+                    base = known
+                } else {
+                    base = try read(baseChunks[Int(chunk.ordinal)], depth: depth + 1)
+                    if decoded.count >= 64 { decoded.removeAll(keepingCapacity: true) }
+                    decoded[key] = base
+                }
+                guard base.timestamps == result.timestamps else {
+                    throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (timestamps differ from its base)")
+                }
+                for index in result.values.indices { result.values[index] += base.values[index] }
+            }
+            return result
         }
     }
 }

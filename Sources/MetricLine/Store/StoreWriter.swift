@@ -233,7 +233,8 @@ public final class StoreWriter {
             series.withCanonicalKey(SeriesID(left)) { a in series.withCanonicalKey(SeriesID(right)) { b in a.lexicographicallyPrecedes(b) } }
         }
         if expectedCounts.count < buffer.offsets.count { expectedCounts += repeatElement(0, count: buffer.offsets.count - expectedCounts.count) }
-        let summary = try Segment.write(count: ids.count, to: path, generation: generation, replaces: [replaces]) { number throws(StoreError) in
+        let keys = ids.map { series.key(SeriesID($0)) }
+        let summary = try Segment.write(keys: keys, to: path, generation: generation, replaces: [replaces]) { number throws(StoreError) in
             let id = ids[number]
             let offsets = buffer.offsets[id]
             expectedCounts[id] = Int32(clamping: offsets.count)
@@ -242,7 +243,7 @@ public final class StoreWriter {
             report.conflicts += conflicts
             buffer.offsets[id] = []
             buffer.values[id] = []
-            return Segment.Series(key: series.key(SeriesID(id)), timestamps: timestamps, values: values)
+            return (timestamps, values)
         }
         report.segments.append(summary)
     }
