@@ -81,7 +81,7 @@ final class StoreTests: XCTestCase {
         XCTAssertFalse(try StoreLayout(directory: directory).headLogs().isEmpty)
         XCTAssertEqual(try readAll(), first + second)
         XCTAssertEqual(try readAll(from: now - 30_000), second)
-        XCTAssertEqual(try readAll(matching: [LabelMatcher("job", .equal, "b")]), [])
+        XCTAssertEqual(try readAll(matching: [.equal("job", "b")]), [])
     }
 
     func testOneWriterAtATime() throws {

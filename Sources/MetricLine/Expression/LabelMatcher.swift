@@ -5,14 +5,27 @@ public struct LabelMatcher: Sendable, Equatable {
         case equal = "=", notEqual = "!=", matchesRegex = "=~", notMatchesRegex = "!~"
     }
 
-    public var name: String
-    public var operation: Operation
-    public var value: String
+    public let name: String
+    public let operation: Operation
+    public let value: String
+    /// The compiled pattern of `=~` and `!~`.
+    private let regex: Regex?
 
-    public init(_ name: String, _ operation: Operation, _ value: String) {
+    /// A matcher; throws when a regular expression does not parse.
+    public init(_ name: String, _ operation: Operation, _ value: String) throws(Regex.SyntaxError) {
         self.name = name
         self.operation = operation
         self.value = value
+        regex = operation == .matchesRegex || operation == .notMatchesRegex ? try Regex(value) : nil
+    }
+
+    /// `name="value"`, which has no pattern to fail.
+    public static func equal(_ name: String, _ value: String) -> LabelMatcher {
+        try! LabelMatcher(name, .equal, value)
+    }
+
+    public static func == (lhs: LabelMatcher, rhs: LabelMatcher) -> Bool {
+        lhs.name == rhs.name && lhs.operation == rhs.operation && lhs.value == rhs.value
     }
 
     /// Whether a label value (empty when the label is absent) satisfies this matcher.
@@ -20,8 +33,8 @@ public struct LabelMatcher: Sendable, Equatable {
         switch operation {
         case .equal: labelValue == value
         case .notEqual: labelValue != value
-        // Regular expressions arrive with the query engine; the selector parser refuses them until then.
-        case .matchesRegex, .notMatchesRegex: false
+        case .matchesRegex: regex!.matches(labelValue)
+        case .notMatchesRegex: !regex!.matches(labelValue)
         }
     }
 
@@ -47,7 +60,7 @@ public enum SelectorParser {
         if !cursor.atEnd && Names.isMetricNameStart(cursor.peek) {
             let start = cursor.index
             while !cursor.atEnd && Names.isMetricNameByte(cursor.peek) { cursor.index += 1 }
-            matchers.append(LabelMatcher(Segment.nameLabel, .equal, cursor.string(from: start)))
+            matchers.append(.equal(Segment.nameLabel, cursor.string(from: start)))
             cursor.skipBlanks()
         }
         if !cursor.atEnd && cursor.peek == UInt8(ascii: "{") {
@@ -81,12 +94,15 @@ public enum SelectorParser {
                     }
                 }
                 guard let operation else { throw LineError("expected =, !=, =~ or !~", column: operationColumn) }
-                if operation == .matchesRegex || operation == .notMatchesRegex {
-                    throw LineError("regular-expression matchers (=~, !~) are not supported yet", column: operationColumn)
-                }
                 cursor.skipBlanks()
                 guard !cursor.atEnd, cursor.peek == UInt8(ascii: "\"") else { throw LineError("expected a quoted value", column: cursor.column) }
-                matchers.append(LabelMatcher(name, operation, try ExpositionParser.parseQuoted(&cursor)))
+                let valueColumn = cursor.column
+                let value = try ExpositionParser.parseQuoted(&cursor)
+                do {
+                    matchers.append(try LabelMatcher(name, operation, value))
+                } catch {
+                    throw LineError("bad regular expression: \(error.message) at position \(error.position)", column: valueColumn)
+                }
                 cursor.skipBlanks()
                 if !cursor.atEnd && cursor.peek == UInt8(ascii: ",") { cursor.index += 1 }
             }
