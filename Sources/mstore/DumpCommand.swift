@@ -5,16 +5,18 @@ enum DumpCommand {
     static let spec = CommandSpec(
         tool: "mstore dump",
         summary: "print a store's samples as lines, series by series",
-        usage: ["DIR [--from T] [--to T] [--match SELECTOR]... [--output-format F]"],
+        usage: ["DIR [--from T] [--to T] [--match SELECTOR]... [--rollup STEP] [--output-format F]"],
         options: [
             OptionSpec(["--from"], argument: "T", help: "first time (RFC 3339, Unix seconds, now, -1h); default: the beginning"),
             OptionSpec(["--to"], argument: "T", help: "last time; default: the end"),
             OptionSpec(["--match"], argument: "SELECTOR", help: "only series matching SELECTOR, e.g. 'up{job=\"node\"}'; repeat for more (any matches)"),
+            OptionSpec(["--rollup"], argument: "STEP", help: "print the rollups of STEP (min, max, sum, count, last, told apart by the label __rollup__)"),
             .outputFormat,
         ],
         examples: [
             "mstore dump /var/lib/metrics --match node_load1 --from -1h",
             "mstore dump DIR --output-format openmetrics > backfill.om",
+            "mstore dump DIR --rollup 1h --match 'node_load1{__rollup__=\"max\"}' --from -30d",
         ]
     )
 
@@ -38,8 +40,13 @@ enum DumpCommand {
         let format: SampleFormat
         do { format = try parsed.format("--output-format") } catch { spec.usageFailure(error) }
         let diagnostics = Diagnostics(tool: "mstore")
+        var rollup: Int64?
+        if let text = parsed.value("--rollup") {
+            guard let step = Duration.milliseconds(text), step > 0 else { spec.usageFailure(UsageError("--rollup wants a step such as 5m, not '\(text)'")) }
+            rollup = step
+        }
         let reader: StoreReader
-        do { reader = try StoreReader(directory: parsed.positionals[0]) } catch {
+        do { reader = try StoreReader(directory: parsed.positionals[0], rollup: rollup) } catch {
             diagnostics.warn(error.message)
             return ExitStatus.failure
         }

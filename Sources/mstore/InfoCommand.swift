@@ -62,6 +62,14 @@ enum InfoCommand {
             ("bytes on disk", "\(total)"),
         ]
         if samples > 0 { lines.append(("bytes per sample", format(Double(total) / Double(samples)))) }
+        for step in (try? reader.layout.rollupSteps()) ?? [] {
+            guard let rollups = try? StoreReader(directory: reader.layout.directory, rollup: step) else { continue }
+            let bytes = rollups.segments.reduce(Int64(0)) { $0 + $1.fileSize }
+            let points = rollups.segments.reduce(0) { $0 + $1.sampleCount } / Rollup.Statistic.allCases.count
+            let first = rollups.segments.map(\.minTime).min(), last = rollups.segments.map(\.maxTime).max()
+            let range = first.map { Timestamp.rfc3339($0) + " .. " + Timestamp.rfc3339(last!) } ?? "-"
+            lines.append(("rollups " + Duration.text(step), "\(rollups.segments.count) segments, \(bytes) bytes, \(points) points, \(range)"))
+        }
         var text = ""
         for (label, value) in lines { text += (label + ":").padding(18) + value + "\n" }
         Diagnostics.writeStandardOutput(text)

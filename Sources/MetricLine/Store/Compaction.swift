@@ -1,5 +1,5 @@
 /// Merges the segments of each finished day into one, with one chunk per series (or more for very
-/// long series), and applies retention. Merging drops duplicates that late or repeated data left
+/// long series), makes rollups of finished days, and applies retention per tier and series. Merging drops duplicates that late or repeated data left
 /// in overlapping segments, and a day's worth of samples compresses better in one chunk than in
 /// twelve two-hour ones.
 public struct Compactor {
@@ -8,47 +8,108 @@ public struct Compactor {
         public var merged: [Segment.Summary] = []
         /// Segments merged away.
         public var inputs = 0
-        /// Segments removed by retention.
+        /// Rollup segments written.
+        public var rollups: [Segment.Summary] = []
+        /// Segments removed whole by retention.
         public var expired: [String] = []
+        /// Segments rewritten without the series whose retention had passed.
+        public var trimmed: [String] = []
     }
 
     public let layout: StoreLayout
     /// The span one compacted segment covers.
     public var span: Int64 = 86_400_000
-    /// Segments whose newest sample is older than this, counted back from the newest sample of the
-    /// store, are removed (Prometheus's rule, so backfilled history is not deleted on arrival).
-    public var retention: Int64?
+    /// What to keep how long, and which rollups to make. Retention counts back from the newest
+    /// sample of the store (Prometheus's rule, so backfilled history is not deleted on arrival).
+    public var policy = RetentionPolicy()
 
     public init(layout: StoreLayout) {
         self.layout = layout
     }
 
-    /// Compacts the store. The caller must hold the writer's lock (a `StoreWriter` open on it).
+    /// Compacts the store: merges finished days, makes the rollups the policy asks for, then
+    /// applies retention to every tier. The caller must hold the writer's lock.
     public func run(now: Int64 = Clock.nowMilliseconds(), takeGeneration: () -> UInt64) throws(StoreError) -> Report {
         var report = Report()
         var readers: [Segment.Reader] = []
         for file in try layout.segments() { readers.append(try Segment.Reader(path: file.path)) }
-        if let retention, let newest = readers.map(\.maxTime).max() {
-            for reader in readers where reader.maxTime < newest - retention {
-                try FileSystem.remove(reader.path)
-                report.expired.append(reader.path)
-            }
-            readers.removeAll { $0.maxTime < newest - retention }
-            if !report.expired.isEmpty { try FileSystem.syncDirectory(layout.segmentDirectory) }
-        }
         let openWindows = Set(try layout.headLogs().map { StoreLayout.window(of: $0.window, length: span) })
         let bySpan = Dictionary(grouping: readers) { StoreLayout.window(of: $0.minTime, length: span) }
+        var finished: [Int64: Segment.Reader] = [:]
         for (start, group) in bySpan.sorted(by: { $0.key < $1.key }) {
             // A span is finished when it has ended, no head log still feeds it, and every segment
             // lies inside it.
             guard start + span <= now, !openWindows.contains(start), group.allSatisfy({ $0.maxTime < start + span }) else { continue }
-            guard group.count > 1 || group[0].chunksPerSeries > 1 else { continue }
+            guard group.count > 1 || group[0].chunksPerSeries > 1 else {
+                finished[start] = group[0]
+                continue
+            }
             let generation = takeGeneration()
-            let summary = try merge(group, into: layout.segmentPath(window: start, generation: generation), generation: generation)
+            let path = layout.segmentPath(window: start, generation: generation)
+            let summary = try merge(group, into: path, generation: generation)
             report.merged.append(summary)
             report.inputs += group.count
+            finished[start] = try Segment.Reader(path: path)
+        }
+        for step in policy.rollupSteps {
+            let folder = layout.rollupDirectory(step: step)
+            try FileSystem.makeDirectory(layout.directory + "/rollups")
+            try FileSystem.makeDirectory(folder)
+            let done = Set(try layout.segments(rollup: step).map(\.window))
+            for (start, segment) in finished.sorted(by: { $0.key < $1.key }) where !done.contains(start) {
+                let generation = takeGeneration()
+                report.rollups.append(try Rollup.write(from: segment, step: step, to: layout.segmentPath(window: start, generation: generation)
+                    .replacingPrefix(layout.segmentDirectory, with: folder), generation: generation))
+            }
+        }
+        let newest = try layout.segments().compactMap { try? Segment.Reader(path: $0.path).maxTime }.max()
+        if let newest {
+            try expire(tier: .raw, files: layout.segments(), newest: newest, report: &report, takeGeneration: takeGeneration)
+            for step in try layout.rollupSteps() {
+                try expire(tier: .rollup(step), files: layout.segments(rollup: step), newest: newest, report: &report, takeGeneration: takeGeneration)
+            }
         }
         return report
+    }
+
+    /// Removes, from the segments of one tier, the series whose retention has passed: a segment
+    /// all of whose series have expired is deleted, one with some is rewritten without them.
+    private func expire(tier: RetentionPolicy.Tier, files: [(window: Int64, generation: UInt64, path: String)], newest: Int64,
+                        report: inout Report, takeGeneration: () -> UInt64) throws(StoreError) {
+        guard policy.rules.contains(where: { $0.tier == tier }) else { return }
+        for file in files {
+            let segment = try Segment.Reader(path: file.path)
+            var keep: [Int] = []
+            for number in 0..<segment.seriesCount {
+                var key = segment.key(number)
+                key.labels.removeAll { $0.name == Rollup.label }
+                let last = segment.chunks(number).map(\.maxTime).max() ?? segment.maxTime
+                if let retention = policy.retention(of: tier, for: key), last < newest - retention { continue }
+                keep.append(number)
+            }
+            if keep.count == segment.seriesCount { continue }
+            if keep.isEmpty {
+                try FileSystem.remove(file.path)
+                report.expired.append(file.path)
+            } else {
+                let generation = takeGeneration()
+                let folder = String(file.path[..<file.path.lastIndex(of: "/")!])
+                let path = folder + "/W\(file.window)-G\(generation).mseg"
+                _ = try Segment.write(keys: keep.map { segment.key($0) }, to: path, generation: generation, replaces: [file.generation]) { index throws(StoreError) in
+                    var timestamps: [Int64] = []
+                    var values: [Double] = []
+                    for chunk in segment.chunks(keep[index]) {
+                        let decoded = try segment.read(chunk)
+                        timestamps += decoded.timestamps
+                        values += decoded.values
+                    }
+                    return (timestamps, values)
+                }
+                try FileSystem.remove(file.path)
+                report.trimmed.append(file.path)
+            }
+            try FileSystem.syncDirectory(String(file.path[..<file.path.lastIndex(of: "/")!]))
+        }
     }
 
     /// Writes one segment with every series of `segments`, then removes them.
@@ -90,5 +151,12 @@ extension Segment.Reader {
     /// The most chunks any series has here: above one, merging would give longer chunks.
     var chunksPerSeries: Int {
         (0..<seriesCount).reduce(0) { max($0, chunks($1).count) }
+    }
+}
+
+extension String {
+    /// The string with `prefix` replaced by `replacement`, when it starts with it.
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
 }

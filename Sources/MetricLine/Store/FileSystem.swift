@@ -108,3 +108,10 @@ enum FileSystem {
         if ftruncate(descriptor, off_t(length)) != 0 { throw .system(path, "cannot truncate") }
     }
 }
+
+/// Reading a small file whole (policy files), for the tools.
+public enum StoreFile {
+    public static func readAll(_ path: String) throws(StoreError) -> [UInt8] {
+        try FileSystem.readAll(path)
+    }
+}

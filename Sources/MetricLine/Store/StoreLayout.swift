@@ -4,6 +4,7 @@
 /// DIR/LOCK                         held (flock) by the one writer
 /// DIR/head/W<start>-G<gen>.wal     head log of the window starting at <start> ms
 /// DIR/segments/W<start>-G<gen>.mseg  a sealed segment (`.tmp` while being written)
+/// DIR/rollups/<step>/W<day>-G<gen>.mseg  rollups of one finished day at one step
 /// ```
 /// Generations number files across the store; a segment lists the generations it replaces (the
 /// head logs it sealed, the segments it compacted), so after a crash between writing a segment
@@ -20,6 +21,18 @@ public struct StoreLayout: Sendable {
     public var lockPath: String { directory + "/LOCK" }
     public var headDirectory: String { directory + "/head" }
     public var segmentDirectory: String { directory + "/segments" }
+
+    /// Where the rollups of one step live: `DIR/rollups/5m`.
+    public func rollupDirectory(step: Int64) -> String {
+        directory + "/rollups/" + Duration.text(step)
+    }
+
+    /// The rollup steps present in the store, ascending.
+    public func rollupSteps() throws(StoreError) -> [Int64] {
+        let root = directory + "/rollups"
+        guard FileSystem.exists(root) else { return [] }
+        return try FileSystem.list(root).compactMap { Duration.milliseconds($0) }.sorted()
+    }
 
     public func headPath(window: Int64, generation: UInt64) -> String {
         headDirectory + "/W\(window)-G\(generation).wal"
@@ -47,11 +60,13 @@ public struct StoreLayout: Sendable {
         }
     }
 
-    /// Segments present (finished ones only): window, generation, path.
-    public func segments() throws(StoreError) -> [(window: Int64, generation: UInt64, path: String)] {
-        guard FileSystem.exists(segmentDirectory) else { return [] }
-        return try FileSystem.list(segmentDirectory).compactMap { name in
-            StoreLayout.parse(name, suffix: ".mseg").map { ($0.window, $0.generation, segmentDirectory + "/" + name) }
+    /// Segments present (finished ones only): window, generation, path. With `rollup`, those of
+    /// that rollup step instead of the raw ones.
+    public func segments(rollup step: Int64? = nil) throws(StoreError) -> [(window: Int64, generation: UInt64, path: String)] {
+        let folder = step.map { rollupDirectory(step: $0) } ?? segmentDirectory
+        guard FileSystem.exists(folder) else { return [] }
+        return try FileSystem.list(folder).compactMap { name in
+            StoreLayout.parse(name, suffix: ".mseg").map { ($0.window, $0.generation, folder + "/" + name) }
         }
     }
 

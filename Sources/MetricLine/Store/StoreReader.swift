@@ -11,14 +11,19 @@ public final class StoreReader {
     /// Problems found while reading, each naming its file.
     public private(set) var problems: [String] = []
 
-    public init(directory: String) throws(StoreError) {
+    /// Opens the store's raw samples, or with `rollup` its rollups of that step (whose series
+    /// carry the label `__rollup__`; see `Rollup`).
+    public init(directory: String, rollup: Int64? = nil) throws(StoreError) {
         layout = StoreLayout(directory: directory)
         guard FileSystem.exists(layout.segmentDirectory) || FileSystem.exists(layout.headDirectory) else {
             throw StoreError("\(layout.directory): no store here (no segments/ or head/ directory)")
         }
+        if let rollup, !FileSystem.exists(layout.rollupDirectory(step: rollup)) {
+            throw StoreError("\(layout.directory): no rollups of step \(Duration.text(rollup)) (see mstore compact --policy)")
+        }
         var replaced = Set<UInt64>()
         var opened: [Segment.Reader] = []
-        for file in try layout.segments() {
+        for file in try layout.segments(rollup: rollup) {
             do throws(StoreError) {
                 let reader = try Segment.Reader(path: file.path)
                 replaced.formUnion(reader.replaces)
@@ -28,7 +33,7 @@ public final class StoreReader {
             }
         }
         segments = opened.filter { !replaced.contains($0.generation) }
-        for file in try layout.headLogs() where !replaced.contains(file.generation) {
+        for file in try layout.headLogs() where rollup == nil && !replaced.contains(file.generation) {
             do throws(StoreError) {
                 let contents = try HeadLog.read(file.path)
                 if contents.damagedBytes > 0 {

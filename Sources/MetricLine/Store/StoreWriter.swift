@@ -116,8 +116,19 @@ public final class StoreWriter {
             generations.append(segment.generation)
             if let reader = try? Segment.Reader(path: segment.path) { replaced.formUnion(reader.replaces) }
         }
+        for step in try layout.rollupSteps() {
+            for segment in try layout.segments(rollup: step) {
+                generations.append(segment.generation)
+                if let reader = try? Segment.Reader(path: segment.path) { replaced.formUnion(reader.replaces) }
+            }
+        }
         for segment in try layout.segments() where replaced.contains(segment.generation) {
             try FileSystem.remove(segment.path)
+        }
+        for step in try layout.rollupSteps() {
+            for segment in try layout.segments(rollup: step) where replaced.contains(segment.generation) {
+                try FileSystem.remove(segment.path)
+            }
         }
         for log in try layout.headLogs() {
             generations.append(log.generation)
@@ -126,11 +137,12 @@ public final class StoreWriter {
         nextGeneration = (generations.max() ?? 0) + 1
     }
 
-    /// Merges finished days into one segment each and applies `retention` (see `Compactor`).
-    public func compact(retention: Int64? = nil) throws(StoreError) -> Compactor.Report {
+    /// Merges finished days into one segment each, makes rollups and applies retention as
+    /// `policy` says (see `Compactor`).
+    public func compact(policy: RetentionPolicy = RetentionPolicy()) throws(StoreError) -> Compactor.Report {
         try close()
         var compactor = Compactor(layout: layout)
-        compactor.retention = retention
+        compactor.policy = policy
         return try compactor.run { takeGeneration() }
     }
 

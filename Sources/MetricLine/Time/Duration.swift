@@ -23,4 +23,13 @@ public enum Duration {
         }
         return total
     }
+
+    /// `milliseconds` in the largest unit that divides it: `5m`, `1h`, `1d`, `90s`, `250ms`.
+    public static func text(_ milliseconds: Int64) -> String {
+        for (unit, size) in [("y", Int64(31_536_000_000)), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+        where milliseconds > 0 && milliseconds % size == 0 {
+            return "\(milliseconds / size)\(unit)"
+        }
+        return "\(milliseconds)ms"
+    }
 }
