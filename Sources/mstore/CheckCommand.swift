@@ -14,11 +14,7 @@ enum CheckCommand {
         let parsed = spec.parseOrExit(arguments)
         guard parsed.positionals.count == 1 else { spec.usageFailure(UsageError("want exactly one store directory")) }
         let diagnostics = Diagnostics(tool: "mstore")
-        let reader: StoreReader
-        do { reader = try StoreReader(directory: parsed.positionals[0]) } catch {
-            diagnostics.warn(error.message)
-            return ExitStatus.failure
-        }
+        guard let reader = openStore(parsed.positionals[0], diagnostics: diagnostics) else { return ExitStatus.failure }
         var problems = reader.problems
         var chunks = 0
         for segment in reader.segments {

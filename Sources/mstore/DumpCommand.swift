@@ -45,11 +45,7 @@ enum DumpCommand {
             guard let step = Duration.milliseconds(text), step > 0 else { spec.usageFailure(UsageError("--rollup wants a step such as 5m, not '\(text)'")) }
             rollup = step
         }
-        let reader: StoreReader
-        do { reader = try StoreReader(directory: parsed.positionals[0], rollup: rollup) } catch {
-            diagnostics.warn(error.message)
-            return ExitStatus.failure
-        }
+        guard let reader = openStore(parsed.positionals[0], rollup: rollup, diagnostics: diagnostics) else { return ExitStatus.failure }
         var output = OutputBuffer(tool: "mstore")
         var encoder = format.makeEncoder()
         var unwritable = 0

@@ -14,11 +14,7 @@ enum InfoCommand {
         let parsed = spec.parseOrExit(arguments)
         guard parsed.positionals.count == 1 else { spec.usageFailure(UsageError("want exactly one store directory")) }
         let diagnostics = Diagnostics(tool: "mstore")
-        let reader: StoreReader
-        do { reader = try StoreReader(directory: parsed.positionals[0]) } catch {
-            diagnostics.warn(error.message)
-            return ExitStatus.failure
-        }
+        guard let reader = openStore(parsed.positionals[0], diagnostics: diagnostics) else { return ExitStatus.failure }
         var series = Set<[UInt8]>()
         var segmentSamples = 0
         var segmentBytes: Int64 = 0
@@ -90,5 +86,15 @@ extension String {
     /// The string followed by blanks up to `width` characters.
     func padding(_ width: Int) -> String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// Opens the store at `path` for reading, or reports why not.
+func openStore(_ path: String, rollup: Int64? = nil, diagnostics: Diagnostics) -> StoreReader? {
+    do {
+        return try StoreReader(directory: path, rollup: rollup)
+    } catch {
+        diagnostics.warn(error.message)
+        return nil
     }
 }

@@ -96,14 +96,7 @@ public struct Compactor {
                 let folder = String(file.path[..<file.path.lastIndex(of: "/")!])
                 let path = folder + "/W\(file.window)-G\(generation).mseg"
                 _ = try Segment.write(keys: keep.map { segment.key($0) }, to: path, generation: generation, replaces: [file.generation]) { index throws(StoreError) in
-                    var timestamps: [Int64] = []
-                    var values: [Double] = []
-                    for chunk in segment.chunks(keep[index]) {
-                        let decoded = try segment.read(chunk)
-                        timestamps += decoded.timestamps
-                        values += decoded.values
-                    }
-                    return (timestamps, values)
+                    try segment.readSeries(keep[index])
                 }
                 try FileSystem.remove(file.path)
                 report.trimmed.append(file.path)
@@ -132,11 +125,9 @@ public struct Compactor {
             var timestamps: [Int64] = []
             var values: [Double] = []
             for (segmentIndex, seriesNumber) in sources[order[number]]! {
-                for chunk in segments[segmentIndex].chunks(seriesNumber) {
-                    let decoded = try segments[segmentIndex].read(chunk)
-                    timestamps.append(contentsOf: decoded.timestamps)
-                    values.append(contentsOf: decoded.values)
-                }
+                let decoded = try segments[segmentIndex].readSeries(seriesNumber)
+                timestamps += decoded.timestamps
+                values += decoded.values
             }
             let (sortedTimes, sortedValues, _, _) = StoreWriter.sortedUnique(timestamps, values)
             return (sortedTimes, sortedValues)

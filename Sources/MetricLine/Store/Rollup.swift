@@ -74,13 +74,7 @@ public enum Rollup {
         return try Segment.write(keys: keys, to: path, generation: generation) { output throws(StoreError) in
             let (number, statistic) = output.quotientAndRemainder(dividingBy: Statistic.allCases.count)
             if current?.number != number {
-                var timestamps: [Int64] = []
-                var values: [Double] = []
-                for chunk in segment.chunks(number) {
-                    let decoded = try segment.read(chunk)
-                    timestamps += decoded.timestamps
-                    values += decoded.values
-                }
+                let (timestamps, values) = try segment.readSeries(number)
                 let (starts, columns) = compute(timestamps, values, step: step)
                 current = (number, starts, columns)
             }

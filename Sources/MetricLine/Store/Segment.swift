@@ -353,6 +353,18 @@ public enum Segment {
         /// Every value of label `name` in this segment, with its series numbers.
         public func postings(name: String) -> [String: [Int32]] { postings[name] ?? [:] }
 
+        /// Every sample of series `number`, all its chunks read in time order.
+        public func readSeries(_ number: Int) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+            var timestamps: [Int64] = []
+            var values: [Double] = []
+            for chunk in chunks(number) {
+                let decoded = try read(chunk)
+                timestamps += decoded.timestamps
+                values += decoded.values
+            }
+            return (timestamps, values)
+        }
+
         /// Recently decoded chunks by (series, ordinal): reading a histogram's buckets one after
         /// another then decodes each base once.
         private var decoded: [Int64: (timestamps: [Int64], values: [Double])] = [:]
