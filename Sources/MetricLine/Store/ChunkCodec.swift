@@ -152,25 +152,49 @@ public enum ChunkCodec {
 
     // MARK: Values
 
-    private static func encodeValues(_ values: [Double], header: IntegerModel, _ encoder: inout RangeEncoder) {
+    /// How values are represented, and the integers that represent them.
+    private enum Representation {
+        case constant(UInt64)
+        case decimal(places: Int, factor: Int64, integers: [Int64])
+        case float(integers: [Int64])
+    }
+
+    private static func representation(of values: [Double]) -> Representation {
         let first = values[0].bitPattern
-        if values.allSatisfy({ $0.bitPattern == first }) {
-            encoder.encodeDirect(ValueKind.constant.rawValue, count: 2)
-            encoder.encodeDirect(first, count: 64)
-            return
-        }
+        if values.allSatisfy({ $0.bitPattern == first }) { return .constant(first) }
         if let places = decimalPlaces(values) {
             var integers = values.map { scaledInteger($0, places: places) }
             var factor: Int64 = 0
             for integer in integers { factor = greatestCommonDivisor(factor, integer) }
             if factor > 1 { integers = integers.map { $0 / factor } }
+            return .decimal(places: places, factor: max(factor, 1), integers: integers)
+        }
+        return .float(integers: values.map { Int64(bitPattern: $0.bitPattern) })
+    }
+
+    /// A quick estimate, in bits, of what the values would cost: the residuals of the best
+    /// predictor, without running the coder. Writers use it to choose between codings.
+    public static func estimatedCost(of values: [Double]) -> Int {
+        guard !values.isEmpty else { return 0 }
+        switch representation(of: values) {
+        case .constant: return 64
+        case .decimal(_, _, let integers), .float(let integers): return predictorCosts(integers).min() ?? 0
+        }
+    }
+
+    private static func encodeValues(_ values: [Double], header: IntegerModel, _ encoder: inout RangeEncoder) {
+        switch representation(of: values) {
+        case .constant(let bits):
+            encoder.encodeDirect(ValueKind.constant.rawValue, count: 2)
+            encoder.encodeDirect(bits, count: 64)
+        case .decimal(let places, let factor, let integers):
             encoder.encodeDirect(ValueKind.decimal.rawValue, count: 2)
             header.encode(Int64(places), &encoder)
-            header.encode(max(factor, 1), &encoder)
+            header.encode(factor, &encoder)
             encodeIntegers(integers, header: header, &encoder)
-        } else {
+        case .float(let integers):
             encoder.encodeDirect(ValueKind.float.rawValue, count: 2)
-            encodeIntegers(values.map { Int64(bitPattern: $0.bitPattern) }, header: header, &encoder)
+            encodeIntegers(integers, header: header, &encoder)
         }
     }
 
@@ -196,18 +220,9 @@ public enum ChunkCodec {
     private static func encodeIntegers(_ integers: [Int64], header: IntegerModel, _ encoder: inout RangeEncoder) {
         header.encode(integers[0], &encoder)
         guard integers.count > 1 else { return }
-        var deltas: [Int64] = []
-        deltas.reserveCapacity(integers.count - 1)
-        for index in 1..<integers.count { deltas.append(integers[index] &- integers[index - 1]) }
-        var sum: Double = 0
-        for delta in deltas { sum += Double(delta) }
-        let meanDelta = Int64(clamping: Int64(exactly: (sum / Double(deltas.count)).rounded()) ?? 0)
-        var costs: [Int] = [0, 0, 0]
-        for (index, delta) in deltas.enumerated() {
-            costs[0] += cost(delta)
-            costs[1] += cost(index == 0 ? delta : delta &- deltas[index - 1])
-            costs[2] += cost(delta &- meanDelta)
-        }
+        let deltas = differences(integers)
+        let meanDelta = mean(deltas)
+        let costs = predictorCosts(integers)
         let predictor: Predictor = costs[1] < costs[0] && costs[1] <= costs[2] ? .deltaOfDelta : (costs[2] < costs[0] ? .deltaFromMean : .delta)
         encoder.encodeDirect(predictor.rawValue, count: 2)
         if predictor == .deltaFromMean { header.encode(meanDelta, &encoder) }
@@ -244,6 +259,33 @@ public enum ChunkCodec {
             previousDelta = delta
         }
         return integers
+    }
+
+    private static func differences(_ integers: [Int64]) -> [Int64] {
+        var deltas: [Int64] = []
+        deltas.reserveCapacity(max(integers.count - 1, 0))
+        for index in integers.indices.dropFirst() { deltas.append(integers[index] &- integers[index - 1]) }
+        return deltas
+    }
+
+    private static func mean(_ deltas: [Int64]) -> Int64 {
+        guard !deltas.isEmpty else { return 0 }
+        var sum: Double = 0
+        for delta in deltas { sum += Double(delta) }
+        return Int64(exactly: (sum / Double(deltas.count)).rounded()) ?? 0
+    }
+
+    /// The estimated bits of the residuals of each predictor, in `Predictor` order.
+    private static func predictorCosts(_ integers: [Int64]) -> [Int] {
+        let deltas = differences(integers)
+        let meanDelta = mean(deltas)
+        var costs: [Int] = [0, 0, 0]
+        for (index, delta) in deltas.enumerated() {
+            costs[0] += cost(delta)
+            costs[1] += cost(index == 0 ? delta : delta &- deltas[index - 1])
+            costs[2] += cost(delta &- meanDelta)
+        }
+        return costs
     }
 
     /// An estimate of the bits a residual costs, for choosing the predictor.

@@ -92,16 +92,16 @@ public enum Segment {
                 let end = min(start + ChunkCodec.maximumSamples, timestamps.count)
                 let chunkTimes = Array(timestamps[start..<end])
                 let chunkValues = Array(values[start..<end])
-                var bytes = ChunkCodec.encode(timestamps: chunkTimes, values: chunkValues)
+                // Coded against a base when the estimate says the differences are cheaper.
+                var coded = chunkValues
                 var base = 0
                 if timestamps.count <= ChunkCodec.maximumSamples, let candidate = bases[number], let baseSamples = kept[candidate],
-                   baseSamples.timestamps == timestamps, let differences = ChunkBases.exactDifferences(values, baseSamples.values) {
-                    let alternative = ChunkCodec.encode(timestamps: chunkTimes, values: differences)
-                    if alternative.count < bytes.count {
-                        bytes = alternative
-                        base = candidate + 1
-                    }
+                   baseSamples.timestamps == timestamps, let differences = ChunkBases.exactDifferences(values, baseSamples.values),
+                   ChunkCodec.estimatedCost(of: differences) < ChunkCodec.estimatedCost(of: chunkValues) {
+                    coded = differences
+                    base = candidate + 1
                 }
+                let bytes = ChunkCodec.encode(timestamps: chunkTimes, values: coded)
                 chunks.append(ChunkEntry(offset: offset, length: bytes.count, samples: end - start, base: base, first: timestamps[start],
                                          last: timestamps[end - 1], crc: CRC32C.checksum(bytes)))
                 minTime = min(minTime, timestamps[start])
