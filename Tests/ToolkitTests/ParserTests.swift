@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+@testable import MetricLine
+
+/// The conformance files of ../shared/conformance/promql, read in place.
+enum Conformance {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/conformance/promql")
+
+    /// Every eval command's expression, with its file and line.
+    static func evalExpressions() throws -> [(file: String, line: Int, expression: String)] {
+        var found: [(String, Int, String)] = []
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".test") }.sorted()
+        for file in files {
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = raw.trimmingCharacters(in: .whitespaces)
+                guard line.lowercased().hasPrefix("eval") else { continue }
+                let words = line.split(separator: " ", omittingEmptySubsequences: true)
+                // eval[_x] instant at T EXPR | eval[_x] range from T to T step D EXPR
+                let skip = words.count > 1 && words[1] == "instant" ? 4 : 8
+                guard words.count > skip else { continue }
+                var rest = Substring(line)
+                for _ in 0..<skip {
+                    rest = rest.drop { $0 != " " }.drop { $0 == " " }
+                }
+                found.append((file, number + 1, String(rest)))
+            }
+        }
+        return found
+    }
+}
+
+final class ParserTests: XCTestCase {
+    private func parse(_ text: String) throws -> QueryExpression { try Parser.parse(text) }
+
+    private func vector(_ name: String, _ matchers: [LabelMatcher] = []) -> QueryExpression {
+        .vector(VectorSelector(matchers: [.equal("__name__", name)] + matchers))
+    }
+
+    func testPrecedenceAndAssociativity() throws {
+        XCTAssertEqual(try parse("1 + 2 * 3"), .binary(.add, .number(1), .binary(.multiply, .number(2), .number(3), matching: nil, returnBool: false), matching: nil, returnBool: false))
+        XCTAssertEqual(try parse("2 ^ 3 ^ 2"), .binary(.power, .number(2), .binary(.power, .number(3), .number(2), matching: nil, returnBool: false), matching: nil, returnBool: false))
+        XCTAssertEqual(try parse("-2 ^ 2"), .negate(.binary(.power, .number(2), .number(2), matching: nil, returnBool: false)))
+        XCTAssertEqual(try parse("1 - 2 - 3"), .binary(.subtract, .binary(.subtract, .number(1), .number(2), matching: nil, returnBool: false), .number(3), matching: nil, returnBool: false))
+        if case .binary(.or, _, .binary(.and, _, _, _, _), _, _) = try parse("a or b and c") {} else { XCTFail("and binds tighter than or") }
+    }
+
+    func testSelectorsAndModifiers() throws {
+        XCTAssertEqual(try parse(#"http_requests_total{job="api",code=~"5.."}"#),
+                       vector("http_requests_total", [.equal("job", "api"), try LabelMatcher("code", .matchesRegex, "5..")]))
+        XCTAssertEqual(try parse("rate(x[5m])"), .call(function: "rate", arguments: [.matrix(VectorSelector(matchers: [.equal("__name__", "x")]), range: 300_000)]))
+        XCTAssertEqual(try parse("x offset -1h @ 100"), .vector(VectorSelector(matchers: [.equal("__name__", "x")], offset: -3_600_000, at: .time(100_000))))
+        XCTAssertEqual(try parse("x[1m] @ end()"), .matrix(VectorSelector(matchers: [.equal("__name__", "x")], at: .end), range: 60_000))
+        if case .subquery(_, range: 600_000, step: nil, offset: 0, at: nil) = try parse("rate(x[1m])[10m:]") {} else { XCTFail("subquery") }
+        XCTAssertEqual(try parse("x[90]"), .matrix(VectorSelector(matchers: [.equal("__name__", "x")]), range: 90_000), "plain seconds")
+    }
+
+    func testAggregationsAndMatching() throws {
+        XCTAssertEqual(try parse("sum by (a) (x)"), .aggregate(.sum, parameter: nil, expression: vector("x"), grouping: ["a"], without: false))
+        XCTAssertEqual(try parse("sum(x) without (a, b)"), .aggregate(.sum, parameter: nil, expression: vector("x"), grouping: ["a", "b"], without: true))
+        XCTAssertEqual(try parse("topk(3, x)"), .aggregate(.topk, parameter: .number(3), expression: vector("x"), grouping: [], without: false))
+        guard case .binary(.divide, _, _, let matching?, false) = try parse("a / on(x) group_left(y) b") else { return XCTFail("matching") }
+        XCTAssertEqual(matching, VectorMatching(cardinality: .manyToOne, labels: ["x"], on: true, include: ["y"]))
+        guard case .binary(.greater, _, _, _, true) = try parse("a > bool 1") else { return XCTFail("bool") }
+    }
+
+    func testErrorsPointAtTheProblem() {
+        let cases: [(String, String, Int)] = [
+            ("rate(x[5m]))", "unexpected ')'", 11),
+            ("rate(x)", "expected type range vector in call to function \"rate\", got instant vector", 0),
+            ("sum(x", "unexpected end of input", 5),
+            ("foo(x)", "unknown function with name \"foo\"", 0),
+            ("{}", "vector selector must contain at least one non-empty matcher", 0),
+            ("1 > 2", "comparisons between scalars must use BOOL modifier", 2),
+            ("x{a=~\"(\"}", "invalid regular expression", 5),
+            ("x +", "unexpected end of input", 3),
+        ]
+        for (text, message, offset) in cases {
+            XCTAssertThrowsError(try Parser.parse(text), text) { error in
+                guard let error = error as? QueryError else { return XCTFail("\(error)") }
+                XCTAssertTrue(error.message.hasPrefix(message), "\(text): \(error.message)")
+                XCTAssertEqual(error.offset, offset, text)
+            }
+        }
+        XCTAssertEqual(QueryError("unexpected ')'", offset: 11).explained(in: "rate(x[5m]))"), "unexpected ')'\n  rate(x[5m]))\n             ^")
+    }
+
+    /// Every expression in Prometheus's own test files parses (the files hold no syntax errors).
+    func testEveryConformanceExpressionParses() throws {
+        let expressions = try Conformance.evalExpressions()
+        XCTAssertGreaterThan(expressions.count, 900)
+        var failures: [String] = []
+        for (file, line, expression) in expressions {
+            do throws(QueryError) { _ = try Parser.parse(expression) } catch {
+                failures.append("\(file):\(line): \(expression): \(error.message)")
+            }
+        }
+        print("parsed \(expressions.count - failures.count) of \(expressions.count) conformance expressions")
+        XCTAssertEqual(failures, [])
+    }
+}
