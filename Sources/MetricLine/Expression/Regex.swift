@@ -19,6 +19,8 @@ public final class Regex: Sendable {
         /// Continue at both targets.
         case split(Int, Int)
         case jump(Int)
+        /// Record the current position in capture slot n (group n/2, start or end).
+        case save(Int)
         case match
     }
 
@@ -33,6 +35,10 @@ public final class Regex: Sendable {
 
     public let pattern: String
     let program: [Instruction]
+    /// How many capturing groups the pattern has (group 0 is the whole match).
+    public let groupCount: Int
+    /// Named groups (`(?P<name>…)`) by name.
+    public let groupNames: [String: Int]
     /// When the whole pattern is a plain string, matching is a comparison.
     private let literal: String?
 
@@ -41,8 +47,12 @@ public final class Regex: Sendable {
         self.pattern = pattern
         var parser = RegexParser(Array(pattern.unicodeScalars))
         let tree = try parser.parse()
+        groupCount = parser.groups
+        groupNames = parser.names
         var compiler = RegexCompiler()
+        compiler.program.append(.save(0))
         compiler.emit(tree)
+        compiler.program.append(.save(1))
         compiler.program.append(.match)
         guard compiler.program.count <= 100_000 else {
             throw SyntaxError(message: "pattern too large (repetitions expand to over 100,000 steps)", position: 1)
@@ -67,6 +77,8 @@ public final class Regex: Sendable {
                 add(second, to: &list)
             case .jump(let target):
                 add(target, to: &list)
+            case .save:
+                add(index + 1, to: &list)
             default:
                 list.append(index)
             }
@@ -90,6 +102,57 @@ public final class Regex: Sendable {
         }
         return current.contains { if case .match = program[$0] { true } else { false } }
     }
+
+    /// The groups of a whole-string match (index 0 is the whole text; nil for a group that did not
+    /// take part), with RE2's preference among alternatives; nil when `text` does not match.
+    public func captures(_ text: String) -> [String?]? {
+        let scalars = Array(text.unicodeScalars)
+        let slots = 2 * (groupCount + 1)
+        var current: [(pc: Int, captures: [Int])] = []
+        var next: [(pc: Int, captures: [Int])] = []
+        var seen = [Int](repeating: -1, count: program.count)
+        var generation = 0
+        func add(_ index: Int, _ captures: [Int], at position: Int, to list: inout [(pc: Int, captures: [Int])]) {
+            guard seen[index] != generation else { return }
+            seen[index] = generation
+            switch program[index] {
+            case .split(let first, let second):
+                add(first, captures, at: position, to: &list)
+                add(second, captures, at: position, to: &list)
+            case .jump(let target):
+                add(target, captures, at: position, to: &list)
+            case .save(let slot):
+                var updated = captures
+                if slot < updated.count { updated[slot] = position }
+                add(index + 1, updated, at: position, to: &list)
+            default:
+                list.append((index, captures))
+            }
+        }
+        add(0, [Int](repeating: -1, count: slots), at: 0, to: &current)
+        for (position, scalar) in scalars.enumerated() {
+            generation += 1
+            next.removeAll(keepingCapacity: true)
+            for thread in current {
+                let advances: Bool
+                switch program[thread.pc] {
+                case .character(let expected): advances = scalar == expected
+                case .set(let set, let negated): advances = set.contains(scalar) != negated
+                case .any: advances = true
+                default: advances = false
+                }
+                if advances { add(thread.pc + 1, thread.captures, at: position + 1, to: &next) }
+            }
+            swap(&current, &next)
+            if current.isEmpty { return nil }
+        }
+        guard let winner = current.first(where: { if case .match = program[$0.pc] { true } else { false } }) else { return nil }
+        return (0...groupCount).map { group in
+            let start = winner.captures[2 * group], end = winner.captures[2 * group + 1]
+            guard start >= 0, end >= start else { return nil }
+            return String(String.UnicodeScalarView(scalars[start..<end]))
+        }
+    }
 }
 
 /// The parsed form of a pattern.
@@ -101,6 +164,8 @@ indirect enum RegexNode: Sendable {
     case concatenation([RegexNode])
     case alternation([RegexNode])
     case repetition(RegexNode, minimum: Int, maximum: Int?)
+    /// A capturing group, numbered from 1.
+    case group(Int, RegexNode)
 
     /// The text a pattern of plain characters stands for, or nil.
     var literalText: String? {
@@ -126,6 +191,9 @@ struct RegexParser {
     private let scalars: [Unicode.Scalar]
     private var index = 0
     private var caseInsensitive = false
+    /// Capturing groups seen so far.
+    private(set) var groups = 0
+    private(set) var names: [String: Int] = [:]
     private static let maximumRepeat = 1000
 
     init(_ scalars: [Unicode.Scalar]) {
@@ -217,7 +285,24 @@ struct RegexParser {
             index += 1
             let saved = caseInsensitive
             defer { caseInsensitive = saved }
-            if peek == "?" {
+            var capture: Int?
+            if peek == "?" && index + 1 < scalars.count && (scalars[index + 1] == "P" || scalars[index + 1] == "<") {
+                // A named group: (?P<name>…) or (?<name>…).
+                index += scalars[index + 1] == "P" ? 2 : 1
+                guard peek == "<" else { throw error("bad named group") }
+                index += 1
+                let start = index
+                while let character = peek, character != ">" { index += 1 }
+                guard peek == ">", index > start else { throw error("bad named group") }
+                groups += 1
+                names[String(String.UnicodeScalarView(scalars[start..<index]))] = groups
+                capture = groups
+                index += 1
+            } else if peek != "?" {
+                groups += 1
+                capture = groups
+            }
+            if capture == nil && peek == "?" {
                 index += 1
                 var flags = false
                 while let flag = peek, flag != ":" && flag != ")" {
@@ -239,6 +324,7 @@ struct RegexParser {
             let inner = try parseAlternation()
             guard peek == ")" else { throw error("missing ')'") }
             index += 1
+            if let capture { return .group(capture, inner) }
             return inner
         case ")":
             throw error("unexpected ')'")
@@ -405,6 +491,10 @@ struct RegexCompiler {
             program.append(.any)
         case .concatenation(let parts):
             for part in parts { emit(part) }
+        case .group(let number, let inner):
+            program.append(.save(2 * number))
+            emit(inner)
+            program.append(.save(2 * number + 1))
         case .alternation(let branches):
             var jumps: [Int] = []
             for (number, branch) in branches.enumerated() {

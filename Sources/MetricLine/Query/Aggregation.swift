@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The aggregation operators.
+extension Evaluator {
+    func aggregate(_ operation: AggregationOperator, parameter: QueryExpression?, _ inner: QueryExpression, grouping: [String],
+                   without: Bool, at time: Int64) throws(QueryError) -> QueryValue {
+        var scalarParameter = Double.nan
+        var labelParameter = ""
+        if let parameter {
+            switch try evaluate(parameter, at: time) {
+            case .scalar(let value): scalarParameter = value
+            case .string(let value): labelParameter = value
+            default: throw QueryError("aggregation parameter must be a scalar or a string")
+            }
+        }
+        guard case .vector(let elements) = try evaluate(inner, at: time) else {
+            throw QueryError("expected instant vector in aggregation")
+        }
+        if operation == .countValues && !Names.isLegacyLabelName(labelParameter) {
+            throw QueryError("invalid label name \"\(labelParameter)\"")
+        }
+        // Groups in order of first appearance.
+        var order: [String] = []
+        var groups: [String: (labels: LabelSet, members: [VectorElement])] = [:]
+        for element in elements {
+            let labels: LabelSet = without
+                ? element.labels.filter { $0.name != Segment.nameLabel && !grouping.contains($0.name) }
+                : element.labels.filter { grouping.contains($0.name) }
+            let key = labels.key
+            if groups[key] == nil {
+                groups[key] = (labels, [])
+                order.append(key)
+            }
+            groups[key]!.members.append(element)
+        }
+        var result: [VectorElement] = []
+        for key in order {
+            let (labels, members) = groups[key]!
+            let values = members.map(\.value)
+            switch operation {
+            case .sum: result.append(VectorElement(labels: labels, value: Evaluator.kahanSum(values)))
+            case .avg: result.append(VectorElement(labels: labels, value: Evaluator.mean(values)))
+            case .count: result.append(VectorElement(labels: labels, value: Double(values.count)))
+            case .group: result.append(VectorElement(labels: labels, value: 1))
+            case .min: result.append(VectorElement(labels: labels, value: values.dropFirst().reduce(values[0]) { $0.isNaN || $1 < $0 ? $1 : $0 }))
+            case .max: result.append(VectorElement(labels: labels, value: values.dropFirst().reduce(values[0]) { $0.isNaN || $1 > $0 ? $1 : $0 }))
+            case .stddev: result.append(VectorElement(labels: labels, value: sqrt(Evaluator.variance(values))))
+            case .stdvar: result.append(VectorElement(labels: labels, value: Evaluator.variance(values)))
+            case .quantile:
+                if scalarParameter < 0 || scalarParameter > 1 { warn("quantile value should be between 0 and 1") }
+                result.append(VectorElement(labels: labels, value: Evaluator.quantile(scalarParameter, values)))
+            case .topk, .bottomk, .limitk:
+                guard !scalarParameter.isNaN else { throw QueryError("Parameter value is NaN") }
+                let count = Int(clamping: Int64(min(max(scalarParameter, -9e18), 9e18)))
+                guard count > 0 else { continue }
+                if operation == .limitk {
+                    result += members.prefix(count)
+                    continue
+                }
+                let top = operation == .topk
+                // NaN sorts last either way; ties keep input order.
+                let sorted = members.enumerated().sorted { a, b in
+                    let x = a.element.value, y = b.element.value
+                    if x.isNaN != y.isNaN { return !x.isNaN }
+                    if x != y && !x.isNaN { return top ? x > y : x < y }
+                    return a.offset < b.offset
+                }.map(\.element)
+                result += sorted.prefix(count)
+            case .countValues:
+                var counts: [String: (LabelSet, Double)] = [:]
+                var valueOrder: [String] = []
+                for value in values {
+                    let labelsWithValue = labels.setting(labelParameter, Evaluator.goFormat(value))
+                    let valueKey = labelsWithValue.key
+                    if counts[valueKey] == nil {
+                        counts[valueKey] = (labelsWithValue, 0)
+                        valueOrder.append(valueKey)
+                    }
+                    counts[valueKey]!.1 += 1
+                }
+                result += valueOrder.map { VectorElement(labels: counts[$0]!.0, value: counts[$0]!.1) }
+            case .limitRatio:
+                throw QueryError("limit_ratio is not supported")
+            }
+        }
+        return .vector(result)
+    }
+
+    /// A sum with Kahan's compensation, as Prometheus sums.
+    static func kahanSum(_ values: [Double]) -> Double {
+        var sum = 0.0
+        var compensation = 0.0
+        for value in values {
+            let total = sum + value
+            if total.isInfinite {
+                compensation = 0
+            } else if abs(sum) >= abs(value) {
+                compensation += (sum - total) + value
+            } else {
+                compensation += (value - total) + sum
+            }
+            sum = total
+        }
+        return sum.isInfinite ? sum : sum + compensation
+    }
+
+    /// The mean, falling back to an incremental mean when the plain sum would overflow.
+    static func mean(_ values: [Double]) -> Double {
+        let sum = kahanSum(values)
+        if sum.isFinite || values.contains(where: { $0.isInfinite || $0.isNaN }) {
+            return sum / Double(values.count)
+        }
+        var mean = 0.0
+        for (index, value) in values.enumerated() { mean += value / Double(index + 1) - mean / Double(index + 1) }
+        return mean
+    }
+
+    /// The population variance, by Welford's method.
+    static func variance(_ values: [Double]) -> Double {
+        var count = 0.0, mean = 0.0, squares = 0.0
+        for value in values {
+            count += 1
+            let delta = value - mean
+            mean += delta / count
+            squares += delta * (value - mean)
+        }
+        return squares / count
+    }
+
+    /// Prometheus's quantile: linear interpolation between the closest ranks.
+    static func quantile(_ q: Double, _ values: [Double]) -> Double {
+        if values.isEmpty || q.isNaN { return .nan }
+        if q < 0 { return -.infinity }
+        if q > 1 { return .infinity }
+        let sorted = values.sorted { a, b in a.isNaN ? false : (b.isNaN ? true : a < b) }
+        let rank = q * Double(sorted.count - 1)
+        let lower = max(0, Int(rank.rounded(.down)))
+        let upper = min(sorted.count - 1, lower + 1)
+        let weight = rank - rank.rounded(.down)
+        return sorted[lower] * (1 - weight) + sorted[upper] * weight
+    }
+
+    /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent.
+    static func goFormat(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
+        var digits = Digits()
+        digits.readShortest(value)
+        var text = value < 0 || (value == 0 && value.sign == .minus) ? "-" : ""
+        let k = digits.count, n = digits.pointPosition
+        if value == 0 { return text + "0" }
+        if n <= 0 {
+            text += "0." + String(repeating: "0", count: -n)
+            for index in 0..<k { text.append(Character(Unicode.Scalar(digits[index]))) }
+        } else if n >= k {
+            for index in 0..<k { text.append(Character(Unicode.Scalar(digits[index]))) }
+            text += String(repeating: "0", count: n - k)
+        } else {
+            for index in 0..<n { text.append(Character(Unicode.Scalar(digits[index]))) }
+            text += "."
+            for index in n..<k { text.append(Character(Unicode.Scalar(digits[index]))) }
+        }
+        return text
+    }
+}

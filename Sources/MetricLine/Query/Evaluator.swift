@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Evaluates PromQL with the semantics of Prometheus 2.55: 5-minute lookback, staleness
+/// markers, closed range windows `[t - range, t]`, `offset` and `@`, subqueries aligned to
+/// multiples of their step.
+public final class Evaluator {
+    public let source: SeriesSource
+    /// How far back an instant selector looks for a sample.
+    public var lookback: Int64 = 300_000
+    /// The step of a subquery written without one (`x[30m:]`).
+    public var defaultSubqueryStep: Int64 = 60_000
+    /// Warnings raised while evaluating (a quantile outside [0, 1], …).
+    public private(set) var warnings: [String] = []
+
+    /// The query's start and end, for `@ start()` and `@ end()`.
+    private var queryStart: Int64 = 0
+    private var queryEnd: Int64 = 0
+    /// Selected series per selector, so a range query selects once.
+    private var selections: [String: [RangeSeries]] = [:]
+
+    public init(source: SeriesSource) {
+        self.source = source
+    }
+
+    /// Evaluates `expression` at one instant (milliseconds).
+    public func instant(_ expression: QueryExpression, at time: Int64) throws(QueryError) -> QueryValue {
+        queryStart = time
+        queryEnd = time
+        warnings = []
+        selections = [:]
+        let value = try evaluate(expression, at: time)
+        if case .vector(let elements) = value { try checkUnique(elements) }
+        return value
+    }
+
+    /// Evaluates `expression` at every step from `start` to `end`; the result is a matrix sorted
+    /// by label set (a scalar result becomes one series without labels).
+    public func range(_ expression: QueryExpression, start: Int64, end: Int64, step: Int64) throws(QueryError) -> [RangeSeries] {
+        guard step > 0 else { throw QueryError("zero or negative query resolution step widths are not accepted") }
+        queryStart = start
+        queryEnd = end
+        warnings = []
+        selections = [:]
+        var series: [String: RangeSeries] = [:]
+        var time = start
+        while time <= end {
+            switch try evaluate(expression, at: time) {
+            case .scalar(let value):
+                series["", default: RangeSeries(labels: [])].timestamps.append(time)
+                series[""]!.values.append(value)
+            case .vector(let elements):
+                try checkUnique(elements)
+                for element in elements {
+                    let key = element.labels.key
+                    series[key, default: RangeSeries(labels: element.labels)].timestamps.append(time)
+                    series[key]!.values.append(element.value)
+                }
+            case .string, .matrix:
+                throw QueryError("invalid expression type \"\(expression.type.rawValue)\" for range query, must be Scalar or instant Vector")
+            }
+            time += step
+        }
+        return series.values.sorted { $0.labels.key < $1.labels.key }
+    }
+
+    private func checkUnique(_ elements: [VectorElement]) throws(QueryError) {
+        var seen = Set<String>()
+        for element in elements where !seen.insert(element.labels.key).inserted {
+            throw QueryError("vector cannot contain metrics with the same labelset")
+        }
+    }
+
+    func warn(_ message: String) {
+        if !warnings.contains(message) { warnings.append(message) }
+    }
+
+    // MARK: Expressions
+
+    func evaluate(_ expression: QueryExpression, at time: Int64) throws(QueryError) -> QueryValue {
+        switch expression {
+        case .number(let value):
+            return .scalar(value)
+        case .string(let value):
+            return .string(value)
+        case .parenthesized(let inner):
+            return try evaluate(inner, at: time)
+        case .negate(let inner):
+            switch try evaluate(inner, at: time) {
+            case .scalar(let value): return .scalar(-value)
+            case .vector(let elements): return .vector(elements.map { VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: -$0.value) })
+            default: throw QueryError("unary minus needs a scalar or an instant vector")
+            }
+        case .vector(let selector):
+            return .vector(try selectInstant(selector, at: time))
+        case .matrix(let selector, let range):
+            return .matrix(try selectRange(selector, range: range, at: time))
+        case .subquery(let inner, let range, let step, let offset, let at):
+            return .matrix(try subquery(inner, range: range, step: step ?? defaultSubqueryStep, offset: offset, at: at, time: time))
+        case .call(let name, let arguments):
+            return try call(name, arguments, at: time)
+        case .aggregate(let operation, let parameter, let inner, let grouping, let without):
+            return try aggregate(operation, parameter: parameter, inner, grouping: grouping, without: without, at: time)
+        case .binary(let operation, let left, let right, let matching, let returnBool):
+            return try binary(operation, left, right, matching: matching, returnBool: returnBool, at: time)
+        }
+    }
+
+    // MARK: Selectors
+
+    private func resolve(_ at: AtModifier?, default time: Int64) -> Int64 {
+        switch at {
+        case .time(let fixed): fixed
+        case .start: queryStart
+        case .end: queryEnd
+        case nil: time
+        }
+    }
+
+    /// Every series of a selector, with all its samples (selected once per query).
+    private func series(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
+        let key = matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}")
+        if let known = selections[key] { return known }
+        let selected = try source.select(matchers, from: .min, to: .max)
+        selections[key] = selected
+        return selected
+    }
+
+    func selectInstant(_ selector: VectorSelector, at time: Int64) throws(QueryError) -> [VectorElement] {
+        let reference = resolve(selector.at, default: time) - selector.offset
+        var elements: [VectorElement] = []
+        for one in try series(selector.matchers) {
+            let index = one.timestamps.partitionIndex { $0 > reference } - 1
+            guard index >= 0, one.timestamps[index] >= reference - lookback else { continue }
+            let value = one.values[index]
+            if value.bitPattern == StaleMarker.bitPattern { continue }
+            elements.append(VectorElement(labels: one.labels, value: value))
+        }
+        return elements
+    }
+
+    func selectRange(_ selector: VectorSelector, range: Int64, at time: Int64) throws(QueryError) -> [RangeSeries] {
+        let reference = resolve(selector.at, default: time) - selector.offset
+        var result: [RangeSeries] = []
+        for one in try series(selector.matchers) {
+            let lower = one.timestamps.partitionIndex { $0 >= reference - range }
+            let upper = one.timestamps.partitionIndex { $0 > reference }
+            guard lower < upper else { continue }
+            var window = RangeSeries(labels: one.labels)
+            for index in lower..<upper where one.values[index].bitPattern != StaleMarker.bitPattern {
+                window.timestamps.append(one.timestamps[index])
+                window.values.append(one.values[index])
+            }
+            if !window.timestamps.isEmpty { result.append(window) }
+        }
+        return result
+    }
+
+    private func subquery(_ inner: QueryExpression, range: Int64, step: Int64, offset: Int64, at: AtModifier?, time: Int64) throws(QueryError) -> [RangeSeries] {
+        let reference = resolve(at, default: time) - offset
+        var start = reference - range
+        // Steps are multiples of the step counted from time 0, inside [reference - range, reference].
+        start -= ((start % step) + step) % step
+        if start < reference - range { start += step }
+        var series: [String: RangeSeries] = [:]
+        var order: [String] = []
+        let savedStart = queryStart, savedEnd = queryEnd
+        var stepTime = start
+        while stepTime <= reference {
+            switch try evaluate(inner, at: stepTime) {
+            case .vector(let elements):
+                for element in elements {
+                    let key = element.labels.key
+                    if series[key] == nil {
+                        series[key] = RangeSeries(labels: element.labels)
+                        order.append(key)
+                    }
+                    series[key]!.timestamps.append(stepTime)
+                    series[key]!.values.append(element.value)
+                }
+            case .scalar(let value):
+                if series[""] == nil {
+                    series[""] = RangeSeries(labels: [])
+                    order.append("")
+                }
+                series[""]!.timestamps.append(stepTime)
+                series[""]!.values.append(value)
+            default:
+                throw QueryError("subquery is only allowed on instant vector")
+            }
+            stepTime += step
+        }
+        queryStart = savedStart
+        queryEnd = savedEnd
+        return order.map { series[$0]! }
+    }
+}

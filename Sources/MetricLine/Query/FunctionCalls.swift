@@ -1,0 +1,390 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The evaluation of PromQL's functions: a table of small named functions.
+extension Evaluator {
+    typealias Implementation = @Sendable (Evaluator, [QueryExpression], Int64) throws -> QueryValue
+
+    func call(_ name: String, _ arguments: [QueryExpression], at time: Int64) throws(QueryError) -> QueryValue {
+        guard let implementation = Evaluator.functions[name] else { throw QueryError("function \"\(name)\" is not supported yet") }
+        do {
+            return try implementation(self, arguments, time)
+        } catch let error as QueryError {
+            throw error
+        } catch {
+            throw QueryError("\(error)")
+        }
+    }
+
+    // MARK: Argument helpers
+
+    func vectorArgument(_ expression: QueryExpression, at time: Int64) throws(QueryError) -> [VectorElement] {
+        guard case .vector(let elements) = try evaluate(expression, at: time) else { throw QueryError("expected an instant vector") }
+        return elements
+    }
+
+    func matrixArgument(_ expression: QueryExpression, at time: Int64) throws(QueryError) -> [RangeSeries] {
+        guard case .matrix(let series) = try evaluate(expression, at: time) else { throw QueryError("expected a range vector") }
+        return series
+    }
+
+    func scalarArgument(_ expression: QueryExpression, at time: Int64) throws(QueryError) -> Double {
+        guard case .scalar(let value) = try evaluate(expression, at: time) else { throw QueryError("expected a scalar") }
+        return value
+    }
+
+    func stringArgument(_ expression: QueryExpression, at time: Int64) throws(QueryError) -> String {
+        guard case .string(let value) = try evaluate(expression, at: time) else { throw QueryError("expected a string") }
+        return value
+    }
+
+    /// The window a range argument covers at `time`: its start and end (for extrapolation).
+    func window(of expression: QueryExpression, at time: Int64) -> (start: Int64, end: Int64, range: Int64) {
+        switch expression {
+        case .matrix(let selector, let range):
+            let end = resolveTime(selector.at, time) - selector.offset
+            return (end - range, end, range)
+        case .subquery(_, let range, _, let offset, let at):
+            let end = resolveTime(at, time) - offset
+            return (end - range, end, range)
+        default:
+            return (time, time, 0)
+        }
+    }
+
+    func resolveTime(_ at: AtModifier?, _ time: Int64) -> Int64 {
+        switch at {
+        case .time(let fixed): fixed
+        case .start, .end: time  // resolved by the caller's query bounds; instant queries have start = end = time
+        case nil: time
+        }
+    }
+
+    // MARK: Building blocks
+
+    /// A function of each element's value; the metric name is dropped.
+    static func mapValues(_ transform: @escaping @Sendable (Double) -> Double) -> Implementation {
+        { evaluator, arguments, time in
+            .vector(try evaluator.vectorArgument(arguments[0], at: time).map {
+                VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: transform($0.value))
+            })
+        }
+    }
+
+    /// A function of each series' samples in a window; the metric name is dropped unless `keepName`.
+    static func overTime(keepName: Bool = false, _ reduce: @escaping @Sendable ([Int64], [Double]) -> Double?) -> Implementation {
+        { evaluator, arguments, time in
+            let series = try evaluator.matrixArgument(arguments[arguments.count - 1], at: time)
+            return .vector(series.compactMap { one in
+                reduce(one.timestamps, one.values).map {
+                    VectorElement(labels: keepName ? one.labels : one.labels.removing(Segment.nameLabel), value: $0)
+                }
+            })
+        }
+    }
+
+    /// A date function of each element's value (a Unix time), or of the evaluation time.
+    static func date(_ part: @escaping @Sendable (Int64, Int64, Int64, Int64, Int64, Int64) -> Double) -> Implementation {
+        { evaluator, arguments, time in
+            func apply(_ seconds: Double) -> Double {
+                guard seconds.isFinite else { return .nan }
+                let whole = Int64(seconds.rounded(.down))
+                let days = whole >= 0 ? whole / 86_400 : -((-whole + 86_399) / 86_400)
+                let (year, month, day) = Timestamp.civil(fromDays: days)
+                let secondOfDay = whole - days * 86_400
+                let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday (4)
+                return part(year, month, day, secondOfDay, weekday, days)
+            }
+            if arguments.isEmpty {
+                return .vector([VectorElement(labels: [], value: apply(Double(time) / 1000))])
+            }
+            return .vector(try evaluator.vectorArgument(arguments[0], at: time).map {
+                VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: apply($0.value))
+            })
+        }
+    }
+
+    static let functions: [String: Implementation] = {
+        var table: [String: Implementation] = [:]
+        let math: [(String, @Sendable (Double) -> Double)] = [
+            ("abs", { abs($0) }), ("ceil", { ceil($0) }), ("floor", { floor($0) }), ("exp", { Glibc.exp($0) }), ("sqrt", { Glibc.sqrt($0) }),
+            ("ln", { log($0) }), ("log2", { Glibc.log2($0) }), ("log10", { Glibc.log10($0) }),
+            ("sgn", { $0 > 0 ? 1 : ($0 < 0 ? -1 : $0) }),
+            ("acos", { Glibc.acos($0) }), ("acosh", { Glibc.acosh($0) }), ("asin", { Glibc.asin($0) }), ("asinh", { Glibc.asinh($0) }),
+            ("atan", { Glibc.atan($0) }), ("atanh", { Glibc.atanh($0) }), ("cos", { Glibc.cos($0) }), ("cosh", { Glibc.cosh($0) }),
+            ("sin", { Glibc.sin($0) }), ("sinh", { Glibc.sinh($0) }), ("tan", { Glibc.tan($0) }), ("tanh", { Glibc.tanh($0) }),
+            ("deg", { $0 * 180 / Double.pi }), ("rad", { $0 * Double.pi / 180 }),
+        ]
+        for (name, function) in math { table[name] = mapValues(function) }
+
+        table["rate"] = { evaluator, arguments, time in try evaluator.extrapolated(arguments[0], at: time, counter: true, rate: true) }
+        table["increase"] = { evaluator, arguments, time in try evaluator.extrapolated(arguments[0], at: time, counter: true, rate: false) }
+        table["delta"] = { evaluator, arguments, time in try evaluator.extrapolated(arguments[0], at: time, counter: false, rate: false) }
+        table["irate"] = overTime { timestamps, values in instant(timestamps, values, rate: true) }
+        table["idelta"] = overTime { timestamps, values in instant(timestamps, values, rate: false) }
+
+        table["avg_over_time"] = overTime { _, values in mean(values) }
+        table["sum_over_time"] = overTime { _, values in kahanSum(values) }
+        table["count_over_time"] = overTime { _, values in Double(values.count) }
+        table["min_over_time"] = overTime { _, values in values.dropFirst().reduce(values[0]) { $0.isNaN || $1 < $0 ? $1 : $0 } }
+        table["max_over_time"] = overTime { _, values in values.dropFirst().reduce(values[0]) { $0.isNaN || $1 > $0 ? $1 : $0 } }
+        table["last_over_time"] = overTime(keepName: true) { _, values in values.last }
+        table["present_over_time"] = overTime { _, _ in 1 }
+        table["stddev_over_time"] = overTime { _, values in Glibc.sqrt(variance(values)) }
+        table["stdvar_over_time"] = overTime { _, values in variance(values) }
+        table["mad_over_time"] = overTime { _, values in
+            let median = quantile(0.5, values)
+            return quantile(0.5, values.map { abs($0 - median) })
+        }
+        table["changes"] = overTime { _, values in
+            var changes = 0.0
+            for index in values.indices.dropFirst() where values[index] != values[index - 1] && !(values[index].isNaN && values[index - 1].isNaN) { changes += 1 }
+            return changes
+        }
+        table["resets"] = overTime { _, values in
+            var resets = 0.0
+            for index in values.indices.dropFirst() where values[index] < values[index - 1] { resets += 1 }
+            return resets
+        }
+        table["deriv"] = overTime { timestamps, values in
+            guard values.count >= 2 else { return nil }
+            return linearRegression(timestamps, values, at: timestamps[0]).slope
+        }
+        table["quantile_over_time"] = { evaluator, arguments, time in
+            let q = try evaluator.scalarArgument(arguments[0], at: time)
+            if q < 0 || q > 1 { evaluator.warn("quantile value should be between 0 and 1") }
+            return try overTime { _, values in quantile(q, values) }(evaluator, arguments, time)
+        }
+        table["predict_linear"] = { evaluator, arguments, time in
+            let seconds = try evaluator.scalarArgument(arguments[1], at: time)
+            let series = try evaluator.matrixArgument(arguments[0], at: time)
+            let reference = evaluator.window(of: arguments[0], at: time).end
+            return .vector(series.compactMap { one in
+                guard one.values.count >= 2 else { return nil }
+                let (slope, intercept) = linearRegression(one.timestamps, one.values, at: reference)
+                return VectorElement(labels: one.labels.removing(Segment.nameLabel), value: slope * seconds + intercept)
+            })
+        }
+        table["holt_winters"] = { evaluator, arguments, time in
+            let smoothing = try evaluator.scalarArgument(arguments[1], at: time)
+            let trend = try evaluator.scalarArgument(arguments[2], at: time)
+            guard smoothing > 0 && smoothing < 1 else { throw QueryError("invalid smoothing factor. Expected: 0 < sf < 1, got: \(FloatFormatter.string(smoothing))") }
+            guard trend > 0 && trend < 1 else { throw QueryError("invalid trend factor. Expected: 0 < tf < 1, got: \(FloatFormatter.string(trend))") }
+            return try overTime { _, values in holtWinters(values, smoothing, trend) }(evaluator, arguments, time)
+        }
+        table["absent_over_time"] = { evaluator, arguments, time in
+            let series = try evaluator.matrixArgument(arguments[0], at: time)
+            guard series.isEmpty else { return .vector([]) }
+            return .vector([VectorElement(labels: absentLabels(arguments[0]), value: 1)])
+        }
+        table["absent"] = { evaluator, arguments, time in
+            guard try evaluator.vectorArgument(arguments[0], at: time).isEmpty else { return .vector([]) }
+            return .vector([VectorElement(labels: absentLabels(arguments[0]), value: 1)])
+        }
+
+        table["time"] = { _, _, time in .scalar(Double(time) / 1000) }
+        table["pi"] = { _, _, _ in .scalar(Double.pi) }
+        table["vector"] = { evaluator, arguments, time in
+            .vector([VectorElement(labels: [], value: try evaluator.scalarArgument(arguments[0], at: time))])
+        }
+        table["scalar"] = { evaluator, arguments, time in
+            let elements = try evaluator.vectorArgument(arguments[0], at: time)
+            return .scalar(elements.count == 1 ? elements[0].value : .nan)
+        }
+        table["timestamp"] = { evaluator, arguments, time in
+            // The time of the sample each element came from.
+            guard case .vector(let selector) = unwrapped(arguments[0]) else {
+                return .vector(try evaluator.vectorArgument(arguments[0], at: time).map {
+                    VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: Double(time) / 1000)
+                })
+            }
+            return .vector(try evaluator.sampleTimes(selector, at: time))
+        }
+        table["sort"] = { evaluator, arguments, time in
+            .vector(try evaluator.vectorArgument(arguments[0], at: time).sorted { a, b in a.value.isNaN ? false : (b.value.isNaN || a.value < b.value) })
+        }
+        table["sort_desc"] = { evaluator, arguments, time in
+            .vector(try evaluator.vectorArgument(arguments[0], at: time).sorted { a, b in a.value.isNaN ? false : (b.value.isNaN || a.value > b.value) })
+        }
+        for (name, descending) in [("sort_by_label", false), ("sort_by_label_desc", true)] {
+            table[name] = { evaluator, arguments, time in
+                var labels: [String] = []
+                for argument in arguments.dropFirst() { labels.append(try evaluator.stringArgument(argument, at: time)) }
+                let elements = try evaluator.vectorArgument(arguments[0], at: time)
+                return .vector(elements.sorted { a, b in
+                    for label in labels {
+                        let x = a.labels.value(of: label), y = b.labels.value(of: label)
+                        if x != y { return descending ? naturalLess(y, x) : naturalLess(x, y) }
+                    }
+                    return descending ? b.labels.key < a.labels.key : a.labels.key < b.labels.key
+                })
+            }
+        }
+        table["clamp"] = { evaluator, arguments, time in
+            let low = try evaluator.scalarArgument(arguments[1], at: time), high = try evaluator.scalarArgument(arguments[2], at: time)
+            guard low <= high else { return .vector([]) }
+            return try mapValues { Swift.max(low, Swift.min(high, $0)) }(evaluator, arguments, time)
+        }
+        table["clamp_min"] = { evaluator, arguments, time in
+            let low = try evaluator.scalarArgument(arguments[1], at: time)
+            return try mapValues { $0.isNaN ? $0 : Swift.max(low, $0) }(evaluator, arguments, time)
+        }
+        table["clamp_max"] = { evaluator, arguments, time in
+            let high = try evaluator.scalarArgument(arguments[1], at: time)
+            return try mapValues { $0.isNaN ? $0 : Swift.min(high, $0) }(evaluator, arguments, time)
+        }
+        table["round"] = { evaluator, arguments, time in
+            let step = arguments.count > 1 ? try evaluator.scalarArgument(arguments[1], at: time) : 1
+            let inverse = 1 / step
+            return try mapValues { floor($0 * inverse + 0.5) / inverse }(evaluator, arguments, time)
+        }
+        table["year"] = date { year, _, _, _, _, _ in Double(year) }
+        table["month"] = date { _, month, _, _, _, _ in Double(month) }
+        table["day_of_month"] = date { _, _, day, _, _, _ in Double(day) }
+        table["day_of_week"] = date { _, _, _, _, weekday, _ in Double(weekday) }
+        table["day_of_year"] = date { year, _, _, _, _, days in Double(days - Timestamp.daysFromCivil(year: year, month: 1, day: 1) + 1) }
+        table["days_in_month"] = date { year, month, _, _, _, _ in
+            let next = month == 12 ? Timestamp.daysFromCivil(year: year + 1, month: 1, day: 1) : Timestamp.daysFromCivil(year: year, month: month + 1, day: 1)
+            return Double(next - Timestamp.daysFromCivil(year: year, month: month, day: 1))
+        }
+        table["hour"] = date { _, _, _, second, _, _ in Double(second / 3600) }
+        table["minute"] = date { _, _, _, second, _, _ in Double(second / 60 % 60) }
+        table["label_replace"] = { evaluator, arguments, time in try evaluator.labelReplace(arguments, at: time) }
+        table["label_join"] = { evaluator, arguments, time in try evaluator.labelJoin(arguments, at: time) }
+        table["histogram_quantile"] = { evaluator, arguments, time in try evaluator.histogramQuantile(arguments, at: time) }
+        return table
+    }()
+
+    /// The expression inside any parentheses.
+    static func unwrapped(_ expression: QueryExpression) -> QueryExpression {
+        if case .parenthesized(let inner) = expression { return unwrapped(inner) }
+        return expression
+    }
+
+    /// The labels `absent` and `absent_over_time` give: the selector's equality matchers.
+    static func absentLabels(_ expression: QueryExpression) -> LabelSet {
+        let selector: VectorSelector
+        switch unwrapped(expression) {
+        case .vector(let vector): selector = vector
+        case .matrix(let vector, _): selector = vector
+        default: return []
+        }
+        var labels: LabelSet = []
+        var seen = Set<String>()
+        var repeated = Set<String>()
+        for matcher in selector.matchers where matcher.operation == .equal && matcher.name != Segment.nameLabel {
+            if !seen.insert(matcher.name).inserted { repeated.insert(matcher.name) }
+        }
+        for matcher in selector.matchers where matcher.operation == .equal && matcher.name != Segment.nameLabel && !repeated.contains(matcher.name) {
+            labels = labels.setting(matcher.name, matcher.value)
+        }
+        return labels
+    }
+
+    /// For `timestamp(selector)`: each element's sample time, in seconds.
+    func sampleTimes(_ selector: VectorSelector, at time: Int64) throws(QueryError) -> [VectorElement] {
+        var withTimes = selector
+        withTimes.offset = 0
+        let reference = resolveTime(selector.at, time) - selector.offset
+        var result: [VectorElement] = []
+        for one in try source.select(selector.matchers, from: reference - lookback, to: reference) {
+            guard let index = one.timestamps.indices.last, one.values[index].bitPattern != StaleMarker.bitPattern else { continue }
+            result.append(VectorElement(labels: one.labels.removing(Segment.nameLabel), value: Double(one.timestamps[index]) / 1000))
+        }
+        return result
+    }
+
+    // MARK: Rates
+
+    /// rate / increase / delta with Prometheus's extrapolation to the window's edges.
+    func extrapolated(_ argument: QueryExpression, at time: Int64, counter: Bool, rate: Bool) throws(QueryError) -> QueryValue {
+        let series = try matrixArgument(argument, at: time)
+        let window = window(of: argument, at: time)
+        var result: [VectorElement] = []
+        for one in series where one.values.count >= 2 {
+            var correction = 0.0
+            var previous = one.values[0]
+            if counter {
+                for value in one.values.dropFirst() {
+                    if value < previous { correction += previous }
+                    previous = value
+                }
+            }
+            var increase = one.values[one.values.count - 1] - one.values[0] + correction
+            let first = Double(one.timestamps[0]), last = Double(one.timestamps[one.timestamps.count - 1])
+            var durationToStart = (first - Double(window.start)) / 1000
+            let durationToEnd = (Double(window.end) - last) / 1000
+            let sampled = (last - first) / 1000
+            let average = sampled / Double(one.values.count - 1)
+            if counter && increase > 0 && one.values[0] >= 0 {
+                let durationToZero = sampled * (one.values[0] / increase)
+                if durationToZero < durationToStart { durationToStart = durationToZero }
+            }
+            let threshold = average * 1.1
+            var extrapolateTo = sampled
+            extrapolateTo += durationToStart < threshold ? durationToStart : average / 2
+            extrapolateTo += durationToEnd < threshold ? durationToEnd : average / 2
+            increase *= extrapolateTo / sampled
+            if rate { increase /= Double(window.range) / 1000 }
+            result.append(VectorElement(labels: one.labels.removing(Segment.nameLabel), value: increase))
+        }
+        return .vector(result)
+    }
+
+    /// irate / idelta: from the last two samples.
+    static func instant(_ timestamps: [Int64], _ values: [Double], rate: Bool) -> Double? {
+        guard values.count >= 2 else { return nil }
+        let last = values[values.count - 1], previous = values[values.count - 2]
+        var result = last - previous
+        if rate {
+            if last < previous { result = last }
+            let interval = Double(timestamps[timestamps.count - 1] - timestamps[timestamps.count - 2]) / 1000
+            guard interval != 0 else { return nil }
+            result /= interval
+        }
+        return result
+    }
+
+    /// Least squares: slope per second and value at `reference`.
+    static func linearRegression(_ timestamps: [Int64], _ values: [Double], at reference: Int64) -> (slope: Double, intercept: Double) {
+        var n = 0.0, sumX = 0.0, sumY = 0.0, sumXY = 0.0, sumX2 = 0.0
+        var constant = true
+        for index in values.indices {
+            if index > 0 && values[index] != values[0] { constant = false }
+            let x = Double(timestamps[index] - reference) / 1000
+            n += 1
+            sumX += x
+            sumY += values[index]
+            sumXY += x * values[index]
+            sumX2 += x * x
+        }
+        if constant && values[0].isFinite { return (0, values[0]) }
+        let covariance = sumXY - sumX * sumY / n
+        let variance = sumX2 - sumX * sumX / n
+        let slope = covariance / variance
+        return (slope, sumY / n - slope * sumX / n)
+    }
+
+    /// Double exponential smoothing, as holt_winters computes it.
+    static func holtWinters(_ values: [Double], _ smoothing: Double, _ trendFactor: Double) -> Double? {
+        guard values.count >= 2 else { return nil }
+        var previous = 0.0
+        var level = values[0]
+        var trend = values[1] - values[0]
+        for index in 1..<values.count {
+            if index > 1 { trend = trendFactor * (level - previous) + (1 - trendFactor) * trend }
+            let next = smoothing * values[index] + (1 - smoothing) * (level + trend)
+            previous = level
+            level = next
+        }
+        return level
+    }
+
+    /// Compares strings with runs of digits as numbers ("a2" < "a10").
+    static func naturalLess(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+}

@@ -1,0 +1,131 @@
+/// A series' identity during evaluation: all its labels, the metric name as `__name__`, sorted by
+/// name in byte order.
+public typealias LabelSet = [Label]
+
+extension Array where Element == Label {
+    /// The value of label `name`, or "" when absent.
+    public func value(of name: String) -> String {
+        first { $0.name == name }?.value ?? ""
+    }
+
+    /// The set without `name`.
+    func removing(_ name: String) -> LabelSet { filter { $0.name != name } }
+
+    /// The set with `name` set to `value` (removed when `value` is empty), kept sorted.
+    func setting(_ name: String, _ value: String) -> LabelSet {
+        var result = filter { $0.name != name }
+        if !value.isEmpty {
+            let index = result.firstIndex { !$0.name.utf8.lexicographicallyPrecedes(name.utf8) } ?? result.count
+            result.insert(Label(name, value), at: index)
+        }
+        return result
+    }
+
+    /// A key that identifies the set, for dictionaries.
+    var key: String {
+        var text = ""
+        for label in self {
+            text += label.name
+            text += "\u{0}"
+            text += label.value
+            text += "\u{1}"
+        }
+        return text
+    }
+
+    /// The set as a selector-like string, `name{a="b"}`, for messages and results.
+    public var description: String {
+        let name = value(of: Segment.nameLabel)
+        var bytes: [UInt8] = []
+        ExpositionWriter.appendSeriesKey(name: name.isEmpty ? "" : name, labels: removing(Segment.nameLabel), to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The label set of a stored series key.
+    public init(_ key: ExpositionParser.SeriesKey) {
+        self = Sample.canonicalLabels(key.labels + [Label(Segment.nameLabel, key.name)])
+    }
+}
+
+/// One element of an instant vector.
+public struct VectorElement: Equatable, Sendable {
+    public var labels: LabelSet
+    public var value: Double
+    /// Set when the element came from `topk`/`sort`, which keep an order.
+    public init(labels: LabelSet, value: Double) {
+        self.labels = labels
+        self.value = value
+    }
+}
+
+/// One series of a range vector or a range query's result.
+public struct RangeSeries: Equatable, Sendable {
+    public var labels: LabelSet
+    public var timestamps: [Int64]
+    public var values: [Double]
+
+    public init(labels: LabelSet, timestamps: [Int64] = [], values: [Double] = []) {
+        self.labels = labels
+        self.timestamps = timestamps
+        self.values = values
+    }
+}
+
+/// What an expression evaluates to at one instant.
+public enum QueryValue: Sendable {
+    case scalar(Double)
+    case string(String)
+    case vector([VectorElement])
+    case matrix([RangeSeries])
+}
+
+/// Where the evaluator gets series: a store, or samples held in memory.
+public protocol SeriesSource {
+    /// Every series matching all `matchers`, with its samples in [from, to] in time order.
+    func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries]
+}
+
+/// Series held in memory (tests, and samples read from stdin).
+public final class MemorySource: SeriesSource {
+    private var series: [String: RangeSeries] = [:]
+
+    public init() {}
+
+    /// Adds a sample; samples of a series must come in time order.
+    public func add(_ labels: LabelSet, timestamp: Int64, value: Double) {
+        let key = labels.key
+        if series[key] == nil { series[key] = RangeSeries(labels: labels) }
+        series[key]!.timestamps.append(timestamp)
+        series[key]!.values.append(value)
+    }
+
+    /// Replaces a whole series.
+    public func set(_ labels: LabelSet, timestamps: [Int64], values: [Double]) {
+        series[labels.key] = RangeSeries(labels: labels, timestamps: timestamps, values: values)
+    }
+
+    public func removeAll() { series.removeAll() }
+
+    public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries] {
+        series.values.filter { one in matchers.allSatisfy { $0.matches(one.labels.value(of: $0.name)) } }.compactMap { one in
+            let lower = one.timestamps.partitionIndex { $0 >= from }
+            let upper = one.timestamps.partitionIndex { $0 > to }
+            guard lower < upper else { return nil }
+            return RangeSeries(labels: one.labels, timestamps: Array(one.timestamps[lower..<upper]), values: Array(one.values[lower..<upper]))
+        }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `predicate`, for a predicate false then true along
+    /// the array (binary search).
+    func partitionIndex(where predicate: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}
