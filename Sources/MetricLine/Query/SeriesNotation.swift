@@ -39,6 +39,7 @@ public enum SeriesNotation {
             end = text.index(after: end)
         }
         let description = String(text[text.startIndex..<end])
+        if description.filter({ $0 != " " }) == "{}" { return ([], text[end...]) }
         let expression = try Parser.parse(description)
         guard case .vector(let selector) = expression else { throw QueryError("not a series description: \(description)") }
         var labels: LabelSet = []

@@ -37,7 +37,18 @@ extension Array where Element == Label {
     public var description: String {
         let name = value(of: Segment.nameLabel)
         var bytes: [UInt8] = []
-        ExpositionWriter.appendSeriesKey(name: name.isEmpty ? "" : name, labels: removing(Segment.nameLabel), to: &bytes)
+        if name.isEmpty {
+            bytes.append(UInt8(ascii: "{"))
+            for (index, label) in removing(Segment.nameLabel).enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(contentsOf: label.name.utf8)
+                bytes.append(UInt8(ascii: "="))
+                ExpositionWriter.appendQuoted(label.value, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        } else {
+            ExpositionWriter.appendSeriesKey(name: name, labels: removing(Segment.nameLabel), to: &bytes)
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
