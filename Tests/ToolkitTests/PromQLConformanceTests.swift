@@ -6,7 +6,7 @@ import XCTest
 /// evals that pass. Evals that need native histograms are skipped, as listed in evals.tsv.
 final class PromQLConformanceTests: XCTestCase {
     /// Evals passing when this was last raised; the count may only go up.
-    private let passingFloor = 583
+    private let passingFloor = 638
 
     private struct Outcome {
         var passed = 0
@@ -61,7 +61,7 @@ final class PromQLConformanceTests: XCTestCase {
                 index += 1
                 continue
             }
-            let body = block(after: index)
+            let body = command == "clear" ? [] : block(after: index)
             defer { index += body.count + 1 }
             if command == "clear" {
                 source.removeAll()
