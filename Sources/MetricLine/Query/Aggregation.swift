@@ -38,6 +38,9 @@ extension Evaluator {
             groups[key]!.members.append(element)
         }
         var result: [VectorElement] = []
+        // count_values counts across groups by the final label set (its label may replace a grouping one).
+        var valueCounts: [String: (LabelSet, Double)] = [:]
+        var valueOrder: [String] = []
         for key in order {
             let (labels, members) = groups[key]!
             let values = members.map(\.value)
@@ -71,22 +74,20 @@ extension Evaluator {
                 }.map(\.element)
                 result += sorted.prefix(count)
             case .countValues:
-                var counts: [String: (LabelSet, Double)] = [:]
-                var valueOrder: [String] = []
                 for value in values {
                     let labelsWithValue = labels.setting(labelParameter, Evaluator.goFormat(value))
                     let valueKey = labelsWithValue.key
-                    if counts[valueKey] == nil {
-                        counts[valueKey] = (labelsWithValue, 0)
+                    if valueCounts[valueKey] == nil {
+                        valueCounts[valueKey] = (labelsWithValue, 0)
                         valueOrder.append(valueKey)
                     }
-                    counts[valueKey]!.1 += 1
+                    valueCounts[valueKey]!.1 += 1
                 }
-                result += valueOrder.map { VectorElement(labels: counts[$0]!.0, value: counts[$0]!.1) }
             case .limitRatio:
                 throw QueryError("limit_ratio is not supported")
             }
         }
+        result += valueOrder.map { VectorElement(labels: valueCounts[$0]!.0, value: valueCounts[$0]!.1) }
         return .vector(result)
     }
 

@@ -43,7 +43,7 @@ extension Evaluator {
 
     /// The window a range argument covers at `time`: its start and end (for extrapolation).
     func window(of expression: QueryExpression, at time: Int64) -> (start: Int64, end: Int64, range: Int64) {
-        switch expression {
+        switch Evaluator.unwrapped(expression) {
         case .matrix(let selector, let range):
             let end = resolveTime(selector.at, time) - selector.offset
             return (end - range, end, range)
@@ -77,7 +77,8 @@ extension Evaluator {
     /// A function of each series' samples in a window; the metric name is dropped unless `keepName`.
     static func overTime(keepName: Bool = false, _ reduce: @escaping @Sendable ([Int64], [Double]) -> Double?) -> Implementation {
         { evaluator, arguments, time in
-            let series = try evaluator.matrixArgument(arguments[arguments.count - 1], at: time)
+            let rangeArgument = arguments.first { $0.type == .rangeVector } ?? arguments[arguments.count - 1]
+            let series = try evaluator.matrixArgument(rangeArgument, at: time)
             return .vector(series.compactMap { one in
                 reduce(one.timestamps, one.values).map {
                     VectorElement(labels: keepName ? one.labels : one.labels.removing(Segment.nameLabel), value: $0)
@@ -161,10 +162,10 @@ extension Evaluator {
         table["predict_linear"] = { evaluator, arguments, time in
             let seconds = try evaluator.scalarArgument(arguments[1], at: time)
             let series = try evaluator.matrixArgument(arguments[0], at: time)
-            let reference = evaluator.window(of: arguments[0], at: time).end
             return .vector(series.compactMap { one in
                 guard one.values.count >= 2 else { return nil }
-                let (slope, intercept) = linearRegression(one.timestamps, one.values, at: reference)
+                // The prediction starts from the evaluation time, even under `@`.
+                let (slope, intercept) = linearRegression(one.timestamps, one.values, at: time)
                 return VectorElement(labels: one.labels.removing(Segment.nameLabel), value: slope * seconds + intercept)
             })
         }
@@ -225,16 +226,16 @@ extension Evaluator {
         }
         table["clamp"] = { evaluator, arguments, time in
             let low = try evaluator.scalarArgument(arguments[1], at: time), high = try evaluator.scalarArgument(arguments[2], at: time)
-            guard low <= high else { return .vector([]) }
-            return try mapValues { Swift.max(low, Swift.min(high, $0)) }(evaluator, arguments, time)
+            guard !(high < low) else { return .vector([]) }
+            return try mapValues { goMax(low, goMin(high, $0)) }(evaluator, arguments, time)
         }
         table["clamp_min"] = { evaluator, arguments, time in
             let low = try evaluator.scalarArgument(arguments[1], at: time)
-            return try mapValues { $0.isNaN ? $0 : Swift.max(low, $0) }(evaluator, arguments, time)
+            return try mapValues { goMax(low, $0) }(evaluator, arguments, time)
         }
         table["clamp_max"] = { evaluator, arguments, time in
             let high = try evaluator.scalarArgument(arguments[1], at: time)
-            return try mapValues { $0.isNaN ? $0 : Swift.min(high, $0) }(evaluator, arguments, time)
+            return try mapValues { goMin(high, $0) }(evaluator, arguments, time)
         }
         table["round"] = { evaluator, arguments, time in
             let step = arguments.count > 1 ? try evaluator.scalarArgument(arguments[1], at: time) : 1
@@ -275,7 +276,7 @@ extension Evaluator {
         var labels: LabelSet = []
         var seen = Set<String>()
         var repeated = Set<String>()
-        for matcher in selector.matchers where matcher.operation == .equal && matcher.name != Segment.nameLabel {
+        for matcher in selector.matchers where matcher.name != Segment.nameLabel {
             if !seen.insert(matcher.name).inserted { repeated.insert(matcher.name) }
         }
         for matcher in selector.matchers where matcher.operation == .equal && matcher.name != Segment.nameLabel && !repeated.contains(matcher.name) {
@@ -319,14 +320,14 @@ extension Evaluator {
             let durationToEnd = (Double(window.end) - last) / 1000
             let sampled = (last - first) / 1000
             let average = sampled / Double(one.values.count - 1)
+            let threshold = average * 1.1
+            if durationToStart >= threshold { durationToStart = average / 2 }
             if counter && increase > 0 && one.values[0] >= 0 {
+                // A counter cannot have been below zero: start no earlier than where it was zero.
                 let durationToZero = sampled * (one.values[0] / increase)
                 if durationToZero < durationToStart { durationToStart = durationToZero }
             }
-            let threshold = average * 1.1
-            var extrapolateTo = sampled
-            extrapolateTo += durationToStart < threshold ? durationToStart : average / 2
-            extrapolateTo += durationToEnd < threshold ? durationToEnd : average / 2
+            let extrapolateTo = sampled + durationToStart + (durationToEnd < threshold ? durationToEnd : average / 2)
             increase *= extrapolateTo / sampled
             if rate { increase /= Double(window.range) / 1000 }
             result.append(VectorElement(labels: one.labels.removing(Segment.nameLabel), value: increase))
@@ -383,8 +384,31 @@ extension Evaluator {
         return level
     }
 
-    /// Compares strings with runs of digits as numbers ("a2" < "a10").
+    /// Compares strings with runs of digits as numbers ("a2" < "a10", "1.2.3" < "1.11.3").
     static func naturalLess(_ a: String, _ b: String) -> Bool {
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var i = 0, j = 0
+        while i < x.count && j < y.count {
+            let xDigit = x[i] &- UInt8(ascii: "0") < 10, yDigit = y[j] &- UInt8(ascii: "0") < 10
+            if xDigit && yDigit {
+                var iEnd = i, jEnd = j
+                while iEnd < x.count && x[iEnd] &- UInt8(ascii: "0") < 10 { iEnd += 1 }
+                while jEnd < y.count && y[jEnd] &- UInt8(ascii: "0") < 10 { jEnd += 1 }
+                let xRun = x[i..<iEnd].drop { $0 == UInt8(ascii: "0") }, yRun = y[j..<jEnd].drop { $0 == UInt8(ascii: "0") }
+                if xRun.count != yRun.count { return xRun.count < yRun.count }
+                if !xRun.elementsEqual(yRun) { return xRun.lexicographicallyPrecedes(yRun) }
+                i = iEnd
+                j = jEnd
+            } else {
+                if x[i] != y[j] { return x[i] < y[j] }
+                i += 1
+                j += 1
+            }
+        }
+        return x.count - i < y.count - j
     }
+
+    /// Go's math.Max and math.Min: a NaN on either side gives NaN.
+    static func goMax(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
+    static func goMin(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
 }

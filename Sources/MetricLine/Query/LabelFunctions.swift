@@ -89,7 +89,9 @@ extension Evaluator {
             let le = element.labels.value(of: "le")
             var copy = le
             guard let bound = copy.withUTF8({ FloatParser.parse($0) }) else { continue }
-            let labels = element.labels.removing("le").removing(Segment.nameLabel)
+            // Grouped with the metric name, which is dropped only from the result: buckets of
+            // two metrics never mix (and collide, as in Prometheus).
+            let labels = element.labels.removing("le")
             let key = labels.key
             if groups[key] == nil {
                 groups[key] = (labels, [])
@@ -99,7 +101,7 @@ extension Evaluator {
         }
         return .vector(order.map { key in
             let (labels, buckets) = groups[key]!
-            return VectorElement(labels: labels, value: Evaluator.bucketQuantile(q, buckets))
+            return VectorElement(labels: labels.removing(Segment.nameLabel), value: Evaluator.bucketQuantile(q, buckets))
         })
     }
 
