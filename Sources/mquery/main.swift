@@ -1,16 +1,26 @@
 import Glibc
 import MetricLine
 
-// mquery: evaluate PromQL over a store or stdin. The command line conventions are in place; the tool's own work is not built yet.
+// mquery: PromQL over a store, or over samples on stdin.
 let spec = CommandSpec(
     tool: "mquery",
     summary: "evaluate PromQL over a store or stdin",
-    usage: ["[OPTIONS]"],
-    options: [.inputFormat, .outputFormat, .strict],
-    examples: [],
-    notes: ["Not built yet: this release only answers --help and --version."]
+    usage: ["[-s DIR] EXPR [--at T | --from T [--to T] [--step D]] [--output-format F]"],
+    options: [
+        OptionSpec(["-s", "--store"], argument: "DIR", help: "query the store DIR (default: read samples from stdin)"),
+        OptionSpec(["--at"], argument: "T", help: "instant query at T (default now): RFC 3339, Unix seconds, now, -1h"),
+        OptionSpec(["--from"], argument: "T", help: "range query from T"),
+        OptionSpec(["--to"], argument: "T", help: "range query to T (default now)"),
+        OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
+        OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv"),
+        .inputFormat,
+    ],
+    examples: [
+        "mquery -s /var/lib/metrics 'rate(node_network_receive_bytes_total[5m])' --from -1h",
+        "mquery -s /var/lib/metrics 'topk(3, node_filesystem_avail_bytes)' --output-format json",
+        "mcollect -i samples.prom | mquery 'sum by (job) (up)'",
+    ]
 )
 
-_ = spec.parseOrExit()
-Diagnostics(tool: spec.tool).warn("not built yet (issue 4); only --help and --version work in this release")
-exit(ExitStatus.failure)
+let arguments = spec.parseOrExit()
+exit(QueryCommand(spec: spec, arguments: arguments).run())

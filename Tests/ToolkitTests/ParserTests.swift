@@ -100,3 +100,24 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(failures, [])
     }
 }
+
+/// mquery on the real binary: over stdin and over a store.
+final class QueryCommandTests: XCTestCase {
+    func testQueriesStdinAndAStore() throws {
+        let input = "req{code=\"200\"} 10 1704067200000\nreq{code=\"500\"} 2 1704067200000\nreq{code=\"200\"} 40 1704067260000\nreq{code=\"500\"} 5 1704067260000\n"
+        let summed = try runTool("mquery", ["sum(req)", "--at", "1704067260"], input: Data(input.utf8))
+        XCTAssertEqual(summed.status, 0, summed.stderr)
+        XCTAssertEqual(summed.stdout, "{} 45 1704067260000\n")
+        let directory = NSTemporaryDirectory() + "mquery-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        XCTAssertEqual(try runTool("mstore", [directory], input: Data(input.utf8)).status, 0)
+        let json = try runTool("mquery", ["-s", directory, "rate(req{code=\"200\"}[1m])", "--at", "2024-01-01T00:01:00Z", "--output-format", "json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        XCTAssertEqual(json.stdout, #"{"resultType":"vector","result":[{"metric":{"code":"200"},"value":[1704067260,"0.5"]}]}"# + "\n")
+        let range = try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "60s"])
+        XCTAssertEqual(range.stdout.split(separator: "\n").count, 4)
+        let bad = try runTool("mquery", ["-s", directory, "sum(req"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.stderr, "mquery: parse error: unexpected end of input, expected ',' or ')'\n  sum(req\n         ^\n")
+    }
+}

@@ -21,6 +21,8 @@ public final class Evaluator {
     private var queryEnd: Int64 = 0
     /// Selected series per selector, so a range query selects once.
     private var selections: [String: [RangeSeries]] = [:]
+    /// The sample times selectors fetch (everything unless restricted).
+    var selectionWindow: (from: Int64, to: Int64) = (.min, .max)
 
     public init(source: SeriesSource) {
         self.source = source
@@ -124,7 +126,7 @@ public final class Evaluator {
     private func series(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
         let key = matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}")
         if let known = selections[key] { return known }
-        let selected = try source.select(matchers, from: .min, to: .max)
+        let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to)
         selections[key] = selected
         return selected
     }

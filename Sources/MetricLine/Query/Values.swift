@@ -22,7 +22,7 @@ extension Array where Element == Label {
     }
 
     /// A key that identifies the set, for dictionaries.
-    var key: String {
+    public var key: String {
         var text = ""
         for label in self {
             text += label.name

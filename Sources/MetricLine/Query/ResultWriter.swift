@@ -1,0 +1,128 @@
+/// Writes query results: as sample lines (the default), as the `data` part of Prometheus's HTTP
+/// API (`json`), or as CSV.
+public enum ResultWriter {
+    public enum Format: String, Sendable {
+        case lines, json, csv
+    }
+
+    /// An instant query's result at `time`.
+    public static func instant(_ value: QueryValue, at time: Int64, format: Format, to output: inout [UInt8]) {
+        switch format {
+        case .lines, .csv:
+            if format == .csv { output.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
+            switch value {
+            case .scalar(let number):
+                appendRow(labels: [], value: number, time: time, format: format, to: &output)
+            case .string(let text):
+                output.append(contentsOf: text.utf8)
+                output.append(0x0A)
+            case .vector(let elements):
+                for element in elements { appendRow(labels: element.labels, value: element.value, time: time, format: format, to: &output) }
+            case .matrix(let series):
+                for one in series {
+                    for index in one.timestamps.indices { appendRow(labels: one.labels, value: one.values[index], time: one.timestamps[index], format: format, to: &output) }
+                }
+            }
+        case .json:
+            switch value {
+            case .scalar(let number):
+                output.append(contentsOf: #"{"resultType":"scalar","result":"#.utf8)
+                appendPoint(time, number, to: &output)
+            case .string(let text):
+                output.append(contentsOf: #"{"resultType":"string","result":["#.utf8)
+                appendSeconds(time, to: &output)
+                output.append(UInt8(ascii: ","))
+                JSONText.appendString(text, to: &output)
+                output.append(UInt8(ascii: "]"))
+            case .vector(let elements):
+                output.append(contentsOf: #"{"resultType":"vector","result":["#.utf8)
+                for (index, element) in elements.enumerated() {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    appendMetric(element.labels, to: &output)
+                    output.append(contentsOf: #","value":"#.utf8)
+                    appendPoint(time, element.value, to: &output)
+                    output.append(UInt8(ascii: "}"))
+                }
+                output.append(UInt8(ascii: "]"))
+            case .matrix(let series):
+                appendMatrix(series, to: &output)
+            }
+            output.append(contentsOf: "}\n".utf8)
+        }
+    }
+
+    /// A range query's result.
+    public static func range(_ series: [RangeSeries], format: Format, to output: inout [UInt8]) {
+        switch format {
+        case .lines, .csv:
+            if format == .csv { output.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
+            for one in series {
+                for index in one.timestamps.indices { appendRow(labels: one.labels, value: one.values[index], time: one.timestamps[index], format: format, to: &output) }
+            }
+        case .json:
+            appendMatrix(series, to: &output)
+            output.append(contentsOf: "}\n".utf8)
+        }
+    }
+
+    private static func appendMatrix(_ series: [RangeSeries], to output: inout [UInt8]) {
+        output.append(contentsOf: #"{"resultType":"matrix","result":"#.utf8)
+        appendMatrixBody(series, to: &output)
+    }
+
+    private static func appendMatrixBody(_ series: [RangeSeries], to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "["))
+        for (number, one) in series.enumerated() {
+            if number > 0 { output.append(UInt8(ascii: ",")) }
+            appendMetric(one.labels, to: &output)
+            output.append(contentsOf: #","values":["#.utf8)
+            for index in one.timestamps.indices {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                appendPoint(one.timestamps[index], one.values[index], to: &output)
+            }
+            output.append(contentsOf: "]}".utf8)
+        }
+        output.append(UInt8(ascii: "]"))
+    }
+
+    /// `{"metric":{...}` (left open for the value).
+    private static func appendMetric(_ labels: LabelSet, to output: inout [UInt8]) {
+        output.append(contentsOf: #"{"metric":{"#.utf8)
+        for (index, label) in labels.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            JSONText.appendString(label.name, to: &output)
+            output.append(UInt8(ascii: ":"))
+            JSONText.appendString(label.value, to: &output)
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
+    /// `[seconds,"value"]` as Prometheus writes points.
+    private static func appendPoint(_ time: Int64, _ value: Double, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "["))
+        appendSeconds(time, to: &output)
+        output.append(contentsOf: ",\"".utf8)
+        output.append(contentsOf: Evaluator.goFormat(value).utf8)
+        output.append(contentsOf: "\"]".utf8)
+    }
+
+    private static func appendSeconds(_ milliseconds: Int64, to output: inout [UInt8]) {
+        TimestampText.appendSeconds(milliseconds, to: &output)
+    }
+
+    private static func appendRow(labels: LabelSet, value: Double, time: Int64, format: Format, to output: inout [UInt8]) {
+        let name = labels.value(of: Segment.nameLabel)
+        let rest = labels.removing(Segment.nameLabel)
+        if format == .csv {
+            var encoder = CSVEncoder()
+            _ = encoder.encode(.sample(Sample(name: name, labels: rest, value: value, timestamp: time)), into: &output)
+            return
+        }
+        if name.isEmpty {
+            output.append(contentsOf: rest.description.utf8)
+            ExpositionWriter.appendValueAndTimestamp(value, time, to: &output)
+        } else {
+            ExpositionWriter.append(Sample(name: name, labels: rest, value: value, timestamp: time), to: &output)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// A store as the evaluator's source of series.
+public final class StoreSource: SeriesSource {
+    public let reader: StoreReader
+
+    public init(reader: StoreReader) {
+        self.reader = reader
+    }
+
+    public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries] {
+        var result: [RangeSeries] = []
+        reader.forEachSeries(matching: matchers, from: from, to: to) { key, timestamps, values in
+            result.append(RangeSeries(labels: LabelSet(key), timestamps: timestamps, values: values))
+        }
+        return result
+    }
+}
+
+extension Evaluator {
+    /// The span of sample times a query over [start, end] can look at: back by the lookback, every
+    /// range and offset on the way to a selector; unbounded when `@` pins a selector elsewhere.
+    public func sampleWindow(of expression: QueryExpression, start: Int64, end: Int64) -> (from: Int64, to: Int64) {
+        var back: Int64 = 0
+        var ahead: Int64 = 0
+        var pinned = false
+        func walk(_ node: QueryExpression, _ reach: Int64, _ forward: Int64) {
+            switch node {
+            case .vector(let selector):
+                if selector.at != nil { pinned = true }
+                back = max(back, reach + lookback + max(selector.offset, 0))
+                ahead = max(ahead, forward + max(-selector.offset, 0))
+            case .matrix(let selector, let range):
+                if selector.at != nil { pinned = true }
+                back = max(back, reach + range + max(selector.offset, 0))
+                ahead = max(ahead, forward + max(-selector.offset, 0))
+            case .subquery(let inner, let range, let step, let offset, let at):
+                if at != nil { pinned = true }
+                walk(inner, reach + range + (step ?? defaultSubqueryStep) + max(offset, 0), forward + max(-offset, 0))
+            case .call(_, let arguments):
+                for argument in arguments { walk(argument, reach, forward) }
+            case .aggregate(_, let parameter, let inner, _, _):
+                if let parameter { walk(parameter, reach, forward) }
+                walk(inner, reach, forward)
+            case .binary(_, let left, let right, _, _):
+                walk(left, reach, forward)
+                walk(right, reach, forward)
+            case .negate(let inner), .parenthesized(let inner):
+                walk(inner, reach, forward)
+            case .number, .string:
+                break
+            }
+        }
+        walk(expression, 0, 0)
+        if pinned { return (.min, .max) }
+        return (start - back, end + ahead)
+    }
+
+    /// Limits what selectors fetch to `window` (see `sampleWindow`).
+    public func restrict(to window: (from: Int64, to: Int64)) {
+        selectionWindow = window
+    }
+}

@@ -1,0 +1,87 @@
+import MetricLine
+
+/// What `mquery` does: read the options, parse the expression, evaluate it, print the result.
+struct QueryCommand {
+    let spec: CommandSpec
+    let arguments: ParsedArguments
+
+    func run() -> Int32 {
+        let diagnostics = Diagnostics(tool: spec.tool)
+        guard arguments.positionals.count == 1 else { spec.usageFailure(UsageError("want exactly one expression")) }
+        let text = arguments.positionals[0]
+        let now = Clock.nowMilliseconds()
+        func time(_ option: String, _ fallback: Int64) -> Int64 {
+            guard let value = arguments.value(option) else { return fallback }
+            guard let parsed = Timestamp.parse(value, now: now) else { spec.usageFailure(UsageError("\(option): cannot read '\(value)' as a time")) }
+            return parsed
+        }
+        guard let format = ResultWriter.Format(rawValue: arguments.value("--output-format") ?? "lines") else {
+            spec.usageFailure(UsageError("--output-format wants lines, json or csv"))
+        }
+        let expression: QueryExpression
+        do {
+            expression = try Parser.parse(text)
+        } catch {
+            diagnostics.warn("parse error: " + error.explained(in: text))
+            return ExitStatus.failure
+        }
+        let source: SeriesSource
+        if let directory = arguments.value("--store") {
+            do { source = StoreSource(reader: try StoreReader(directory: directory)) } catch {
+                diagnostics.warn(error.message)
+                return ExitStatus.failure
+            }
+        } else {
+            guard let memory = readStandardInput(diagnostics, now: now) else { return ExitStatus.failure }
+            source = memory
+        }
+        let evaluator = Evaluator(source: source)
+        var output = OutputBuffer(tool: spec.tool)
+        do {
+            if arguments.has("--from") {
+                let start = time("--from", now), end = time("--to", now)
+                guard end >= start else { spec.usageFailure(UsageError("--to is before --from")) }
+                var step = max(1000, (end - start) / 250 / 1000 * 1000)
+                if let text = arguments.value("--step") {
+                    guard let parsed = Duration.milliseconds(text), parsed > 0 else { spec.usageFailure(UsageError("--step wants a duration, not '\(text)'")) }
+                    step = parsed
+                }
+                evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: start, end: end))
+                ResultWriter.range(try evaluator.range(expression, start: start, end: end, step: step), format: format, to: &output.bytes)
+            } else {
+                let at = time("--at", now)
+                evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: at, end: at))
+                ResultWriter.instant(try evaluator.instant(expression, at: at), at: at, format: format, to: &output.bytes)
+            }
+        } catch {
+            diagnostics.warn(error.explained(in: text))
+            return ExitStatus.failure
+        }
+        output.flush()
+        evaluator.warnings.forEach { diagnostics.warn("warning: \($0)") }
+        return ExitStatus.success
+    }
+
+    /// Samples from stdin into memory, sorted per series; missing timestamps become `now`.
+    private func readStandardInput(_ diagnostics: Diagnostics, now: Int64) -> MemorySource? {
+        let format: SampleFormat
+        do { format = try arguments.format("--input-format") } catch { spec.usageFailure(error) }
+        var collected: [String: (LabelSet, [(Int64, Double)])] = [:]
+        do throws(InputError) {
+            try InputSource.standardInput.readRecords(format: format, diagnostics: diagnostics) { record in
+                guard case .sample(let sample) = record else { return }
+                let labels = LabelSet(ExpositionParser.SeriesKey(name: sample.name, labels: sample.labels))
+                collected[labels.key, default: (labels, [])].1.append((sample.timestamp ?? now, sample.value))
+            }
+        } catch {
+            if let message = error.message { diagnostics.warn(message) }
+            return nil
+        }
+        let memory = MemorySource()
+        for (labels, points) in collected.values {
+            let sorted = points.sorted { $0.0 < $1.0 }
+            memory.set(labels, timestamps: sorted.map(\.0), values: sorted.map(\.1))
+        }
+        return memory
+    }
+}
