@@ -121,3 +121,13 @@ final class QueryCommandTests: XCTestCase {
         XCTAssertEqual(bad.stderr, "mquery: parse error: unexpected end of input, expected ',' or ')'\n  sum(req\n         ^\n")
     }
 }
+
+final class LabelHashTests: XCTestCase {
+    /// Published xxHash64 test vectors (seed 0).
+    func testXXHash64() {
+        XCTAssertEqual(XXHash64.hash(Array("".utf8)), 0xEF46_DB37_51D8_E999)
+        XCTAssertEqual(XXHash64.hash(Array("a".utf8)), 0xD24E_C4F1_A98C_6E5B)
+        XCTAssertEqual(XXHash64.hash(Array("abc".utf8)), 0x44BC_2CF5_AD77_0999)
+        XCTAssertEqual(XXHash64.hash(Array("Nobody inspects the spammish repetition".utf8)), 0xFBCE_A83C_8A37_8BF1)
+    }
+}

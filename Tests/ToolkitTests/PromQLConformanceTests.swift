@@ -6,7 +6,7 @@ import XCTest
 /// evals that pass. Evals that need native histograms are skipped, as listed in evals.tsv.
 final class PromQLConformanceTests: XCTestCase {
     /// Evals passing when this was last raised; the count may only go up.
-    private let passingFloor = 654
+    private let passingFloor = 670
 
     private struct Outcome {
         var passed = 0

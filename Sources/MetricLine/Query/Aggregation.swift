@@ -11,7 +11,9 @@ extension Evaluator {
         var scalarParameter = Double.nan
         var labelParameter = ""
         if let parameter {
-            switch try evaluate(parameter, at: time) {
+            // Prometheus 2.x evaluates a scalar parameter once, at the start of a range query.
+            let parameterTime = parameter.type == .scalar ? queryStartTime : time
+            switch try evaluate(parameter, at: parameterTime) {
             case .scalar(let value): scalarParameter = value
             case .string(let value): labelParameter = value
             default: throw QueryError("aggregation parameter must be a scalar or a string")
@@ -84,7 +86,18 @@ extension Evaluator {
                     valueCounts[valueKey]!.1 += 1
                 }
             case .limitRatio:
-                throw QueryError("limit_ratio is not supported")
+                guard !scalarParameter.isNaN else { throw QueryError("Ratio value is NaN") }
+                var ratio = scalarParameter
+                if ratio < -1 || ratio > 1 {
+                    warn("ratio value should be between -1 and 1")
+                    ratio = Swift.max(-1, Swift.min(1, ratio))
+                }
+                // A series is picked by where its label hash falls in [0, 1): below the ratio, or
+                // (negative ratio) at or above 1 + ratio, so r and r - 1 pick complements.
+                result += members.filter { member in
+                    let offset = Double(XXHash64.hash(member.labels)) / Double(UInt64.max)
+                    return (ratio >= 0 && offset < ratio) || (ratio < 0 && offset >= 1 + ratio)
+                }
             }
         }
         result += valueOrder.map { VectorElement(labels: valueCounts[$0]!.0, value: valueCounts[$0]!.1) }

@@ -16,6 +16,9 @@ public final class Evaluator {
     /// Warnings raised while evaluating (a quantile outside [0, 1], …).
     public private(set) var warnings: [String] = []
 
+    /// The query's start, where 2.x evaluates aggregation parameters.
+    var queryStartTime: Int64 { queryStart }
+
     /// The query's start and end, for `@ start()` and `@ end()`.
     private var queryStart: Int64 = 0
     private var queryEnd: Int64 = 0
