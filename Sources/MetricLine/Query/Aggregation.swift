@@ -46,6 +46,10 @@ extension Evaluator {
         for key in order {
             let (labels, members) = groups[key]!
             let values = members.map(\.value)
+            // A name kept by `by (__name__)` is still dropped at the end if its members' were.
+            let groupDropsName = !without && grouping.contains(Segment.nameLabel) && members.contains(where: \.dropsName)
+            let before = result.count
+            defer { if groupDropsName { for index in before..<result.count { result[index].dropsName = true } } }
             switch operation {
             case .sum: result.append(VectorElement(labels: labels, value: Evaluator.kahanSum(values)))
             case .avg: result.append(VectorElement(labels: labels, value: Evaluator.mean(values)))

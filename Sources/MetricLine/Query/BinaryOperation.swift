@@ -65,7 +65,7 @@ extension Evaluator {
             } else if !keep {
                 continue
             }
-            result.append(VectorElement(labels: dropName ? element.labels.removing(Segment.nameLabel) : element.labels, value: value))
+            result.append(VectorElement(labels: element.labels, value: value, dropsName: dropName || element.dropsName))
         }
         return result
     }
@@ -124,17 +124,17 @@ extension Evaluator {
                 continue
             }
             var labels = element.labels
-            if !operation.isComparison || returnBool { labels = labels.removing(Segment.nameLabel) }
+            let dropsName = !operation.isComparison || returnBool || element.dropsName
             if matching.cardinality == .oneToOne {
                 labels = matching.on ? labels.filter { matching.labels.contains($0.name) } : labels.filter { !matching.labels.contains($0.name) }
             }
             for name in matching.include {
                 labels = labels.setting(name, other.labels.value(of: name))
             }
-            if matching.cardinality != .oneToOne && !outputs.insert(labels.key).inserted {
+            if matching.cardinality != .oneToOne && !outputs.insert((dropsName ? labels.removing(Segment.nameLabel) : labels).key).inserted {
                 throw QueryError("multiple matches for labels: grouping labels must ensure unique matches")
             }
-            result.append(VectorElement(labels: labels, value: value))
+            result.append(VectorElement(labels: labels, value: value, dropsName: dropsName))
         }
         return result
     }

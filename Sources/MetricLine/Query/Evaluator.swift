@@ -37,8 +37,12 @@ public final class Evaluator {
         queryEnd = time
         warnings = []
         selections = [:]
-        let value = try evaluate(expression, at: time)
-        if case .vector(let elements) = value { try checkUnique(elements) }
+        var value = try evaluate(expression, at: time)
+        if case .vector(let elements) = value {
+            let finished = elements.map(\.finished)
+            try checkUnique(finished)
+            value = .vector(finished)
+        }
         return value
     }
 
@@ -57,7 +61,8 @@ public final class Evaluator {
             case .scalar(let value):
                 series["", default: RangeSeries(labels: [])].timestamps.append(time)
                 series[""]!.values.append(value)
-            case .vector(let elements):
+            case .vector(let unfinished):
+                let elements = unfinished.map(\.finished)
                 try checkUnique(elements)
                 for element in elements {
                     let key = element.labels.key
@@ -96,7 +101,7 @@ public final class Evaluator {
         case .negate(let inner):
             switch try evaluate(inner, at: time) {
             case .scalar(let value): return .scalar(-value)
-            case .vector(let elements): return .vector(elements.map { VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: -$0.value) })
+            case .vector(let elements): return .vector(elements.map { .withoutName($0.labels, -$0.value) })
             default: throw QueryError("unary minus needs a scalar or an instant vector")
             }
         case .vector(let selector):

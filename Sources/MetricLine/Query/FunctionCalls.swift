@@ -69,7 +69,7 @@ extension Evaluator {
     static func mapValues(_ transform: @escaping @Sendable (Double) -> Double) -> Implementation {
         { evaluator, arguments, time in
             .vector(try evaluator.vectorArgument(arguments[0], at: time).map {
-                VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: transform($0.value))
+                .withoutName($0.labels, transform($0.value))
             })
         }
     }
@@ -81,7 +81,7 @@ extension Evaluator {
             let series = try evaluator.matrixArgument(rangeArgument, at: time)
             return .vector(series.compactMap { one in
                 reduce(one.timestamps, one.values).map {
-                    VectorElement(labels: keepName ? one.labels : one.labels.removing(Segment.nameLabel), value: $0)
+                    VectorElement(labels: one.labels, value: $0, dropsName: !keepName)
                 }
             })
         }
@@ -103,7 +103,7 @@ extension Evaluator {
                 return .vector([VectorElement(labels: [], value: apply(Double(time) / 1000))])
             }
             return .vector(try evaluator.vectorArgument(arguments[0], at: time).map {
-                VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: apply($0.value))
+                .withoutName($0.labels, apply($0.value))
             })
         }
     }
@@ -166,7 +166,7 @@ extension Evaluator {
                 guard one.values.count >= 2 else { return nil }
                 // The prediction starts from the evaluation time, even under `@`.
                 let (slope, intercept) = linearRegression(one.timestamps, one.values, at: time)
-                return VectorElement(labels: one.labels.removing(Segment.nameLabel), value: slope * seconds + intercept)
+                return .withoutName(one.labels, slope * seconds + intercept)
             })
         }
         table["holt_winters"] = { evaluator, arguments, time in
@@ -199,7 +199,7 @@ extension Evaluator {
             // The time of the sample each element came from.
             guard case .vector(let selector) = unwrapped(arguments[0]) else {
                 return .vector(try evaluator.vectorArgument(arguments[0], at: time).map {
-                    VectorElement(labels: $0.labels.removing(Segment.nameLabel), value: Double(time) / 1000)
+                    .withoutName($0.labels, Double(time) / 1000)
                 })
             }
             return .vector(try evaluator.sampleTimes(selector, at: time))
@@ -293,7 +293,7 @@ extension Evaluator {
         var result: [VectorElement] = []
         for one in try source.select(selector.matchers, from: reference - lookback, to: reference) {
             guard let index = one.timestamps.indices.last, one.values[index].bitPattern != StaleMarker.bitPattern else { continue }
-            result.append(VectorElement(labels: one.labels.removing(Segment.nameLabel), value: Double(one.timestamps[index]) / 1000))
+            result.append(.withoutName(one.labels, Double(one.timestamps[index]) / 1000))
         }
         return result
     }
@@ -330,7 +330,7 @@ extension Evaluator {
             let extrapolateTo = sampled + durationToStart + (durationToEnd < threshold ? durationToEnd : average / 2)
             increase *= extrapolateTo / sampled
             if rate { increase /= Double(window.range) / 1000 }
-            result.append(VectorElement(labels: one.labels.removing(Segment.nameLabel), value: increase))
+            result.append(.withoutName(one.labels, increase))
         }
         return .vector(result)
     }

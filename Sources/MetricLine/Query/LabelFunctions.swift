@@ -15,7 +15,8 @@ extension Evaluator {
                 continue
             }
             let value = Evaluator.expand(replacement, groups: groups, names: regex.groupNames)
-            result.append(VectorElement(labels: element.labels.setting(destination, value), value: element.value))
+            result.append(VectorElement(labels: element.labels.setting(destination, value), value: element.value,
+                                        dropsName: element.dropsName && destination != Segment.nameLabel))
         }
         return .vector(result)
     }
@@ -76,7 +77,8 @@ extension Evaluator {
         guard Names.isLegacyLabelName(destination) else { throw QueryError("invalid destination label name in label_join(): \(destination)") }
         return .vector(try vectorArgument(arguments[0], at: time).map { element in
             let joined = sources.map { element.labels.value(of: $0) }.joined(separator: separator)
-            return VectorElement(labels: element.labels.setting(destination, joined), value: element.value)
+            return VectorElement(labels: element.labels.setting(destination, joined), value: element.value,
+                                 dropsName: element.dropsName && destination != Segment.nameLabel)
         })
     }
 
@@ -101,7 +103,7 @@ extension Evaluator {
         }
         return .vector(order.map { key in
             let (labels, buckets) = groups[key]!
-            return VectorElement(labels: labels.removing(Segment.nameLabel), value: Evaluator.bucketQuantile(q, buckets))
+            return .withoutName(labels, Evaluator.bucketQuantile(q, buckets))
         })
     }
 

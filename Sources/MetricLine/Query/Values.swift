@@ -62,10 +62,25 @@ extension Array where Element == Label {
 public struct VectorElement: Equatable, Sendable {
     public var labels: LabelSet
     public var value: Double
-    /// Set when the element came from `topk`/`sort`, which keep an order.
-    public init(labels: LabelSet, value: Double) {
+    /// Whether the metric name is to be dropped when the query ends. Functions and operators
+    /// that drop the name mark it so instead (Prometheus's delayed name removal), which lets
+    /// `label_replace` and friends still see it.
+    public var dropsName: Bool
+
+    public init(labels: LabelSet, value: Double, dropsName: Bool = false) {
         self.labels = labels
         self.value = value
+        self.dropsName = dropsName
+    }
+
+    /// An element whose name is to be dropped at the end.
+    static func withoutName(_ labels: LabelSet, _ value: Double) -> VectorElement {
+        VectorElement(labels: labels, value: value, dropsName: true)
+    }
+
+    /// The element as the query returns it.
+    var finished: VectorElement {
+        dropsName ? VectorElement(labels: labels.removing(Segment.nameLabel), value: value) : self
     }
 }
 
