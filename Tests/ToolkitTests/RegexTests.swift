@@ -50,12 +50,22 @@ final class RegexTests: XCTestCase {
     }
 
     func testSyntaxErrorsHaveAPosition() {
-        for (pattern, position) in [("a(b", 4), ("a)b", 2), ("*a", 1), ("a**", 3), ("[a", 3), ("a\\", 3), ("(?P<n>a)", 3), ("[z-a]", 5)] {
+        for (pattern, position) in [("a(b", 4), ("a)b", 2), ("*a", 1), ("a**", 3), ("[a", 3), ("a\\", 3), ("(?Q)", 3), ("[z-a]", 5)] {
             XCTAssertThrowsError(try Regex(pattern), pattern) { error in
                 XCTAssertEqual((error as? Regex.SyntaxError)?.position, position, "\(pattern): \((error as? Regex.SyntaxError)?.message ?? "")")
             }
         }
         XCTAssertThrowsError(try Regex("((a{1000}){1000})"))
+    }
+
+    func testCapturesPreferTheFirstAlternativeAsRE2Does() throws {
+        XCTAssertEqual(try Regex("(a+)(a*)").captures("aaa"), ["aaa", "aaa", ""])
+        XCTAssertEqual(try Regex("(a|ab)(c|bcd)?(d*)").captures("abcd"), ["abcd", "a", "bcd", ""])
+        XCTAssertEqual(try Regex("(?P<host>[^:]+):(?P<port>\\d+)").captures("web:9100"), ["web:9100", "web", "9100"])
+        XCTAssertEqual(try Regex("(?P<host>[^:]+):(?P<port>\\d+)").groupNames, ["host": 1, "port": 2])
+        XCTAssertEqual(try Regex("(x)?y").captures("y"), ["y", nil])
+        XCTAssertNil(try Regex("a(b)").captures("ac"))
+        XCTAssertEqual(Evaluator.expand("$1-${2}x $host $$ $9", groups: ["a:1", "a", "1"], names: ["host": 1]), "a-1x a $ ")
     }
 
     func testMatchingTimeIsLinear() throws {
