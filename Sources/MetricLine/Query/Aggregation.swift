@@ -109,7 +109,7 @@ extension Evaluator {
     }
 
     /// A sum with Kahan's compensation, as Prometheus sums.
-    static func kahanSum(_ values: [Double]) -> Double {
+    static func kahanSum<Values: Collection<Double>>(_ values: Values) -> Double {
         var sum = 0.0
         var compensation = 0.0
         for value in values {
@@ -127,7 +127,7 @@ extension Evaluator {
     }
 
     /// The mean, falling back to an incremental mean when the plain sum would overflow.
-    static func mean(_ values: [Double]) -> Double {
+    static func mean<Values: Collection<Double>>(_ values: Values) -> Double {
         let sum = kahanSum(values)
         if sum.isFinite || values.contains(where: { $0.isInfinite || $0.isNaN }) {
             return sum / Double(values.count)
@@ -138,7 +138,7 @@ extension Evaluator {
     }
 
     /// The population variance, by Welford's method.
-    static func variance(_ values: [Double]) -> Double {
+    static func variance<Values: Collection<Double>>(_ values: Values) -> Double {
         var count = 0.0, mean = 0.0, squares = 0.0
         for value in values {
             count += 1
@@ -150,7 +150,7 @@ extension Evaluator {
     }
 
     /// Prometheus's quantile: linear interpolation between the closest ranks.
-    static func quantile(_ q: Double, _ values: [Double]) -> Double {
+    static func quantile<Values: Collection<Double>>(_ q: Double, _ values: Values) -> Double {
         if values.isEmpty || q.isNaN { return .nan }
         if q < 0 { return -.infinity }
         if q > 1 { return .infinity }

@@ -131,7 +131,7 @@ public final class Evaluator {
     }
 
     /// Every series of a selector, with all its samples (selected once per query).
-    private func series(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
+    func selected(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
         let key = matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}")
         if let known = selections[key] { return known }
         let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to)
@@ -142,7 +142,7 @@ public final class Evaluator {
     func selectInstant(_ selector: VectorSelector, at time: Int64) throws(QueryError) -> [VectorElement] {
         let reference = resolve(selector.at, default: time) - selector.offset
         var elements: [VectorElement] = []
-        for one in try series(selector.matchers) {
+        for one in try selected(selector.matchers) {
             let index = one.timestamps.partitionIndex { $0 > reference } - 1
             guard index >= 0, one.timestamps[index] >= reference - lookback else { continue }
             let value = one.values[index]
@@ -155,7 +155,7 @@ public final class Evaluator {
     func selectRange(_ selector: VectorSelector, range: Int64, at time: Int64) throws(QueryError) -> [RangeSeries] {
         let reference = resolve(selector.at, default: time) - selector.offset
         var result: [RangeSeries] = []
-        for one in try series(selector.matchers) {
+        for one in try selected(selector.matchers) {
             let lower = one.timestamps.partitionIndex { $0 >= reference - range }
             let upper = one.timestamps.partitionIndex { $0 > reference }
             guard lower < upper else { continue }

@@ -75,16 +75,50 @@ extension Evaluator {
     }
 
     /// A function of each series' samples in a window; the metric name is dropped unless `keepName`.
-    static func overTime(keepName: Bool = false, _ reduce: @escaping @Sendable ([Int64], [Double]) -> Double?) -> Implementation {
+    static func overTime(keepName: Bool = false, _ reduce: @escaping @Sendable (ArraySlice<Int64>, ArraySlice<Double>) -> Double?) -> Implementation {
         { evaluator, arguments, time in
             let rangeArgument = arguments.first { $0.type == .rangeVector } ?? arguments[arguments.count - 1]
-            let series = try evaluator.matrixArgument(rangeArgument, at: time)
-            return .vector(series.compactMap { one in
-                reduce(one.timestamps, one.values).map {
-                    VectorElement(labels: one.labels, value: $0, dropsName: !keepName)
+            return .vector(try evaluator.windows(rangeArgument, at: time).compactMap { window in
+                reduce(window.timestamps, window.values).map {
+                    VectorElement(labels: window.labels, value: $0, dropsName: !keepName)
                 }
             })
         }
+    }
+
+    /// One series' samples in a window, sliced from the selected series without copying
+    /// (unless staleness markers must be left out).
+    struct Window {
+        var labels: LabelSet
+        var timestamps: ArraySlice<Int64>
+        var values: ArraySlice<Double>
+    }
+
+    /// The windows a range argument covers at `time`: a range selector is sliced straight from
+    /// the series selected for the query; anything else is evaluated.
+    func windows(_ argument: QueryExpression, at time: Int64) throws(QueryError) -> [Window] {
+        guard case .matrix(let selector, let range) = Evaluator.unwrapped(argument) else {
+            return try matrixArgument(argument, at: time).map { Window(labels: $0.labels, timestamps: $0.timestamps[...], values: $0.values[...]) }
+        }
+        let reference = resolveTime(selector.at, time) - selector.offset
+        var result: [Window] = []
+        for one in try selected(selector.matchers) {
+            let lower = one.timestamps.partitionIndex { $0 >= reference - range }
+            let upper = one.timestamps.partitionIndex { $0 > reference }
+            guard lower < upper else { continue }
+            let values = one.values[lower..<upper]
+            if values.contains(where: { $0.bitPattern == StaleMarker.bitPattern }) {
+                var times: [Int64] = [], kept: [Double] = []
+                for index in lower..<upper where one.values[index].bitPattern != StaleMarker.bitPattern {
+                    times.append(one.timestamps[index])
+                    kept.append(one.values[index])
+                }
+                if !times.isEmpty { result.append(Window(labels: one.labels, timestamps: times[...], values: kept[...])) }
+            } else {
+                result.append(Window(labels: one.labels, timestamps: one.timestamps[lower..<upper], values: values))
+            }
+        }
+        return result
     }
 
     /// A date function of each element's value (a Unix time), or of the evaluation time.
@@ -130,8 +164,8 @@ extension Evaluator {
         table["avg_over_time"] = overTime { _, values in mean(values) }
         table["sum_over_time"] = overTime { _, values in kahanSum(values) }
         table["count_over_time"] = overTime { _, values in Double(values.count) }
-        table["min_over_time"] = overTime { _, values in values.dropFirst().reduce(values[0]) { $0.isNaN || $1 < $0 ? $1 : $0 } }
-        table["max_over_time"] = overTime { _, values in values.dropFirst().reduce(values[0]) { $0.isNaN || $1 > $0 ? $1 : $0 } }
+        table["min_over_time"] = overTime { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 < $0 ? $1 : $0 } }
+        table["max_over_time"] = overTime { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 > $0 ? $1 : $0 } }
         table["last_over_time"] = overTime(keepName: true) { _, values in values.last }
         table["present_over_time"] = overTime { _, _ in 1 }
         table["stddev_over_time"] = overTime { _, values in Glibc.sqrt(variance(values)) }
@@ -142,17 +176,17 @@ extension Evaluator {
         }
         table["changes"] = overTime { _, values in
             var changes = 0.0
-            for index in values.indices.dropFirst() where values[index] != values[index - 1] && !(values[index].isNaN && values[index - 1].isNaN) { changes += 1 }
+            for (previous, value) in zip(values, values.dropFirst()) where value != previous && !(value.isNaN && previous.isNaN) { changes += 1 }
             return changes
         }
         table["resets"] = overTime { _, values in
             var resets = 0.0
-            for index in values.indices.dropFirst() where values[index] < values[index - 1] { resets += 1 }
+            for (previous, value) in zip(values, values.dropFirst()) where value < previous { resets += 1 }
             return resets
         }
         table["deriv"] = overTime { timestamps, values in
             guard values.count >= 2 else { return nil }
-            return linearRegression(timestamps, values, at: timestamps[0]).slope
+            return linearRegression(timestamps, values, at: timestamps.first!).slope
         }
         table["quantile_over_time"] = { evaluator, arguments, time in
             let q = try evaluator.scalarArgument(arguments[0], at: time)
@@ -161,12 +195,11 @@ extension Evaluator {
         }
         table["predict_linear"] = { evaluator, arguments, time in
             let seconds = try evaluator.scalarArgument(arguments[1], at: time)
-            let series = try evaluator.matrixArgument(arguments[0], at: time)
-            return .vector(series.compactMap { one in
-                guard one.values.count >= 2 else { return nil }
+            return .vector(try evaluator.windows(arguments[0], at: time).compactMap { window in
+                guard window.values.count >= 2 else { return nil }
                 // The prediction starts from the evaluation time, even under `@`.
-                let (slope, intercept) = linearRegression(one.timestamps, one.values, at: time)
-                return .withoutName(one.labels, slope * seconds + intercept)
+                let (slope, intercept) = linearRegression(window.timestamps, window.values, at: time)
+                return .withoutName(window.labels, slope * seconds + intercept)
             })
         }
         table["holt_winters"] = { evaluator, arguments, time in
@@ -302,29 +335,29 @@ extension Evaluator {
 
     /// rate / increase / delta with Prometheus's extrapolation to the window's edges.
     func extrapolated(_ argument: QueryExpression, at time: Int64, counter: Bool, rate: Bool) throws(QueryError) -> QueryValue {
-        let series = try matrixArgument(argument, at: time)
         let window = window(of: argument, at: time)
         var result: [VectorElement] = []
-        for one in series where one.values.count >= 2 {
+        for one in try windows(argument, at: time) where one.values.count >= 2 {
             var correction = 0.0
-            var previous = one.values[0]
+            let firstValue = one.values.first!, lastValue = one.values.last!
+            var previous = firstValue
             if counter {
                 for value in one.values.dropFirst() {
                     if value < previous { correction += previous }
                     previous = value
                 }
             }
-            var increase = one.values[one.values.count - 1] - one.values[0] + correction
-            let first = Double(one.timestamps[0]), last = Double(one.timestamps[one.timestamps.count - 1])
+            var increase = lastValue - firstValue + correction
+            let first = Double(one.timestamps.first!), last = Double(one.timestamps.last!)
             var durationToStart = (first - Double(window.start)) / 1000
             let durationToEnd = (Double(window.end) - last) / 1000
             let sampled = (last - first) / 1000
             let average = sampled / Double(one.values.count - 1)
             let threshold = average * 1.1
             if durationToStart >= threshold { durationToStart = average / 2 }
-            if counter && increase > 0 && one.values[0] >= 0 {
+            if counter && increase > 0 && firstValue >= 0 {
                 // A counter cannot have been below zero: start no earlier than where it was zero.
-                let durationToZero = sampled * (one.values[0] / increase)
+                let durationToZero = sampled * (firstValue / increase)
                 if durationToZero < durationToStart { durationToStart = durationToZero }
             }
             let extrapolateTo = sampled + durationToStart + (durationToEnd < threshold ? durationToEnd : average / 2)
@@ -336,13 +369,13 @@ extension Evaluator {
     }
 
     /// irate / idelta: from the last two samples.
-    static func instant(_ timestamps: [Int64], _ values: [Double], rate: Bool) -> Double? {
+    static func instant(_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, rate: Bool) -> Double? {
         guard values.count >= 2 else { return nil }
-        let last = values[values.count - 1], previous = values[values.count - 2]
+        let last = values[values.endIndex - 1], previous = values[values.endIndex - 2]
         var result = last - previous
         if rate {
             if last < previous { result = last }
-            let interval = Double(timestamps[timestamps.count - 1] - timestamps[timestamps.count - 2]) / 1000
+            let interval = Double(timestamps[timestamps.endIndex - 1] - timestamps[timestamps.endIndex - 2]) / 1000
             guard interval != 0 else { return nil }
             result /= interval
         }
@@ -350,19 +383,20 @@ extension Evaluator {
     }
 
     /// Least squares: slope per second and value at `reference`.
-    static func linearRegression(_ timestamps: [Int64], _ values: [Double], at reference: Int64) -> (slope: Double, intercept: Double) {
+    static func linearRegression(_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, at reference: Int64) -> (slope: Double, intercept: Double) {
         var n = 0.0, sumX = 0.0, sumY = 0.0, sumXY = 0.0, sumX2 = 0.0
+        let firstValue = values.first!
         var constant = true
-        for index in values.indices {
-            if index > 0 && values[index] != values[0] { constant = false }
-            let x = Double(timestamps[index] - reference) / 1000
+        for (time, value) in zip(timestamps, values) {
+            if value != firstValue { constant = false }
+            let x = Double(time - reference) / 1000
             n += 1
             sumX += x
-            sumY += values[index]
-            sumXY += x * values[index]
+            sumY += value
+            sumXY += x * value
             sumX2 += x * x
         }
-        if constant && values[0].isFinite { return (0, values[0]) }
+        if constant && firstValue.isFinite { return (0, firstValue) }
         let covariance = sumXY - sumX * sumY / n
         let variance = sumX2 - sumX * sumX / n
         let slope = covariance / variance
@@ -370,7 +404,8 @@ extension Evaluator {
     }
 
     /// Double exponential smoothing, as holt_winters computes it.
-    static func holtWinters(_ values: [Double], _ smoothing: Double, _ trendFactor: Double) -> Double? {
+    static func holtWinters(_ slice: ArraySlice<Double>, _ smoothing: Double, _ trendFactor: Double) -> Double? {
+        let values = Array(slice)
         guard values.count >= 2 else { return nil }
         var previous = 0.0
         var level = values[0]
