@@ -164,6 +164,9 @@ extension Evaluator {
 
     /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent.
     static func goFormat(_ value: Double) -> String {
+        // Between 1e-6 and 1e21 the canonical writer prints the same plain shortest digits, faster.
+        let magnitude = abs(value)
+        if magnitude >= 1e-6 && magnitude < 1e21 { return FloatFormatter.string(value) }
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
         var digits = Digits()

@@ -54,27 +54,43 @@ public final class Evaluator {
         queryEnd = end
         warnings = []
         selections = [:]
-        var series: [String: RangeSeries] = [:]
+        // Series by label set; the label arrays themselves are the keys (hashing them needs no
+        // allocation, unlike building a text key per element and step).
+        var index: [LabelSet: Int] = [:]
+        var series: [RangeSeries] = []
         var time = start
+        var stepOfLastUse: [Int] = []
+        var stepNumber = 0
         while time <= end {
             switch try evaluate(expression, at: time) {
             case .scalar(let value):
-                series["", default: RangeSeries(labels: [])].timestamps.append(time)
-                series[""]!.values.append(value)
+                if series.isEmpty { series.append(RangeSeries(labels: [])) }
+                series[0].timestamps.append(time)
+                series[0].values.append(value)
             case .vector(let unfinished):
-                let elements = unfinished.map(\.finished)
-                try checkUnique(elements)
-                for element in elements {
-                    let key = element.labels.key
-                    series[key, default: RangeSeries(labels: element.labels)].timestamps.append(time)
-                    series[key]!.values.append(element.value)
+                for raw in unfinished {
+                    let element = raw.finished
+                    var position = index[element.labels] ?? -1
+                    if position < 0 {
+                        position = series.count
+                        index[element.labels] = position
+                        series.append(RangeSeries(labels: element.labels))
+                        stepOfLastUse.append(-1)
+                    }
+                    guard stepOfLastUse[position] != stepNumber else {
+                        throw QueryError("vector cannot contain metrics with the same labelset")
+                    }
+                    stepOfLastUse[position] = stepNumber
+                    series[position].timestamps.append(time)
+                    series[position].values.append(element.value)
                 }
             case .string, .matrix:
                 throw QueryError("invalid expression type \"\(expression.type.rawValue)\" for range query, must be Scalar or instant Vector")
             }
             time += step
+            stepNumber += 1
         }
-        return series.values.sorted { $0.labels.key < $1.labels.key }
+        return series.sorted { $0.labels.key < $1.labels.key }
     }
 
     private func checkUnique(_ elements: [VectorElement]) throws(QueryError) {
