@@ -16,7 +16,7 @@ struct QueryCommand {
             return parsed
         }
         guard let format = ResultWriter.Format(rawValue: arguments.value("--output-format") ?? "lines") else {
-            spec.usageFailure(UsageError("--output-format wants lines, json or csv"))
+            spec.usageFailure(UsageError("--output-format wants lines, json, csv or table"))
         }
         let expression: QueryExpression
         do {

@@ -12,7 +12,7 @@ let spec = CommandSpec(
         OptionSpec(["--from"], argument: "T", help: "range query from T"),
         OptionSpec(["--to"], argument: "T", help: "range query to T (default now)"),
         OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
-        OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv"),
+        OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal)"),
         .inputFormat,
     ],
     examples: [

@@ -116,6 +116,13 @@ final class QueryCommandTests: XCTestCase {
         XCTAssertEqual(json.stdout, #"{"resultType":"vector","result":[{"metric":{"code":"200"},"value":[1704067260,"0.5"]}]}"# + "\n")
         let range = try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "60s"])
         XCTAssertEqual(range.stdout.split(separator: "\n").count, 4)
+        let table = try runTool("mquery", ["-s", directory, "req", "--at", "1704067260", "--output-format", "table"])
+        XCTAssertEqual(table.stdout, """
+            TIME                  NAME  CODE  VALUE
+            2024-01-01T00:01:00Z  req   200      40
+            2024-01-01T00:01:00Z  req   500       5
+
+            """)
         let bad = try runTool("mquery", ["-s", directory, "sum(req"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertEqual(bad.stderr, "mquery: parse error: unexpected end of input, expected ',' or ')'\n  sum(req\n         ^\n")

@@ -2,12 +2,23 @@
 /// API (`json`), or as CSV.
 public enum ResultWriter {
     public enum Format: String, Sendable {
-        case lines, json, csv
+        case lines, json, csv, table
     }
 
     /// An instant query's result at `time`.
     public static func instant(_ value: QueryValue, at time: Int64, format: Format, to output: inout [UInt8]) {
+        if format == .table {
+            switch value {
+            case .scalar(let number): table([([], time, number)], to: &output)
+            case .string(let text): output.append(contentsOf: (text + "\n").utf8)
+            case .vector(let elements): table(elements.map { ($0.labels, time, $0.value) }, to: &output)
+            case .matrix(let series): range(series, format: .table, to: &output)
+            }
+            return
+        }
         switch format {
+        case .table:
+            break
         case .lines, .csv:
             if format == .csv { output.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
             switch value {
@@ -53,7 +64,17 @@ public enum ResultWriter {
 
     /// A range query's result.
     public static func range(_ series: [RangeSeries], format: Format, to output: inout [UInt8]) {
+        if format == .table {
+            var rows: [(LabelSet, Int64, Double)] = []
+            for one in series {
+                for index in one.timestamps.indices { rows.append((one.labels, one.timestamps[index], one.values[index])) }
+            }
+            table(rows, to: &output)
+            return
+        }
         switch format {
+        case .table:
+            break
         case .lines, .csv:
             if format == .csv { output.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
             for one in series {
@@ -63,6 +84,44 @@ public enum ResultWriter {
             appendMatrix(series, to: &output)
             output.append(contentsOf: "}\n".utf8)
         }
+    }
+
+    /// An aligned table for a terminal: time, the metric name, one column per label, the value.
+    private static func table(_ rows: [(labels: LabelSet, time: Int64, value: Double)], to output: inout [UInt8]) {
+        var names: [String] = []
+        for row in rows {
+            for label in row.labels where label.name != Segment.nameLabel && !names.contains(label.name) { names.append(label.name) }
+        }
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let hasName = rows.contains { !$0.labels.value(of: Segment.nameLabel).isEmpty }
+        let header = ["TIME"] + (hasName ? ["NAME"] : []) + names.map { $0.uppercased() } + ["VALUE"]
+        var cells: [[String]] = []
+        for row in rows {
+            var line = [Timestamp.rfc3339(row.time)]
+            if hasName { line.append(row.labels.value(of: Segment.nameLabel)) }
+            for name in names { line.append(row.labels.value(of: name)) }
+            line.append(FloatFormatter.string(row.value))
+            cells.append(line)
+        }
+        var widths = header.map(\.count)
+        for line in cells {
+            for (column, cell) in line.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        func append(_ line: [String]) {
+            var text = ""
+            for (column, cell) in line.enumerated() {
+                let last = column == line.count - 1
+                // Values are right-aligned, everything else left-aligned.
+                if last {
+                    text += String(repeating: " ", count: widths[column] - cell.count) + cell
+                } else {
+                    text += cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+                }
+            }
+            output.append(contentsOf: (text + "\n").utf8)
+        }
+        append(header)
+        cells.forEach(append)
     }
 
     private static func appendMatrix(_ series: [RangeSeries], to output: inout [UInt8]) {
