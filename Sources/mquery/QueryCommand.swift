@@ -36,6 +36,12 @@ struct QueryCommand {
             source = memory
         }
         let evaluator = Evaluator(source: source)
+        if let zone = arguments.value("--tz") ?? Environment.value("TZ").map({ $0.hasPrefix(":") ? String($0.dropFirst()) : $0 }), !zone.isEmpty {
+            do { evaluator.timeZone = try TimeZone.load(zone) } catch {
+                diagnostics.warn(error.message)
+                return ExitStatus.failure
+            }
+        }
         var output = OutputBuffer(tool: spec.tool)
         do {
             if arguments.has("--from") {

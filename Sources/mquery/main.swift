@@ -12,6 +12,7 @@ let spec = CommandSpec(
         OptionSpec(["--from"], argument: "T", help: "range query from T"),
         OptionSpec(["--to"], argument: "T", help: "range query to T (default now)"),
         OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
+        OptionSpec(["--tz"], argument: "ZONE", help: "answer hour(), day_of_week() and the other date functions in ZONE (e.g. Europe/Berlin; default $TZ, else UTC)"),
         OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal)"),
         .inputFormat,
     ],
@@ -19,6 +20,7 @@ let spec = CommandSpec(
         "mquery -s /var/lib/metrics 'rate(node_network_receive_bytes_total[5m])' --from -1h",
         "mquery -s /var/lib/metrics 'topk(3, node_filesystem_avail_bytes)' --output-format json",
         "mcollect -i samples.prom | mquery 'sum by (job) (up)'",
+        "mquery -s /var/lib/metrics 'hour() >= 9 < 17' --tz Europe/Berlin",
     ]
 )
 

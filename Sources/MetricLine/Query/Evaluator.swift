@@ -13,6 +13,8 @@ public final class Evaluator {
     public var lookback: Int64 = 300_000
     /// The step of a subquery written without one (`x[30m:]`).
     public var defaultSubqueryStep: Int64 = 60_000
+    /// The zone `hour()`, `day_of_week()` and the other date functions answer in.
+    public var timeZone = TimeZone.utc
     /// Warnings raised while evaluating (a quantile outside [0, 1], …).
     public private(set) var warnings: [String] = []
 

@@ -125,8 +125,10 @@ extension Evaluator {
     static func date(_ part: @escaping @Sendable (Int64, Int64, Int64, Int64, Int64, Int64) -> Double) -> Implementation {
         { evaluator, arguments, time in
             func apply(_ seconds: Double) -> Double {
-                guard seconds.isFinite else { return .nan }
-                let whole = Int64(seconds.rounded(.down))
+                guard seconds.isFinite, abs(seconds) < 1e15 else { return .nan }
+                let utc = Int64(seconds.rounded(.down))
+                // Local time of the evaluator's zone (UTC unless --tz says otherwise).
+                let whole = utc + evaluator.timeZone.offset(at: utc)
                 let days = whole >= 0 ? whole / 86_400 : -((-whole + 86_399) / 86_400)
                 let (year, month, day) = Timestamp.civil(fromDays: days)
                 let secondOfDay = whole - days * 86_400
