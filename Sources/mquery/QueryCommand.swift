@@ -44,8 +44,8 @@ struct QueryCommand {
         }
         var output = OutputBuffer(tool: spec.tool)
         do {
-            if arguments.has("--from") {
-                let start = time("--from", now), end = time("--to", now)
+            if arguments.has("--from") || arguments.has("--plot") {
+                let start = time("--from", now - 3_600_000), end = time("--to", now)
                 guard end >= start else { spec.usageFailure(UsageError("--to is before --from")) }
                 var step = max(1000, (end - start) / 250 / 1000 * 1000)
                 if let text = arguments.value("--step") {
@@ -53,7 +53,16 @@ struct QueryCommand {
                     step = parsed
                 }
                 evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: start, end: end))
-                ResultWriter.range(try evaluator.range(expression, start: start, end: end, step: step), format: format, to: &output.bytes)
+                let result = try evaluator.range(expression, start: start, end: end, step: step)
+                if arguments.has("--plot") {
+                    var chart = TerminalChart()
+                    chart.width = Terminal.columns()
+                    chart.color = Terminal.wantsColor()
+                    chart.timeZone = evaluator.timeZone
+                    output.bytes.append(contentsOf: chart.render(result).utf8)
+                } else {
+                    ResultWriter.range(result, format: format, to: &output.bytes)
+                }
             } else {
                 let at = time("--at", now)
                 evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: at, end: at))

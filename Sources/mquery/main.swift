@@ -5,13 +5,14 @@ import MetricLine
 let spec = CommandSpec(
     tool: "mquery",
     summary: "evaluate PromQL over a store or stdin",
-    usage: ["[-s DIR] EXPR [--at T | --from T [--to T] [--step D]] [--output-format F]"],
+    usage: ["[-s DIR] EXPR [--at T | --from T [--to T] [--step D]] [--output-format F | --plot]"],
     options: [
         OptionSpec(["-s", "--store"], argument: "DIR", help: "query the store DIR (default: read samples from stdin)"),
         OptionSpec(["--at"], argument: "T", help: "instant query at T (default now): RFC 3339, Unix seconds, now, -1h"),
         OptionSpec(["--from"], argument: "T", help: "range query from T"),
         OptionSpec(["--to"], argument: "T", help: "range query to T (default now)"),
         OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
+        OptionSpec(["--plot"], help: "draw a chart in the terminal (a range query; --from defaults to -1h)"),
         OptionSpec(["--tz"], argument: "ZONE", help: "answer hour(), day_of_week() and the other date functions in ZONE (e.g. Europe/Berlin; default $TZ, else UTC)"),
         OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal)"),
         .inputFormat,

@@ -56,3 +56,27 @@ final class TimeTests: XCTestCase {
         XCTAssertEqual(weekday.first?.value, 2, "Tuesday in Berlin, still Monday in UTC")
     }
 }
+
+final class TerminalChartTests: XCTestCase {
+    func testDrawsLinesAxesAndALegend() {
+        var chart = TerminalChart()
+        chart.width = 40
+        chart.height = 4
+        let rising = RangeSeries(labels: [Label("__name__", "up"), Label("job", "a")], timestamps: [0, 60_000, 120_000], values: [0, 500, 1000])
+        let text = chart.render([rising])
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.count, 4 + 1 + 1 + 1 + 1, text)  // plot, axis, times, legend, final newline
+        XCTAssertTrue(lines[0].hasPrefix("  1k┤"), text)
+        XCTAssertTrue(lines[3].contains("0┤"), text)
+        XCTAssertEqual(lines[0].count, 40, "the chart fills the width")
+        XCTAssertTrue(lines[5].contains("1970-01-01 00:00") && lines[5].contains("1970-01-01 00:02"), text)
+        XCTAssertEqual(lines[6], "  ━━ up{job=\"a\"}")
+        // The line rises: dots in the top row at the right, in the bottom row at the left.
+        let plotted = lines[0...3].map { $0.split(separator: "┤")[1] }
+        XCTAssertNotEqual(plotted[0].last, "\u{2800}")
+        XCTAssertNotEqual(plotted[3].first, "\u{2800}")
+        XCTAssertEqual(chart.render([]), "(no data to plot)\n")
+        XCTAssertEqual(TerminalChart.humanize(1_500_000), "1.5M")
+        XCTAssertEqual(TerminalChart.humanize(0.012345), "0.0123")
+    }
+}
