@@ -69,7 +69,7 @@ final class TerminalChartTests: XCTestCase {
         XCTAssertTrue(lines[0].hasPrefix("  1k┤"), text)
         XCTAssertTrue(lines[3].contains("0┤"), text)
         XCTAssertEqual(lines[0].count, 40, "the chart fills the width")
-        XCTAssertTrue(lines[5].contains("1970-01-01 00:00") && lines[5].contains("1970-01-01 00:02"), text)
+        XCTAssertTrue(lines[5].contains("1970-01-01 00:00:00") && lines[5].contains("1970-01-01 00:02:00"), text)
         XCTAssertEqual(lines[6], "  ━━ up{job=\"a\"}")
         // The line rises: dots in the top row at the right, in the bottom row at the left.
         let plotted = lines[0...3].map { $0.split(separator: "┤")[1] }

@@ -75,7 +75,9 @@ public struct TerminalChart {
             text += "\n"
         }
         text += String(repeating: " ", count: labelWidth) + "└" + String(repeating: "─", count: columns) + "\n"
-        let startText = localTime(first), endText = localTime(last)
+        // Seconds matter on short charts.
+        let precision = last - first < 3_600_000 ? 19 : 16
+        let startText = localTime(first, precision), endText = localTime(last, precision)
         text += String(repeating: " ", count: labelWidth + 1) + startText
             + String(repeating: " ", count: max(1, columns - startText.count - endText.count)) + endText + "\n"
         for (number, one) in series.enumerated() {
@@ -85,12 +87,12 @@ public struct TerminalChart {
         return text
     }
 
-    /// `2024-01-01 12:00` in the chart's time zone.
-    private func localTime(_ milliseconds: Int64) -> String {
+    /// `2024-01-01 12:00` (or with seconds, for `length` 19) in the chart's time zone.
+    private func localTime(_ milliseconds: Int64, _ length: Int) -> String {
         let seconds = milliseconds / 1000
         let local = seconds + timeZone.offset(at: seconds)
         let text = Timestamp.rfc3339(local * 1000)
-        return String(text.prefix(16)).replacingFirst("T", with: " ")
+        return String(text.prefix(length)).replacingFirst("T", with: " ")
     }
 
     /// A short number for an axis: 1.5k, 2.3M, 0.25.
