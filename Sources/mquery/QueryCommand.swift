@@ -61,7 +61,7 @@ struct QueryCommand {
                     chart.timeZone = evaluator.timeZone
                     output.bytes.append(contentsOf: chart.render(result).utf8)
                 } else {
-                    ResultWriter.range(result, format: format, to: &output.bytes)
+                    ResultWriter.range(result, format: format, to: &output)
                 }
             } else {
                 let at = time("--at", now)

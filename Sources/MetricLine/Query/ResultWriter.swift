@@ -62,28 +62,38 @@ public enum ResultWriter {
         }
     }
 
-    /// A range query's result.
-    public static func range(_ series: [RangeSeries], format: Format, to output: inout [UInt8]) {
-        if format == .table {
+    /// A range query's result, written out series by series so that a large answer is not held
+    /// whole in memory.
+    public static func range(_ series: [RangeSeries], format: Format, to buffer: inout OutputBuffer) {
+        switch format {
+        case .table:
             var rows: [(LabelSet, Int64, Double)] = []
             for one in series {
                 for index in one.timestamps.indices { rows.append((one.labels, one.timestamps[index], one.values[index])) }
             }
-            table(rows, to: &output)
-            return
-        }
-        switch format {
-        case .table:
-            break
+            table(rows, to: &buffer.bytes)
         case .lines, .csv:
-            if format == .csv { output.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
+            if format == .csv { buffer.bytes.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
             for one in series {
-                for index in one.timestamps.indices { appendRow(labels: one.labels, value: one.values[index], time: one.timestamps[index], format: format, to: &output) }
+                for index in one.timestamps.indices { appendRow(labels: one.labels, value: one.values[index], time: one.timestamps[index], format: format, to: &buffer.bytes) }
+                buffer.flushIfFull()
             }
         case .json:
-            appendMatrix(series, to: &output)
-            output.append(contentsOf: "}\n".utf8)
+            buffer.bytes.append(contentsOf: #"{"resultType":"matrix","result":["#.utf8)
+            for (number, one) in series.enumerated() {
+                if number > 0 { buffer.bytes.append(UInt8(ascii: ",")) }
+                appendSeries(one, to: &buffer.bytes)
+                buffer.flushIfFull()
+            }
+            buffer.bytes.append(contentsOf: "]}\n".utf8)
         }
+    }
+
+    /// A range query's result, into bytes.
+    public static func range(_ series: [RangeSeries], format: Format, to output: inout [UInt8]) {
+        var buffer = OutputBuffer(descriptor: -1, tool: "", flushThreshold: Int.max)
+        range(series, format: format, to: &buffer)
+        output.append(contentsOf: buffer.bytes)
     }
 
     /// An aligned table for a terminal: time, the metric name, one column per label, the value.
@@ -125,23 +135,23 @@ public enum ResultWriter {
     }
 
     private static func appendMatrix(_ series: [RangeSeries], to output: inout [UInt8]) {
-        output.append(contentsOf: #"{"resultType":"matrix","result":"#.utf8)
-        appendMatrixBody(series, to: &output)
-    }
-
-    private static func appendMatrixBody(_ series: [RangeSeries], to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "["))
+        output.append(contentsOf: #"{"resultType":"matrix","result":["#.utf8)
         for (number, one) in series.enumerated() {
             if number > 0 { output.append(UInt8(ascii: ",")) }
-            appendMetric(one.labels, to: &output)
-            output.append(contentsOf: #","values":["#.utf8)
-            for index in one.timestamps.indices {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                appendPoint(one.timestamps[index], one.values[index], to: &output)
-            }
-            output.append(contentsOf: "]}".utf8)
+            appendSeries(one, to: &output)
         }
         output.append(UInt8(ascii: "]"))
+    }
+
+    /// `{"metric":{...},"values":[[t,"v"],...]}`
+    private static func appendSeries(_ one: RangeSeries, to output: inout [UInt8]) {
+        appendMetric(one.labels, to: &output)
+        output.append(contentsOf: #","values":["#.utf8)
+        for index in one.timestamps.indices {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            appendPoint(one.timestamps[index], one.values[index], to: &output)
+        }
+        output.append(contentsOf: "]}".utf8)
     }
 
     /// `{"metric":{...}` (left open for the value).
