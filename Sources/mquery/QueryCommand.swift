@@ -16,7 +16,7 @@ struct QueryCommand {
             return parsed
         }
         guard let format = ResultWriter.Format(rawValue: arguments.value("--output-format") ?? "lines") else {
-            spec.usageFailure(UsageError("--output-format wants lines, json, csv or table"))
+            spec.usageFailure(UsageError("--output-format wants lines, json, csv, table or svg"))
         }
         let expression: QueryExpression
         do {
@@ -44,7 +44,7 @@ struct QueryCommand {
         }
         var output = OutputBuffer(tool: spec.tool)
         do {
-            if arguments.has("--from") || arguments.has("--plot") {
+            if arguments.has("--from") || arguments.has("--plot") || format == .svg {
                 let start = time("--from", now - 3_600_000), end = time("--to", now)
                 guard end >= start else { spec.usageFailure(UsageError("--to is before --from")) }
                 var step = max(1000, (end - start) / 250 / 1000 * 1000)
@@ -54,7 +54,12 @@ struct QueryCommand {
                 }
                 evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: start, end: end))
                 let result = try evaluator.range(expression, start: start, end: end, step: step)
-                if arguments.has("--plot") {
+                if format == .svg {
+                    var chart = SVGChart()
+                    chart.title = text
+                    chart.timeZone = evaluator.timeZone
+                    output.bytes.append(contentsOf: chart.render(result).utf8)
+                } else if arguments.has("--plot") {
                     var chart = TerminalChart()
                     chart.width = Terminal.columns()
                     chart.color = Terminal.wantsColor()

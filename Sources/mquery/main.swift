@@ -14,7 +14,7 @@ let spec = CommandSpec(
         OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
         OptionSpec(["--plot"], help: "draw a chart in the terminal (a range query; --from defaults to -1h)"),
         OptionSpec(["--tz"], argument: "ZONE", help: "answer hour(), day_of_week() and the other date functions in ZONE (e.g. Europe/Berlin; default $TZ, else UTC)"),
-        OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal)"),
+        OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal), svg (a chart; a range query)"),
         .inputFormat,
     ],
     examples: [
@@ -22,6 +22,7 @@ let spec = CommandSpec(
         "mquery -s /var/lib/metrics 'topk(3, node_filesystem_avail_bytes)' --output-format json",
         "mcollect -i samples.prom | mquery 'sum by (job) (up)'",
         "mquery -s /var/lib/metrics 'hour() >= 9 < 17' --tz Europe/Berlin",
+        "mquery -s /var/lib/metrics 'node_load1' --from -1d --output-format svg > load.svg",
     ]
 )
 

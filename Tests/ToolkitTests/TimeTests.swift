@@ -80,3 +80,22 @@ final class TerminalChartTests: XCTestCase {
         XCTAssertEqual(TerminalChart.humanize(0.012345), "0.0123")
     }
 }
+
+final class SVGChartTests: XCTestCase {
+    func testOnePolylinePerRunAndAnEscapedLegend() {
+        var chart = SVGChart()
+        chart.title = "a < b"
+        let gappy = RangeSeries(labels: [Label("__name__", "x"), Label("path", "/a&b")], timestamps: [0, 1000, 2000, 3000, 4000],
+                                values: [1, 2, .nan, 3, 4])
+        let flat = RangeSeries(labels: [], timestamps: [0, 4000], values: [2, 2])
+        let svg = chart.render([gappy, flat])
+        XCTAssertTrue(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        XCTAssertTrue(svg.hasSuffix("</svg>\n"))
+        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 3, "the NaN splits the first series in two")
+        XCTAssertTrue(svg.contains("a &lt; b"))
+        XCTAssertTrue(svg.contains("x{path=&quot;/a&amp;b&quot;}"))
+        XCTAssertTrue(chart.render([]).contains("no data"))
+        XCTAssertEqual(SVGChart.niceTicks(0.13, 2.88).ticks, [0, 1, 2, 3])
+        XCTAssertEqual(SVGChart.niceTicks(0, 950).ticks, [0, 200, 400, 600, 800, 1000])
+    }
+}

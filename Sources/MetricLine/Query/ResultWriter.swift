@@ -2,12 +2,12 @@
 /// API (`json`), or as CSV.
 public enum ResultWriter {
     public enum Format: String, Sendable {
-        case lines, json, csv, table
+        case lines, json, csv, table, svg
     }
 
     /// An instant query's result at `time`.
     public static func instant(_ value: QueryValue, at time: Int64, format: Format, to output: inout [UInt8]) {
-        if format == .table {
+        if format == .table || format == .svg {
             switch value {
             case .scalar(let number): table([([], time, number)], to: &output)
             case .string(let text): output.append(contentsOf: (text + "\n").utf8)
@@ -17,7 +17,7 @@ public enum ResultWriter {
             return
         }
         switch format {
-        case .table:
+        case .table, .svg:
             break
         case .lines, .csv:
             if format == .csv { output.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
@@ -66,6 +66,8 @@ public enum ResultWriter {
     /// whole in memory.
     public static func range(_ series: [RangeSeries], format: Format, to buffer: inout OutputBuffer) {
         switch format {
+        case .svg:
+            buffer.bytes.append(contentsOf: SVGChart().render(series).utf8)
         case .table:
             var rows: [(LabelSet, Int64, Double)] = []
             for one in series {
