@@ -18,22 +18,36 @@ struct QueryCommand {
         guard let format = ResultWriter.Format(rawValue: arguments.value("--output-format") ?? "lines") else {
             spec.usageFailure(UsageError("--output-format wants lines, json, csv, table or svg"))
         }
+        var stages: [(String, Int64)] = []
+        var stageStart = Clock.monotonicMicroseconds()
+        func stage(_ name: String) {
+            let now = Clock.monotonicMicroseconds()
+            stages.append((name, now - stageStart))
+            stageStart = now
+        }
         let expression: QueryExpression
         do {
+            defer { stage("parse") }
             expression = try Parser.parse(text)
         } catch {
             diagnostics.warn("parse error: " + error.explained(in: text))
             return ExitStatus.failure
         }
         let source: SeriesSource
+        var store: StoreReader?
         if let directory = arguments.value("--store") {
-            do { source = StoreSource(reader: try StoreReader(directory: directory)) } catch {
+            do {
+                store = try StoreReader(directory: directory)
+                source = StoreSource(reader: store!)
+                stage("open store (\(store!.segments.count) segments, \(store!.heads.count) head logs)")
+            } catch {
                 diagnostics.warn(error.message)
                 return ExitStatus.failure
             }
         } else {
             guard let memory = readStandardInput(diagnostics, now: now) else { return ExitStatus.failure }
             source = memory
+            stage("read stdin")
         }
         let evaluator = Evaluator(source: source)
         if let zone = arguments.value("--tz") ?? Environment.value("TZ").map({ $0.hasPrefix(":") ? String($0.dropFirst()) : $0 }), !zone.isEmpty {
@@ -54,6 +68,7 @@ struct QueryCommand {
                 }
                 evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: start, end: end))
                 let result = try evaluator.range(expression, start: start, end: end, step: step)
+                stage("evaluate \((end - start) / step + 1) steps (selection included)")
                 if format == .svg {
                     var chart = SVGChart()
                     chart.title = text
@@ -71,14 +86,26 @@ struct QueryCommand {
             } else {
                 let at = time("--at", now)
                 evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: at, end: at))
-                ResultWriter.instant(try evaluator.instant(expression, at: at), at: at, format: format, to: &output.bytes)
+                let value = try evaluator.instant(expression, at: at)
+                stage("evaluate (selection included)")
+                ResultWriter.instant(value, at: at, format: format, to: &output.bytes)
             }
         } catch {
             diagnostics.warn(error.explained(in: text))
             return ExitStatus.failure
         }
         output.flush()
+        stage("write output")
         evaluator.warnings.forEach { diagnostics.warn("warning: \($0)") }
+        if arguments.has("--explain") {
+            var lines = ["explain: \(text)"]
+            for selection in evaluator.selectionReport {
+                lines.append("  selector \(selection.selector): \(selection.series) series, \(selection.samples) samples")
+            }
+            if let store { lines.append("  chunks decoded: \(store.chunksRead) (raw samples; rollups are not used yet)") }
+            for (name, microseconds) in stages { lines.append("  \(name): \(FloatFormatter.string(Double(microseconds) / 1000)) ms") }
+            Diagnostics.writeStandardError(lines.joined(separator: "\n") + "\n")
+        }
         return ExitStatus.success
     }
 

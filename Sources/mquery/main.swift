@@ -12,6 +12,7 @@ let spec = CommandSpec(
         OptionSpec(["--from"], argument: "T", help: "range query from T"),
         OptionSpec(["--to"], argument: "T", help: "range query to T (default now)"),
         OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
+        OptionSpec(["--explain"], help: "print on stderr what the query read (series, samples, chunks) and the time each stage took"),
         OptionSpec(["--plot"], help: "draw a chart in the terminal (a range query; --from defaults to -1h)"),
         OptionSpec(["--tz"], argument: "ZONE", help: "answer hour(), day_of_week() and the other date functions in ZONE (e.g. Europe/Berlin; default $TZ, else UTC)"),
         OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal), svg (a chart; a range query)"),

@@ -123,6 +123,11 @@ final class QueryCommandTests: XCTestCase {
             2024-01-01T00:01:00Z  req   500       5
 
             """)
+        let explained = try runTool("mquery", ["-s", directory, "sum(req)", "--at", "1704067260", "--explain"])
+        XCTAssertEqual(explained.stdout, "{} 45 1704067260000\n")
+        XCTAssertTrue(explained.stderr.contains("selector {__name__=\"req\"}: 2 series, 4 samples"), explained.stderr)
+        XCTAssertTrue(explained.stderr.contains("chunks decoded: 2"), explained.stderr)
+        XCTAssertTrue(explained.stderr.contains("  evaluate (selection included): "), explained.stderr)
         let bad = try runTool("mquery", ["-s", directory, "sum(req"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertEqual(bad.stderr, "mquery: parse error: unexpected end of input, expected ',' or ')'\n  sum(req\n         ^\n")

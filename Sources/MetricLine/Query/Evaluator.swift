@@ -26,6 +26,8 @@ public final class Evaluator {
     private var queryEnd: Int64 = 0
     /// Selected series per selector, so a range query selects once.
     private var selections: [String: [RangeSeries]] = [:]
+    /// What each selector fetched, in order: the selector, its series and samples (for --explain).
+    public private(set) var selectionReport: [(selector: String, series: Int, samples: Int)] = []
     /// The sample times selectors fetch (everything unless restricted).
     var selectionWindow: (from: Int64, to: Int64) = (.min, .max)
 
@@ -154,6 +156,8 @@ public final class Evaluator {
         if let known = selections[key] { return known }
         let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to)
         selections[key] = selected
+        let text = "{" + matchers.map { $0.name + $0.operation.rawValue + "\"" + $0.value + "\"" }.joined(separator: ",") + "}"
+        selectionReport.append((text, selected.count, selected.reduce(0) { $0 + $1.timestamps.count }))
         return selected
     }
 

@@ -8,6 +8,9 @@ public final class StoreReader {
     /// Bytes of every head log, by path.
     public func headBytes(_ path: String) -> Int64 { FileSystem.size(path) ?? 0 }
 
+    /// How many chunks reads decoded so far (for `mquery --explain`).
+    public private(set) var chunksRead = 0
+
     /// Problems found while reading, each naming its file.
     public private(set) var problems: [String] = []
 
@@ -90,6 +93,7 @@ public final class StoreReader {
                 let segment = segments[segmentIndex]
                 for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
                     do throws(StoreError) {
+                        chunksRead += 1
                         let decoded = try segment.read(chunk)
                         timestamps.append(contentsOf: decoded.timestamps)
                         values.append(contentsOf: decoded.values)
