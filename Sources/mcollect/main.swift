@@ -1,35 +1,30 @@
 import Glibc
 import MetricLine
 
-// mcollect: the start of every pipeline. For now it passes samples from files or stdin on, in
-// canonical form and any output format, stamping those without a timestamp; the machine's own
-// collectors, scrapes and probes come with their own issue.
+// mcollect: the start of every pipeline. This machine's metrics with node_exporter's names
+// (--once, or every --interval), or samples passed on from files and stdin (--input).
 let spec = CommandSpec(
     tool: "mcollect",
     summary: "emit metric samples as lines",
-    usage: ["--input FILE [--input FILE ...] [OPTIONS]"],
+    usage: ["--once [--collect LIST] [--no-collect LIST] [OPTIONS]", "--interval D [OPTIONS]", "--input FILE [--input FILE ...] [OPTIONS]"],
     options: [
-        OptionSpec(["-i", "--input"], argument: "FILE", help: "read samples from FILE ('-' for stdin); repeatable"),
-        OptionSpec(["--no-timestamp-fill"], help: "leave samples without a timestamp as they are (default: stamp them with the read time)"),
+        OptionSpec(["--once"], help: "collect this machine's metrics once and exit (for cron)"),
+        OptionSpec(["--interval"], argument: "D", help: "collect every D (e.g. 15s), on whole multiples of D, until SIGTERM"),
+        OptionSpec(["--collect"], argument: "LIST", help: "only these collectors: cpu,loadavg,meminfo,filesystem,diskstats,netdev,time"),
+        OptionSpec(["--no-collect"], argument: "LIST", help: "all collectors but these"),
+        OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),
+        OptionSpec(["-i", "--input"], argument: "FILE", help: "read samples from FILE ('-' for stdin) and pass them on; repeatable"),
+        OptionSpec(["--no-timestamp-fill"], help: "with --input, leave samples without a timestamp as they are (default: stamp them with the read time)"),
         .inputFormat, .outputFormat, .strict,
     ],
     examples: [
-        "mcollect --input /var/lib/textfiles/backup.prom",
+        "mcollect --once | mstore /var/lib/metrics                 # from cron, every minute",
+        "mcollect --interval 15s | mstore /var/lib/metrics         # as a service",
+        "mcollect --once --collect cpu,meminfo --output-format influx",
         "printf 'queue_depth{queue=\"mail\"} 12\\n' | mcollect -i - --output-format influx",
-        "mcollect -i data.influx --input-format influx --output-format openmetrics",
     ],
-    notes: ["System collectors, scrapes and probes are not built yet; --input is what works today."]
+    notes: ["Scrapes, probes, commands and textfiles are not built yet."]
 )
 
 let arguments = spec.parseOrExit()
-let inputs = arguments.values("--input")
-if inputs.isEmpty { spec.usageFailure(UsageError("nothing to collect: give --input FILE (or '-' for stdin)")) }
-let filter: SampleFilter
-do {
-    filter = SampleFilter(inputFormat: try arguments.format("--input-format"), outputFormat: try arguments.format("--output-format"),
-                          diagnostics: Diagnostics(tool: spec.tool, strict: arguments.has("--strict")))
-} catch {
-    spec.usageFailure(error)
-}
-let defaultTimestamp = arguments.has("--no-timestamp-fill") ? nil : Clock.nowMilliseconds()
-exit(filter.run(inputs.map(InputSource.init(path:)), defaultTimestamp: defaultTimestamp))
+exit(CollectCommand(spec: spec, arguments: arguments).run())

@@ -1,0 +1,85 @@
+import Glibc
+import MetricLine
+
+/// What `mcollect` does with its options.
+struct CollectCommand {
+    let spec: CommandSpec
+    let arguments: ParsedArguments
+
+    func run() -> Int32 {
+        let inputs = arguments.values("--input")
+        let outputFormat: SampleFormat
+        do { outputFormat = try arguments.format("--output-format") } catch { spec.usageFailure(error) }
+        let diagnostics = Diagnostics(tool: spec.tool, strict: arguments.has("--strict"))
+        if !inputs.isEmpty {
+            let filter: SampleFilter
+            do {
+                filter = SampleFilter(inputFormat: try arguments.format("--input-format"), outputFormat: outputFormat, diagnostics: diagnostics)
+            } catch {
+                spec.usageFailure(error)
+            }
+            let defaultTimestamp = arguments.has("--no-timestamp-fill") ? nil : Clock.nowMilliseconds()
+            return filter.run(inputs.map(InputSource.init(path:)), defaultTimestamp: defaultTimestamp)
+        }
+        let collectors = selectedCollectors()
+        let root = arguments.value("--root").map { $0 == "/" ? "" : $0 } ?? ""
+        if let text = arguments.value("--interval") {
+            guard let interval = Duration.milliseconds(text), interval >= 100 else { spec.usageFailure(UsageError("--interval wants a duration of at least 100ms, not '\(text)'")) }
+            return every(interval, collectors, root: root, format: outputFormat, diagnostics: diagnostics)
+        }
+        guard arguments.has("--once") else { spec.usageFailure(UsageError("say --once, --interval D or --input FILE")) }
+        var output = OutputBuffer(tool: spec.tool)
+        let ok = collect(collectors, root: root, format: outputFormat, diagnostics: diagnostics, into: &output)
+        output.flush()
+        return ok ? ExitStatus.success : ExitStatus.failure
+    }
+
+    private func selectedCollectors() -> [Collector] {
+        let names = SystemCollectors.all.map(\.name)
+        func list(_ option: String) -> [String]? {
+            guard let text = arguments.value(option) else { return nil }
+            let wanted = text.split(separator: ",").map(String.init)
+            for name in wanted where !names.contains(name) {
+                spec.usageFailure(UsageError("unknown collector '\(name)' (known: \(names.joined(separator: ",")))"))
+            }
+            return wanted
+        }
+        let only = list("--collect"), without = list("--no-collect") ?? []
+        return SystemCollectors.all.filter { (only?.contains($0.name) ?? true) && !without.contains($0.name) }
+    }
+
+    /// One collection, stamped with its start time. Returns false if a collector failed.
+    private func collect(_ collectors: [Collector], root: String, format: SampleFormat, diagnostics: Diagnostics, into output: inout OutputBuffer) -> Bool {
+        let time = Clock.nowMilliseconds()
+        var encoder = format.makeEncoder()
+        encoder.start(into: &output.bytes)
+        var unwritable = 0
+        let (samples, failures) = SystemCollectors.collect(collectors, root: root, diagnostics: diagnostics)
+        for var sample in samples {
+            sample.timestamp = time
+            if !encoder.encode(.sample(sample), into: &output.bytes) { unwritable += 1 }
+        }
+        encoder.end(into: &output.bytes)
+        if unwritable > 0 { diagnostics.warn("left out \(unwritable) samples that \(format.rawValue) cannot carry") }
+        return failures == 0
+    }
+
+    /// Collects on every whole multiple of `interval` (so ticks do not drift), until SIGINT/SIGTERM.
+    private func every(_ interval: Int64, _ collectors: [Collector], root: String, format: SampleFormat, diagnostics: Diagnostics) -> Int32 {
+        var output = OutputBuffer(tool: spec.tool)
+        while !Interrupt.requested {
+            let now = Clock.nowMilliseconds()
+            let next = (now / interval + 1) * interval
+            var pause = timespec(tv_sec: Int((next - now) / 1000), tv_nsec: Int((next - now) % 1000) * 1_000_000)
+            var remaining = timespec()
+            // A signal interrupts the sleep; the loop then sees the request and stops.
+            while nanosleep(&pause, &remaining) != 0 && errno == EINTR && !Interrupt.requested { pause = remaining }
+            if Interrupt.requested { break }
+            _ = collect(collectors, root: root, format: format, diagnostics: diagnostics, into: &output)
+            output.flush()
+        }
+        output.flush()
+        // Being stopped is how a collecting service ends: that is success.
+        return ExitStatus.success
+    }
+}
