@@ -52,3 +52,63 @@ final class CollectTests: XCTestCase {
         XCTAssertEqual(usage.status, 2)
     }
 }
+
+/// mcollect beside the real node_exporter (Debian's prometheus-node-exporter) on 127.0.0.1:
+/// every series both emit must agree: constants exactly, the rest within the drift of the
+/// moment between the two readings.
+final class NodeExporterComparisonTests: XCTestCase {
+    private let exporter = "/usr/bin/prometheus-node-exporter"
+
+    private func parse(_ text: String) -> [String: Double] {
+        var result: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            guard case .sample(let sample)? = try? ExpositionParser.parse(String(line)) else { continue }
+            result[ExpositionWriter.line(Sample(name: sample.name, labels: sample.labels, value: 0))] = sample.value
+        }
+        return result
+    }
+
+    func testSeriesBothEmitAgree() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: exporter), "prometheus-node-exporter is not installed")
+        let port = Int.random(in: 20_000...40_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: exporter)
+        server.arguments = ["--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.cpu", "--collector.loadavg",
+                            "--collector.meminfo", "--collector.filesystem", "--collector.diskstats", "--collector.netdev", "--collector.stat"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var scraped = ""
+        for _ in 0..<50 {
+            let curl = try runProgram("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(port)/metrics"])
+            if curl.status == 0 { scraped = curl.stdout; break }
+            usleep(100_000)
+        }
+        XCTAssertFalse(scraped.isEmpty, "node_exporter did not answer")
+        let ours = parse(try runTool("mcollect", ["--once"]).stdout)
+        let theirs = parse(scraped)
+        let exact = ["node_memory_MemTotal_bytes", "node_memory_SwapTotal_bytes", "node_boot_time_seconds", "node_filesystem_size_bytes",
+                     "node_filesystem_files", "node_filesystem_readonly", "node_scrape_collector_success"]
+        var compared = 0
+        var differences: [String] = []
+        for (series, value) in ours {
+            guard let other = theirs[series], !series.hasPrefix("node_scrape_collector_duration") else { continue }
+            compared += 1
+            if exact.contains(where: { series.hasPrefix($0 + "{") || series.hasPrefix($0 + " ") }) {
+                if value != other { differences.append("\(series): ours \(value), node_exporter \(other) (must be equal)") }
+            } else if abs(value - other) > 0.05 * max(abs(value), abs(other)) + 2 {
+                // Counters and gauges move between the two readings; a wrong unit or name is far outside this.
+                differences.append("\(series): ours \(value), node_exporter \(other)")
+            }
+        }
+        XCTAssertEqual(differences, [])
+        XCTAssertGreaterThan(compared, 100, "the two should share most series")
+        for name in ["node_memory_MemTotal_bytes {}", #"node_cpu_seconds_total{cpu="0",mode="idle"}"#, "node_load1 {}", "node_boot_time_seconds {}"] {
+            let key = name.hasSuffix(" {}") ? String(name.dropLast(3)) + " 0" : name + " 0"
+            XCTAssertNotNil(ours[key], "mcollect lacks \(name)")
+            XCTAssertNotNil(theirs[key], "node_exporter lacks \(name)")
+        }
+        print("compared \(compared) series emitted by both mcollect and node_exporter")
+    }
+}
