@@ -37,7 +37,7 @@ final class StoreCrashTests: XCTestCase {
             let deadline = Clock.nowMilliseconds() + Int64.random(in: 1...12, using: &random)
             // At most 1,200 lines a round, so that 100 rounds (at most 120,000 lines) cannot use up the stream.
             while Clock.nowMilliseconds() < deadline && next < total && next - stored < 1_200 {
-                let end = min(total, next + Int.random(in: 1...400, using: &random))
+                let end = min(total, next + Int.random(in: 1...400, using: &random), stored + 1_200)
                 let batch = (next..<end).map(line).joined()
                 var copy = batch
                 let failed = copy.withUTF8 { OutputBuffer.writeAll(UnsafeRawBufferPointer($0), to: descriptor) != nil }
