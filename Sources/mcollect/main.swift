@@ -10,7 +10,7 @@ let spec = CommandSpec(
     options: [
         OptionSpec(["--once"], help: "collect this machine's metrics once and exit (for cron)"),
         OptionSpec(["--interval"], argument: "D", help: "collect every D (e.g. 15s), on whole multiples of D, until SIGTERM"),
-        OptionSpec(["--collect"], argument: "LIST", help: "only these collectors: cpu,loadavg,meminfo,filesystem,diskstats,netdev,time"),
+        OptionSpec(["--collect"], argument: "LIST", help: "only these collectors: cpu,loadavg,meminfo,filesystem,diskstats,netdev,pressure,filefd,vmstat,uname,time"),
         OptionSpec(["--no-collect"], argument: "LIST", help: "all collectors but these"),
         OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),
         OptionSpec(["-i", "--input"], argument: "FILE", help: "read samples from FILE ('-' for stdin) and pass them on; repeatable"),

@@ -44,7 +44,8 @@ enum ProcFile {
 /// The collectors mcollect knows, in the order they run.
 enum SystemCollectors {
     static let all: [Collector] = [CPUCollector(), LoadCollector(), MemoryCollector(), FilesystemCollector(),
-                                   DiskCollector(), NetworkCollector(), TimeCollector()]
+                                   DiskCollector(), NetworkCollector(), PressureCollector(), FileDescriptorCollector(),
+                                   VMStatCollector(), UnameCollector(), TimeCollector()]
 
     /// Runs the enabled collectors; a failing one is reported in its self-metric and on stderr,
     /// and the others go on.
