@@ -54,11 +54,14 @@ struct CollectCommand {
         var encoder = format.makeEncoder()
         encoder.start(into: &output.bytes)
         var unwritable = 0
-        let (samples, failures) = SystemCollectors.collect(collectors, root: root, diagnostics: diagnostics)
-        for var sample in samples {
-            sample.timestamp = time
-            if !encoder.encode(.sample(sample), into: &output.bytes) { unwritable += 1 }
+        let (collected, failures) = SystemCollectors.collect(collectors, root: root, diagnostics: diagnostics)
+        let samples = collected.map { sample -> Sample in
+            var stamped = sample
+            stamped.timestamp = arguments.has("--no-timestamps") ? nil : time
+            return stamped
         }
+        let records: [ExpositionLine] = arguments.has("--metadata") ? Metadata.withMetadata(samples) : samples.map { .sample($0) }
+        for record in records where !encoder.encode(record, into: &output.bytes) { unwritable += 1 }
         encoder.end(into: &output.bytes)
         if unwritable > 0 { diagnostics.warn("left out \(unwritable) samples that \(format.rawValue) cannot carry") }
         return failures == 0

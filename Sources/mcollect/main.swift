@@ -12,6 +12,8 @@ let spec = CommandSpec(
         OptionSpec(["--interval"], argument: "D", help: "collect every D (e.g. 15s), on whole multiples of D, until SIGTERM"),
         OptionSpec(["--collect"], argument: "LIST", help: "only these collectors: cpu,loadavg,meminfo,filesystem,diskstats,netdev,pressure,filefd,vmstat,uname,time"),
         OptionSpec(["--no-collect"], argument: "LIST", help: "all collectors but these"),
+        OptionSpec(["--metadata"], help: "group samples by family under # HELP and # TYPE lines (a complete exposition)"),
+        OptionSpec(["--no-timestamps"], help: "leave the timestamps out (node_exporter's textfile collector refuses them)"),
         OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),
         OptionSpec(["-i", "--input"], argument: "FILE", help: "read samples from FILE ('-' for stdin) and pass them on; repeatable"),
         OptionSpec(["--no-timestamp-fill"], help: "with --input, leave samples without a timestamp as they are (default: stamp them with the read time)"),

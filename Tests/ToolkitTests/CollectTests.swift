@@ -120,3 +120,21 @@ final class NodeExporterComparisonTests: XCTestCase {
         print("compared \(compared) series emitted by both mcollect and node_exporter")
     }
 }
+
+/// promtool's linter on mcollect's output with metadata.
+final class PromtoolLintTests: XCTestCase {
+    func testPromtoolFindsOnlyWhatItFindsInNodeExporter() throws {
+        let promtool = "/usr/bin/promtool"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: promtool), "promtool is not installed")
+        let collected = try runTool("mcollect", ["--once", "--metadata", "--no-timestamps"])
+        XCTAssertEqual(collected.status, 0, collected.stderr)
+        let lint = try runProgram(promtool, ["check", "metrics"], input: Data(collected.stdout.utf8))
+        // node_exporter's memory fields keep the kernel's CamelCase, which promtool's style check
+        // flags in node_exporter's own output too; anything else (a parse error, a missing HELP,
+        // a wrong TYPE) is a real problem.
+        let problems = (lint.stdout + lint.stderr).split(separator: "\n").filter {
+            !($0.hasPrefix("node_memory_") && $0.hasSuffix("should be written in 'snake_case' not 'camelCase'"))
+        }
+        XCTAssertEqual(problems, [])
+    }
+}
