@@ -45,7 +45,16 @@ struct CollectCommand {
             return wanted
         }
         let only = list("--collect"), without = list("--no-collect") ?? []
-        return SystemCollectors.all.filter { (only?.contains($0.name) ?? true) && !without.contains($0.name) }
+        var chosen = SystemCollectors.all.filter { (only?.contains($0.name) ?? true) && !without.contains($0.name) }
+        if let directory = arguments.value("--textfile-dir") {
+            var ttl: Int64?
+            if let text = arguments.value("--textfile-ttl") {
+                guard let duration = Duration.milliseconds(text), duration > 0 else { spec.usageFailure(UsageError("--textfile-ttl wants a duration, not '\(text)'")) }
+                ttl = duration
+            }
+            chosen.append(TextfileCollector(directory: directory, ttl: ttl))
+        }
+        return chosen
     }
 
     /// One collection, stamped with its start time. Returns false if a collector failed.

@@ -12,6 +12,8 @@ let spec = CommandSpec(
         OptionSpec(["--interval"], argument: "D", help: "collect every D (e.g. 15s), on whole multiples of D, until SIGTERM"),
         OptionSpec(["--collect"], argument: "LIST", help: "only these collectors: cpu,loadavg,meminfo,filesystem,diskstats,netdev,pressure,filefd,vmstat,uname,time"),
         OptionSpec(["--no-collect"], argument: "LIST", help: "all collectors but these"),
+        OptionSpec(["--textfile-dir"], argument: "DIR", help: "also read the samples of DIR/*.prom (node_exporter's textfile collector)"),
+        OptionSpec(["--textfile-ttl"], argument: "D", help: "leave out textfiles not modified for D (e.g. 2h), so dead jobs' numbers expire"),
         OptionSpec(["--metadata"], help: "group samples by family under # HELP and # TYPE lines (a complete exposition)"),
         OptionSpec(["--no-timestamps"], help: "leave the timestamps out (node_exporter's textfile collector refuses them)"),
         OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),
@@ -23,9 +25,10 @@ let spec = CommandSpec(
         "mcollect --once | mstore /var/lib/metrics                 # from cron, every minute",
         "mcollect --interval 15s | mstore /var/lib/metrics         # as a service",
         "mcollect --once --collect cpu,meminfo --output-format influx",
+        "mcollect --once --textfile-dir /var/lib/mcollect/textfiles --textfile-ttl 2h",
         "printf 'queue_depth{queue=\"mail\"} 12\\n' | mcollect -i - --output-format influx",
     ],
-    notes: ["Scrapes, probes, commands and textfiles are not built yet."]
+    notes: ["Scrapes, probes and commands are not built yet."]
 )
 
 let arguments = spec.parseOrExit()

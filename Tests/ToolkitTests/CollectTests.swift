@@ -138,3 +138,27 @@ final class PromtoolLintTests: XCTestCase {
         XCTAssertEqual(problems, [])
     }
 }
+
+final class TextfileTests: XCTestCase {
+    func testTextfilesWithTTLAndErrors() throws {
+        let directory = NSTemporaryDirectory() + "textfiles-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "# HELP backup_ok Last backup.\nbackup_ok{job=\"db\"} 1\n".write(toFile: directory + "/backup.prom", atomically: true, encoding: .utf8)
+        try "bad line\n".write(toFile: directory + "/broken.prom", atomically: true, encoding: .utf8)
+        try "stamped 1 1700000000000\n".write(toFile: directory + "/stamped.prom", atomically: true, encoding: .utf8)
+        try "old_metric 1\n".write(toFile: directory + "/old.prom", atomically: true, encoding: .utf8)
+        try "ignored 1\n".write(toFile: directory + "/notes.txt", atomically: true, encoding: .utf8)
+        let threeHoursAgo = Date(timeIntervalSinceNow: -3 * 3600)
+        try FileManager.default.setAttributes([.modificationDate: threeHoursAgo], ofItemAtPath: directory + "/old.prom")
+        let run = try runTool("mcollect", ["--once", "--collect", "time", "--textfile-dir", directory, "--textfile-ttl", "2h"])
+        XCTAssertTrue(run.stdout.contains("backup_ok{job=\"db\"} 1 "))
+        XCTAssertTrue(run.stdout.contains("node_textfile_mtime_seconds{file=\"\(directory)/backup.prom\"}"))
+        XCTAssertFalse(run.stdout.contains("old_metric"), "expired by the TTL")
+        XCTAssertFalse(run.stdout.contains("ignored"), "only *.prom files")
+        XCTAssertFalse(run.stdout.contains("stamped"), "a file with timestamps is refused whole")
+        XCTAssertTrue(run.stdout.contains("node_textfile_scrape_error 1 "))
+        XCTAssertTrue(run.stderr.contains("\(directory)/broken.prom:1: invalid value 'line'"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(directory)/stamped.prom:1: textfiles must not carry timestamps"), run.stderr)
+    }
+}
