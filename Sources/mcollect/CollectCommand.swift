@@ -54,6 +54,12 @@ struct CollectCommand {
             }
             chosen.append(TextfileCollector(directory: directory, ttl: ttl))
         }
+        var timeout: Int64 = 10_000
+        if let text = arguments.value("--exec-timeout") {
+            guard let duration = Duration.milliseconds(text), duration > 0 else { spec.usageFailure(UsageError("--exec-timeout wants a duration, not '\(text)'")) }
+            timeout = duration
+        }
+        for command in arguments.values("--exec") { chosen.append(CommandCollector(command: command, timeout: timeout)) }
         return chosen
     }
 

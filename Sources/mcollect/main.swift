@@ -14,6 +14,8 @@ let spec = CommandSpec(
         OptionSpec(["--no-collect"], argument: "LIST", help: "all collectors but these"),
         OptionSpec(["--textfile-dir"], argument: "DIR", help: "also read the samples of DIR/*.prom (node_exporter's textfile collector)"),
         OptionSpec(["--textfile-ttl"], argument: "D", help: "leave out textfiles not modified for D (e.g. 2h), so dead jobs' numbers expire"),
+        OptionSpec(["--exec"], argument: "CMD", help: "run CMD (with /bin/sh) and report its duration, exit code and any sample lines it prints; repeatable"),
+        OptionSpec(["--exec-timeout"], argument: "D", help: "kill a command after D (default 10s)"),
         OptionSpec(["--metadata"], help: "group samples by family under # HELP and # TYPE lines (a complete exposition)"),
         OptionSpec(["--no-timestamps"], help: "leave the timestamps out (node_exporter's textfile collector refuses them)"),
         OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),
@@ -26,9 +28,10 @@ let spec = CommandSpec(
         "mcollect --interval 15s | mstore /var/lib/metrics         # as a service",
         "mcollect --once --collect cpu,meminfo --output-format influx",
         "mcollect --once --textfile-dir /var/lib/mcollect/textfiles --textfile-ttl 2h",
+        "mcollect --once --collect time --exec 'pg_isready -q' --exec 'echo queue_depth $(wc -l < /var/spool/queue)'",
         "printf 'queue_depth{queue=\"mail\"} 12\\n' | mcollect -i - --output-format influx",
     ],
-    notes: ["Scrapes, probes and commands are not built yet."]
+    notes: ["Scrapes of HTTP endpoints and HTTP/TCP probes are not built yet."]
 )
 
 let arguments = spec.parseOrExit()

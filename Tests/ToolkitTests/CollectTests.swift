@@ -162,3 +162,19 @@ final class TextfileTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("\(directory)/stamped.prom:1: textfiles must not carry timestamps"), run.stderr)
     }
 }
+
+final class CommandProbeTests: XCTestCase {
+    func testCommandsReportDurationExitCodeAndTheirSamples() throws {
+        let run = try runTool("mcollect", ["--once", "--collect", "time", "--exec", "echo 'queue_depth{queue=\"mail\"} 7'; echo oops; exit 3",
+                                           "--exec", "sleep 5", "--exec-timeout", "300ms"])
+        XCTAssertTrue(run.stdout.contains("queue_depth{queue=\"mail\"} 7 "), run.stdout)
+        XCTAssertTrue(run.stdout.contains(#"mcollect_exec_exit_code{command="echo 'queue_depth{queue=\"mail\"} 7'; echo oops; exit 3"} 3 "#), run.stdout)
+        XCTAssertTrue(run.stdout.contains(#"mcollect_exec_success{command="sleep 5"} 0 "#))
+        XCTAssertTrue(run.stderr.contains("<exec sleep 5>: killed after 300ms"), run.stderr)
+        XCTAssertTrue(run.stderr.contains(":2: missing value"), "the bad line is named: \(run.stderr)")
+        let durations = run.stdout.split(separator: "\n").filter { $0.hasPrefix(#"mcollect_exec_duration_seconds{command="sleep 5"}"#) }
+        let fields = durations.first?.split(separator: " ") ?? []
+        let seconds = fields.count >= 2 ? Double(fields[fields.count - 2]) ?? 0 : 0
+        XCTAssertTrue(seconds >= 0.3 && seconds < 3, "killed at the timeout, not after 5 s: \(seconds)")
+    }
+}
