@@ -60,6 +60,13 @@ struct CollectCommand {
             timeout = duration
         }
         for command in arguments.values("--exec") { chosen.append(CommandCollector(command: command, timeout: timeout)) }
+        var scrapeTimeout: Int64 = 10_000
+        if let text = arguments.value("--scrape-timeout") {
+            guard let duration = Duration.milliseconds(text), duration > 0 else { spec.usageFailure(UsageError("--scrape-timeout wants a duration, not '\(text)'")) }
+            scrapeTimeout = duration
+        }
+        let job = arguments.value("--job") ?? "mcollect"
+        for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout)) }
         return chosen
     }
 

@@ -16,6 +16,9 @@ let spec = CommandSpec(
         OptionSpec(["--textfile-ttl"], argument: "D", help: "leave out textfiles not modified for D (e.g. 2h), so dead jobs' numbers expire"),
         OptionSpec(["--exec"], argument: "CMD", help: "run CMD (with /bin/sh) and report its duration, exit code and any sample lines it prints; repeatable"),
         OptionSpec(["--exec-timeout"], argument: "D", help: "kill a command after D (default 10s)"),
+        OptionSpec(["--scrape"], argument: "URL", help: "scrape a Prometheus/OpenMetrics endpoint (http://host:port/metrics); repeatable"),
+        OptionSpec(["--job"], argument: "NAME", help: "the job label of scraped samples (default mcollect)"),
+        OptionSpec(["--scrape-timeout"], argument: "D", help: "give up on a scrape after D (default 10s)"),
         OptionSpec(["--metadata"], help: "group samples by family under # HELP and # TYPE lines (a complete exposition)"),
         OptionSpec(["--no-timestamps"], help: "leave the timestamps out (node_exporter's textfile collector refuses them)"),
         OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),
@@ -28,10 +31,11 @@ let spec = CommandSpec(
         "mcollect --interval 15s | mstore /var/lib/metrics         # as a service",
         "mcollect --once --collect cpu,meminfo --output-format influx",
         "mcollect --once --textfile-dir /var/lib/mcollect/textfiles --textfile-ttl 2h",
+        "mcollect --interval 15s --collect time --scrape http://127.0.0.1:9100/metrics --job node",
         "mcollect --once --collect time --exec 'pg_isready -q' --exec 'echo queue_depth $(wc -l < /var/spool/queue)'",
         "printf 'queue_depth{queue=\"mail\"} 12\\n' | mcollect -i - --output-format influx",
     ],
-    notes: ["Scrapes of HTTP endpoints and HTTP/TCP probes are not built yet."]
+    notes: ["HTTPS scrapes, gzip responses and HTTP/TCP probes are not built yet."]
 )
 
 let arguments = spec.parseOrExit()

@@ -178,3 +178,39 @@ final class CommandProbeTests: XCTestCase {
         XCTAssertTrue(seconds >= 0.3 && seconds < 3, "killed at the timeout, not after 5 s: \(seconds)")
     }
 }
+
+/// Scrapes of a real HTTP server on 127.0.0.1 (Python's http.server serving files).
+final class ScrapeTests: XCTestCase {
+    func testScrapesAddJobInstanceAndUp() throws {
+        let directory = NSTemporaryDirectory() + "scrape-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "# TYPE jobs_total counter\njobs_total{queue=\"a\",instance=\"theirs\"} 7\n".write(toFile: directory + "/metrics", atomically: true, encoding: .utf8)
+        try "jobs_total{queue=\"a\" 7\n".write(toFile: directory + "/broken", atomically: true, encoding: .utf8)
+        let port = Int.random(in: 20_000...40_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, String(port)]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var run = ToolRun(status: 1, stdout: "", stderr: "")
+        for _ in 0..<50 {
+            run = try runTool("mcollect", ["--once", "--collect", "time", "--job", "app", "--scrape", "http://127.0.0.1:\(port)/metrics"])
+            if run.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"app\"} 1 ") { break }
+            usleep(100_000)
+        }
+        XCTAssertTrue(run.stdout.contains("jobs_total{instance=\"127.0.0.1:\(port)\",job=\"app\",queue=\"a\"} 7 "), run.stdout)
+        XCTAssertTrue(run.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"app\"} 1 "))
+        XCTAssertTrue(run.stdout.contains("scrape_samples_scraped{instance=\"127.0.0.1:\(port)\",job=\"app\"} 1 "))
+        // A page that is not there, and one that does not parse: up is 0 and the reason is named.
+        let missing = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", "http://127.0.0.1:\(port)/nothing"])
+        XCTAssertTrue(missing.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 0 "))
+        XCTAssertTrue(missing.stderr.contains("HTTP status 404"), missing.stderr)
+        let broken = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", "http://127.0.0.1:\(port)/broken"])
+        XCTAssertTrue(broken.stdout.contains(" 0 ") && broken.stdout.contains("up{"), broken.stdout)
+        XCTAssertTrue(broken.stderr.contains("/broken:1: "), broken.stderr)
+        XCTAssertFalse(broken.stdout.contains("jobs_total"), "nothing of a broken scrape is kept")
+    }
+}
