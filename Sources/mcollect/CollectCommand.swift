@@ -67,6 +67,8 @@ struct CollectCommand {
         }
         let job = arguments.value("--job") ?? "mcollect"
         for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout)) }
+        for target in arguments.values("--probe-tcp") { chosen.append(ProbeCollector(kind: .tcp, target: target, timeout: scrapeTimeout)) }
+        for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout)) }
         return chosen
     }
 

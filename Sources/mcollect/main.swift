@@ -18,7 +18,9 @@ let spec = CommandSpec(
         OptionSpec(["--exec-timeout"], argument: "D", help: "kill a command after D (default 10s)"),
         OptionSpec(["--scrape"], argument: "URL", help: "scrape a Prometheus/OpenMetrics endpoint (http://host:port/metrics); repeatable"),
         OptionSpec(["--job"], argument: "NAME", help: "the job label of scraped samples (default mcollect)"),
-        OptionSpec(["--scrape-timeout"], argument: "D", help: "give up on a scrape after D (default 10s)"),
+        OptionSpec(["--scrape-timeout"], argument: "D", help: "give up on a scrape or probe after D (default 10s)"),
+        OptionSpec(["--probe-tcp"], argument: "HOST:PORT", help: "probe a TCP port: probe_success, probe_duration_seconds; repeatable"),
+        OptionSpec(["--probe-http"], argument: "URL", help: "probe an http:// URL: probe_success (2xx), probe_http_status_code, probe_duration_seconds"),
         OptionSpec(["--metadata"], help: "group samples by family under # HELP and # TYPE lines (a complete exposition)"),
         OptionSpec(["--no-timestamps"], help: "leave the timestamps out (node_exporter's textfile collector refuses them)"),
         OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),
@@ -35,7 +37,7 @@ let spec = CommandSpec(
         "mcollect --once --collect time --exec 'pg_isready -q' --exec 'echo queue_depth $(wc -l < /var/spool/queue)'",
         "printf 'queue_depth{queue=\"mail\"} 12\\n' | mcollect -i - --output-format influx",
     ],
-    notes: ["HTTPS scrapes, gzip responses and HTTP/TCP probes are not built yet."]
+    notes: ["HTTPS (scrapes and probes) and gzip responses are not built yet."]
 )
 
 let arguments = spec.parseOrExit()

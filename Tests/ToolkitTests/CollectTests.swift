@@ -212,5 +212,13 @@ final class ScrapeTests: XCTestCase {
         XCTAssertTrue(broken.stdout.contains(" 0 ") && broken.stdout.contains("up{"), broken.stdout)
         XCTAssertTrue(broken.stderr.contains("/broken:1: "), broken.stderr)
         XCTAssertFalse(broken.stdout.contains("jobs_total"), "nothing of a broken scrape is kept")
+        // Probes: the same server answers; a closed port does not.
+        let probes = try runTool("mcollect", ["--once", "--collect", "time", "--probe-tcp", "127.0.0.1:\(port)", "--probe-tcp", "127.0.0.1:1",
+                                              "--probe-http", "http://127.0.0.1:\(port)/metrics", "--probe-http", "http://127.0.0.1:\(port)/nothing"])
+        XCTAssertTrue(probes.stdout.contains("probe_success{target=\"127.0.0.1:\(port)\"} 1 "), probes.stdout)
+        XCTAssertTrue(probes.stdout.contains("probe_success{target=\"127.0.0.1:1\"} 0 "))
+        XCTAssertTrue(probes.stdout.contains("probe_http_status_code{target=\"http://127.0.0.1:\(port)/metrics\"} 200 "))
+        XCTAssertTrue(probes.stdout.contains("probe_success{target=\"http://127.0.0.1:\(port)/nothing\"} 0 "))
+        XCTAssertTrue(probes.stdout.contains("probe_http_status_code{target=\"http://127.0.0.1:\(port)/nothing\"} 404 "))
     }
 }

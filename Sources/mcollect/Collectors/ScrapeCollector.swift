@@ -116,7 +116,7 @@ enum HTTPClient {
         return try parse(received, from: target)
     }
 
-    private static func connect(_ target: HTTPTarget, deadline: Int64) throws(CollectError) -> Int32 {
+    static func connect(_ target: HTTPTarget, deadline: Int64) throws(CollectError) -> Int32 {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var results: UnsafeMutablePointer<addrinfo>?
