@@ -141,7 +141,7 @@ public final class Evaluator {
 
     // MARK: Selectors
 
-    private func resolve(_ at: AtModifier?, default time: Int64) -> Int64 {
+    func resolve(_ at: AtModifier?, default time: Int64) -> Int64 {
         switch at {
         case .time(let fixed): fixed
         case .start: queryStart
@@ -175,18 +175,30 @@ public final class Evaluator {
     }
 
     func selectRange(_ selector: VectorSelector, range: Int64, at time: Int64) throws(QueryError) -> [RangeSeries] {
+        try windows(selector, range: range, at: time).map { RangeSeries(labels: $0.labels, timestamps: Array($0.timestamps), values: Array($0.values)) }
+    }
+
+    /// The samples of each selected series in `[t - range, t]` (t after `@` and `offset`), sliced
+    /// from the series selected for the query without copying, unless staleness markers must
+    /// be left out.
+    func windows(_ selector: VectorSelector, range: Int64, at time: Int64) throws(QueryError) -> [Window] {
         let reference = resolve(selector.at, default: time) - selector.offset
-        var result: [RangeSeries] = []
+        var result: [Window] = []
         for one in try selected(selector.matchers) {
             let lower = one.timestamps.partitionIndex { $0 >= reference - range }
             let upper = one.timestamps.partitionIndex { $0 > reference }
             guard lower < upper else { continue }
-            var window = RangeSeries(labels: one.labels)
-            for index in lower..<upper where one.values[index].bitPattern != StaleMarker.bitPattern {
-                window.timestamps.append(one.timestamps[index])
-                window.values.append(one.values[index])
+            let values = one.values[lower..<upper]
+            if values.contains(where: { $0.bitPattern == StaleMarker.bitPattern }) {
+                var times: [Int64] = [], kept: [Double] = []
+                for index in lower..<upper where one.values[index].bitPattern != StaleMarker.bitPattern {
+                    times.append(one.timestamps[index])
+                    kept.append(one.values[index])
+                }
+                if !times.isEmpty { result.append(Window(labels: one.labels, timestamps: times[...], values: kept[...])) }
+            } else {
+                result.append(Window(labels: one.labels, timestamps: one.timestamps[lower..<upper], values: values))
             }
-            if !window.timestamps.isEmpty { result.append(window) }
         }
         return result
     }

@@ -45,21 +45,13 @@ extension Evaluator {
     func window(of expression: QueryExpression, at time: Int64) -> (start: Int64, end: Int64, range: Int64) {
         switch Evaluator.unwrapped(expression) {
         case .matrix(let selector, let range):
-            let end = resolveTime(selector.at, time) - selector.offset
+            let end = resolve(selector.at, default: time) - selector.offset
             return (end - range, end, range)
         case .subquery(_, let range, _, let offset, let at):
-            let end = resolveTime(at, time) - offset
+            let end = resolve(at, default: time) - offset
             return (end - range, end, range)
         default:
             return (time, time, 0)
-        }
-    }
-
-    func resolveTime(_ at: AtModifier?, _ time: Int64) -> Int64 {
-        switch at {
-        case .time(let fixed): fixed
-        case .start, .end: time  // resolved by the caller's query bounds; instant queries have start = end = time
-        case nil: time
         }
     }
 
@@ -100,25 +92,7 @@ extension Evaluator {
         guard case .matrix(let selector, let range) = Evaluator.unwrapped(argument) else {
             return try matrixArgument(argument, at: time).map { Window(labels: $0.labels, timestamps: $0.timestamps[...], values: $0.values[...]) }
         }
-        let reference = resolveTime(selector.at, time) - selector.offset
-        var result: [Window] = []
-        for one in try selected(selector.matchers) {
-            let lower = one.timestamps.partitionIndex { $0 >= reference - range }
-            let upper = one.timestamps.partitionIndex { $0 > reference }
-            guard lower < upper else { continue }
-            let values = one.values[lower..<upper]
-            if values.contains(where: { $0.bitPattern == StaleMarker.bitPattern }) {
-                var times: [Int64] = [], kept: [Double] = []
-                for index in lower..<upper where one.values[index].bitPattern != StaleMarker.bitPattern {
-                    times.append(one.timestamps[index])
-                    kept.append(one.values[index])
-                }
-                if !times.isEmpty { result.append(Window(labels: one.labels, timestamps: times[...], values: kept[...])) }
-            } else {
-                result.append(Window(labels: one.labels, timestamps: one.timestamps[lower..<upper], values: values))
-            }
-        }
-        return result
+        return try windows(selector, range: range, at: time)
     }
 
     /// A date function of each element's value (a Unix time), or of the evaluation time.
@@ -324,7 +298,7 @@ extension Evaluator {
     func sampleTimes(_ selector: VectorSelector, at time: Int64) throws(QueryError) -> [VectorElement] {
         var withTimes = selector
         withTimes.offset = 0
-        let reference = resolveTime(selector.at, time) - selector.offset
+        let reference = resolve(selector.at, default: time) - selector.offset
         var result: [VectorElement] = []
         for one in try source.select(selector.matchers, from: reference - lookback, to: reference) {
             guard let index = one.timestamps.indices.last, one.values[index].bitPattern != StaleMarker.bitPattern else { continue }
