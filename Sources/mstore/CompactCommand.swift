@@ -30,7 +30,7 @@ enum CompactCommand {
         var policy = RetentionPolicy()
         if let path = parsed.value("--policy") {
             do {
-                let bytes = try readFile(path)
+                let bytes = try StoreFile.readAll(path)
                 policy = try RetentionPolicy.parse(String(decoding: bytes, as: UTF8.self), source: path)
             } catch {
                 diagnostics.warn(error.message)
@@ -56,9 +56,5 @@ enum CompactCommand {
             diagnostics.warn(error.message)
             return ExitStatus.failure
         }
-    }
-
-    private static func readFile(_ path: String) throws(StoreError) -> [UInt8] {
-        try StoreFile.readAll(path)
     }
 }

@@ -109,9 +109,15 @@ enum FileSystem {
     }
 }
 
-/// Reading a small file whole (policy files), for the tools.
+/// The file-system calls the tools share with the store: reading a small file whole (policy
+/// files) and listing a directory (textfiles).
 public enum StoreFile {
     public static func readAll(_ path: String) throws(StoreError) -> [UInt8] {
         try FileSystem.readAll(path)
+    }
+
+    /// Names in `path`, sorted, without `.` and `..`.
+    public static func list(_ path: String) throws(StoreError) -> [String] {
+        try FileSystem.list(path)
     }
 }

@@ -12,16 +12,11 @@ struct TextfileCollector: Collector {
     let ttl: Int64?
 
     func collect(root: String, into samples: inout [Sample]) throws(CollectError) {
-        guard let handle = opendir(directory) else { throw CollectError("\(directory): \(String(cString: strerror(errno)))") }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasSuffix(".prom") { names.append(name) }
-        }
-        closedir(handle)
+        let names: [String]
+        do { names = try StoreFile.list(directory).filter { $0.hasSuffix(".prom") } } catch { throw CollectError(error.message) }
         var failed = false
         let now = Clock.nowMilliseconds()
-        for name in names.sorted() {
+        for name in names {
             let path = directory + "/" + name
             var info = stat()
             guard stat(path, &info) == 0 else { failed = true; continue }
