@@ -62,7 +62,8 @@ public struct Compactor {
                     .replacingPrefix(layout.segmentDirectory, with: folder), generation: generation))
             }
         }
-        let newest = try layout.segments().compactMap { try? Segment.Reader(path: $0.path).maxTime }.max()
+        // Merging keeps the newest sample, so the readers opened above already know it.
+        let newest = readers.map(\.maxTime).max()
         if let newest {
             try expire(tier: .raw, files: layout.segments(), newest: newest, report: &report, takeGeneration: takeGeneration)
             for step in try layout.rollupSteps() {
