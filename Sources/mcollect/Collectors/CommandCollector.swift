@@ -57,24 +57,14 @@ struct CommandCollector: Collector {
             throw CollectError("cannot run /bin/sh: \(String(cString: strerror(spawned)))")
         }
         var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        let deadline = Clock.nowMilliseconds() + timeout
+        let outcome = try DeadlineRead.read(pipeEnds[0], until: Clock.nowMilliseconds() + timeout) { chunk in
+            // Bounded, so a runaway command cannot exhaust memory; read on, so it does not block.
+            if output.count < 16 << 20 { output.append(contentsOf: chunk) }
+        }
         var killed = false
-        while true {
-            let left = deadline - Clock.nowMilliseconds()
-            if left <= 0 {
-                kill(-process, SIGKILL)
-                killed = true
-                break
-            }
-            var poller = pollfd(fd: pipeEnds[0], events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(min(left, 1000)))
-            if ready < 0 && errno == EINTR { continue }
-            if ready <= 0 { continue }
-            let count = buffer.withUnsafeMutableBytes { read(pipeEnds[0], $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            // Bounded, so a runaway command cannot exhaust memory.
-            if output.count < 16 << 20 { output.append(contentsOf: buffer[0..<count]) }
+        if case .timedOut = outcome {
+            kill(-process, SIGKILL)
+            killed = true
         }
         close(pipeEnds[0])
         var status: Int32 = 0

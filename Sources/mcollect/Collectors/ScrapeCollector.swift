@@ -96,24 +96,15 @@ enum HTTPClient {
             throw CollectError("\(target.hostAndPort): send: \(String(cString: strerror(failure)))")
         }
         var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let left = deadline - Clock.nowMilliseconds()
-            guard left > 0 else { throw CollectError("\(target.hostAndPort): timed out after \(Duration.text(timeout))") }
-            var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(min(left, 1000)))
-            if ready < 0 && errno == EINTR { continue }
-            if ready <= 0 { continue }
-            let count = buffer.withUnsafeMutableBytes { read(socket, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw CollectError("\(target.hostAndPort): receive: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { break }
-            received.append(contentsOf: buffer[0..<count])
+        let outcome = try DeadlineRead.read(socket, until: deadline) { chunk throws(CollectError) in
+            received.append(contentsOf: chunk)
             guard received.count < 64 << 20 else { throw CollectError("\(target.hostAndPort): response over 64 MiB") }
         }
-        return try parse(received, from: target)
+        switch outcome {
+        case .end: return try parse(received, from: target)
+        case .timedOut: throw CollectError("\(target.hostAndPort): timed out after \(Duration.text(timeout))")
+        case .failed(let code): throw CollectError("\(target.hostAndPort): receive: \(String(cString: strerror(code)))")
+        }
     }
 
     static func connect(_ target: HTTPTarget, deadline: Int64) throws(CollectError) -> Int32 {
