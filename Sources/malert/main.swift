@@ -1,16 +1,16 @@
 import Glibc
 import MetricLine
 
-// malert: evaluate Prometheus alerting and recording rules. The command line conventions are in place; the tool's own work is not built yet.
-let spec = CommandSpec(
-    tool: "malert",
-    summary: "evaluate Prometheus alerting and recording rules",
-    usage: ["[OPTIONS]"],
-    options: [.inputFormat, .outputFormat, .strict],
-    examples: [],
-    notes: ["Not built yet: this release only answers --help and --version."]
-)
-
-_ = spec.parseOrExit()
-Diagnostics(tool: spec.tool).warn("not built yet (issue 6); only --help and --version work in this release")
-exit(ExitStatus.failure)
+// malert: evaluate Prometheus alerting and recording rules.
+//   malert [OPTIONS] RULES...       evaluate over a store (-s DIR) or a stream on stdin
+//   malert check FILE...            validate rule files
+//   malert test FILE...             run rule unit tests (promtool's format)
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "check":
+    exit(CheckCommand.run(Array(arguments.dropFirst())))
+case "test":
+    exit(TestCommand.run(Array(arguments.dropFirst())))
+default:
+    exit(EvaluateCommand(arguments: EvaluateCommand.spec.parseOrExit(arguments)).run())
+}

@@ -132,6 +132,24 @@ public final class MemorySource: SeriesSource {
 
     public func removeAll() { series.removeAll() }
 
+    /// Drops samples older than `time`, and series left without any (a bounded window for streams).
+    public func prune(before time: Int64) {
+        for (key, one) in series {
+            let keep = one.timestamps.partitionIndex { $0 >= time }
+            if keep == 0 { continue }
+            if keep == one.timestamps.count {
+                series[key] = nil
+            } else {
+                series[key] = RangeSeries(labels: one.labels, timestamps: Array(one.timestamps[keep...]), values: Array(one.values[keep...]))
+            }
+        }
+    }
+
+    /// The time of the newest sample of the series `labels`, if any.
+    public func lastTimestamp(of labels: LabelSet) -> Int64? {
+        series[labels.key]?.timestamps.last
+    }
+
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries] {
         series.values.filter { one in matchers.allSatisfy { $0.matches(one.labels.value(of: $0.name)) } }.compactMap { one in
             let lower = one.timestamps.partitionIndex { $0 >= from }

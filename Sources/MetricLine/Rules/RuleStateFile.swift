@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The rule engine's state between runs, as JSON: per group its last evaluation, per alerting rule
+/// its alerts with their times, per rule the series it wrote last (for staleness markers) and its
+/// flap history. Groups are matched by file and name, rules by name and occurrence, so editing a
+/// rule file keeps the state of the rules that did not change.
+public enum RuleStateFile {
+    /// Fills `engine.states` from the file at `path`. A missing file is a fresh start; an unreadable
+    /// or corrupt one is too, with the reason returned as a warning.
+    public static func load(_ path: String, into engine: RuleEngine) -> String? {
+        guard FileSystem.exists(path) else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try StoreFile.readAll(path) } catch { return "cannot read state file: \(error.message); starting afresh" }
+        let root: JSONValue
+        do { root = try bytes.withUnsafeBufferPointer { buffer throws(LineError) in try JSONParser.parse(buffer) } } catch {
+            return "\(path): state file is corrupt (\(error.reason) at byte \(error.column)); starting afresh"
+        }
+        guard case .array(let groups)? = root["groups"], root["version"] == .number("1") else {
+            return "\(path): not a malert state file (version 1); starting afresh"
+        }
+        for saved in groups {
+            guard case .string(let file)? = saved["file"], case .string(let name)? = saved["name"],
+                  let index = engine.groups.firstIndex(where: { fileKey($0.file) == file && $0.name == name }) else { continue }
+            var state = GroupState(ruleCount: engine.groups[index].rules.count)
+            state.lastEvaluation = integer(saved["lastEvaluation"])
+            guard case .array(let rules)? = saved["rules"] else { continue }
+            let keys = ruleKeys(engine.groups[index])
+            for savedRule in rules {
+                guard case .string(let key)? = savedRule["key"], let position = keys.firstIndex(of: key) else { continue }
+                state.rules[position] = ruleState(savedRule)
+            }
+            engine.states[index] = state
+        }
+        return nil
+    }
+
+    /// Writes `engine.states` to `path` atomically (a new file, synced, renamed over the old one),
+    /// readable by its owner only.
+    public static func save(_ engine: RuleEngine, to path: String) throws(StoreError) {
+        var output: [UInt8] = []
+        output.append(contentsOf: #"{"version":1,"groups":["#.utf8)
+        for (index, group) in engine.groups.enumerated() {
+            if index > 0 { output.append(contentsOf: ",\n".utf8) }
+            let state = engine.states[index]
+            output.append(contentsOf: #"{"file":"#.utf8)
+            JSONText.appendString(fileKey(group.file), to: &output)
+            output.append(contentsOf: #","name":"#.utf8)
+            JSONText.appendString(group.name, to: &output)
+            if let last = state.lastEvaluation { output.append(contentsOf: #","lastEvaluation":\#(last)"#.utf8) }
+            output.append(contentsOf: #","rules":["#.utf8)
+            for (position, key) in ruleKeys(group).enumerated() {
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                appendRule(state.rules[position], key: key, to: &output)
+            }
+            output.append(contentsOf: "]}".utf8)
+        }
+        output.append(contentsOf: "]}\n".utf8)
+        let temporary = path + ".tmp"
+        let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        do {
+            try FileSystem.write(descriptor, output, path: temporary)
+            try FileSystem.sync(descriptor, path: temporary)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        close(descriptor)
+        try FileSystem.rename(temporary, path)
+    }
+
+    /// A rule file's absolute path, so runs from different directories share the state.
+    static func fileKey(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// `alert NAME #n` / `record NAME #n`: a rule's identity within its group.
+    static func ruleKeys(_ group: RuleGroup) -> [String] {
+        var seen: [String: Int] = [:]
+        return group.rules.map { rule in
+            let base = (rule.kind == .alerting ? "alert " : "record ") + rule.name
+            seen[base, default: 0] += 1
+            return base + " #\(seen[base]!)"
+        }
+    }
+
+    private static func appendRule(_ state: RuleState, key: String, to output: inout [UInt8]) {
+        output.append(contentsOf: #"{"key":"#.utf8)
+        JSONText.appendString(key, to: &output)
+        output.append(contentsOf: #","alerts":["#.utf8)
+        for (index, alert) in state.alerts.values.sorted(by: { $0.labels.key < $1.labels.key }).enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            output.append(contentsOf: #"{"labels":"#.utf8)
+            AlertmanagerJSON.appendObject(alert.labels, to: &output)
+            output.append(contentsOf: #","annotations":"#.utf8)
+            AlertmanagerJSON.appendObject(alert.annotations, to: &output)
+            output.append(contentsOf: #","state":"\#(alert.state.rawValue)","value":"#.utf8)
+            var value: [UInt8] = []
+            ExpositionWriter.appendValue(alert.value, to: &value)
+            JSONText.appendString(String(decoding: value, as: UTF8.self), to: &output)
+            output.append(contentsOf: #","activeAt":\#(alert.activeAt),"validUntil":\#(alert.validUntil)"#.utf8)
+            for (name, time) in [("firedAt", alert.firedAt), ("resolvedAt", alert.resolvedAt), ("lastSentAt", alert.lastSentAt),
+                                 ("keepFiringSince", alert.keepFiringSince)] {
+                if let time { output.append(contentsOf: #","\#(name)":\#(time)"#.utf8) }
+            }
+            if alert.flapping { output.append(contentsOf: #","flapping":true"#.utf8) }
+            output.append(UInt8(ascii: "}"))
+        }
+        output.append(contentsOf: #"],"series":"#.utf8)
+        appendLabelSets(state.previousSeries.sorted { $0.key < $1.key }, to: &output)
+        output.append(contentsOf: #","present":"#.utf8)
+        appendLabelSets(state.present.sorted { $0.key < $1.key }, to: &output)
+        output.append(contentsOf: #","toggles":["#.utf8)
+        for (index, (labels, times)) in state.toggles.sorted(by: { $0.key.key < $1.key.key }).enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            output.append(contentsOf: #"{"labels":"#.utf8)
+            AlertmanagerJSON.appendObject(labels, to: &output)
+            output.append(contentsOf: #","times":[\#(times.map(String.init).joined(separator: ","))]}"#.utf8)
+        }
+        output.append(contentsOf: "]}".utf8)
+    }
+
+    private static func appendLabelSets(_ sets: [LabelSet], to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "["))
+        for (index, labels) in sets.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            AlertmanagerJSON.appendObject(labels, to: &output)
+        }
+        output.append(UInt8(ascii: "]"))
+    }
+
+    private static func ruleState(_ saved: JSONValue) -> RuleState {
+        var state = RuleState()
+        if case .array(let alerts)? = saved["alerts"] {
+            for item in alerts {
+                guard let labels = labelSet(item["labels"]), !labels.isEmpty, let activeAt = integer(item["activeAt"]),
+                      case .string(let stateName)? = item["state"], let alertState = Alert.State(rawValue: stateName) else { continue }
+                var value = Double.nan
+                if case .string(var text)? = item["value"] { value = text.withUTF8 { ExpositionParser.parseValue($0) } ?? .nan }
+                var alert = Alert(labels: labels, value: value, activeAt: activeAt)
+                alert.state = alertState
+                alert.annotations = labelSet(item["annotations"]) ?? []
+                alert.validUntil = integer(item["validUntil"]) ?? 0
+                alert.firedAt = integer(item["firedAt"])
+                alert.resolvedAt = integer(item["resolvedAt"])
+                alert.lastSentAt = integer(item["lastSentAt"])
+                alert.keepFiringSince = integer(item["keepFiringSince"])
+                alert.flapping = item["flapping"] == .bool(true)
+                state.alerts[labels] = alert
+            }
+        }
+        if case .array(let series)? = saved["series"] { state.previousSeries = Set(series.compactMap(labelSet)) }
+        if case .array(let present)? = saved["present"] { state.present = Set(present.compactMap(labelSet)) }
+        if case .array(let toggles)? = saved["toggles"] {
+            for item in toggles {
+                guard let labels = labelSet(item["labels"]), case .array(let times)? = item["times"] else { continue }
+                state.toggles[labels] = times.compactMap(integer)
+            }
+        }
+        return state
+    }
+
+    private static func integer(_ value: JSONValue?) -> Int64? {
+        guard case .number(let text)? = value else { return nil }
+        return Int64(text)
+    }
+
+    private static func labelSet(_ value: JSONValue?) -> LabelSet? {
+        guard case .object(let members)? = value else { return nil }
+        var labels: LabelSet = []
+        for (name, member) in members {
+            guard case .string(let text) = member else { return nil }
+            labels = labels.setting(name, text)
+        }
+        return labels
+    }
+}
