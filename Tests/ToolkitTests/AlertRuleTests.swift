@@ -194,15 +194,15 @@ final class AlertRuleTests: XCTestCase {
     """
 
     /// A store with `up` for two instances, one sample a minute from `start` for `count` minutes;
-    /// instance b is down from minute 5 to minute 14.
-    private func makeStore(start: Int64, count: Int64) throws -> (store: String, rules: String) {
+    /// instance b is down from minute 5 to minute `upAgain` - 1.
+    private func makeStore(start: Int64, count: Int64, upAgain: Int64 = 15) throws -> (store: String, rules: String) {
         let directory = NSTemporaryDirectory() + "malert-run-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var lines = ""
         for minute in 0..<count {
             let time = start + minute * 60_000
             lines += "up{job=\"web\",instance=\"a\"} 1 \(time)\n"
-            lines += "up{job=\"web\",instance=\"b\"} \(minute >= 5 && minute < 15 ? 0 : 1) \(time)\n"
+            lines += "up{job=\"web\",instance=\"b\"} \(minute >= 5 && minute < upAgain ? 0 : 1) \(time)\n"
         }
         let store = directory + "/store"
         let append = try runTool("mstore", [store], input: Data(lines.utf8))
@@ -304,6 +304,60 @@ final class AlertRuleTests: XCTestCase {
                 XCTAssertEqual((alert["annotations"] as? [String: String])?["summary"], "b is down")
             }
         }
+    }
+
+    /// What `--output-format alertmanager` writes is taken by a real Alertmanager (Debian's
+    /// prometheus-alertmanager on 127.0.0.1), which then lists the alert with our labels,
+    /// annotations, start time and fingerprint.
+    func testRealAlertmanagerAcceptsTheAlerts() throws {
+        let binary = "/usr/bin/prometheus-alertmanager"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "prometheus-alertmanager is not installed")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = now / 60_000 * 60_000 - 20 * 60_000
+        let (store, rules) = try makeStore(start: start, count: 21, upAgain: 100)
+        let directory = (store as NSString).deletingLastPathComponent
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let at = String((start + 20 * 60_000) / 1000)
+        let replay = ["-s", store, rules, "--replay", "--from", String(start / 1000), "--to", at]
+        let json = try runTool("malert", replay + ["--output-format", "alertmanager", "--external-url", "http://127.0.0.1:9090"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let events = try runTool("malert", replay + ["--no-samples"])
+        let event = try XCTUnwrap(try AlertEvent.parse(String(events.stdout.prefix { $0 != "\n" })), events.stdout)
+
+        try "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n".write(toFile: directory + "/am.yml", atomically: true, encoding: .utf8)
+        let port = Int.random(in: 20_000...40_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        server.arguments = ["--config.file=\(directory)/am.yml", "--storage.path=\(directory)/am", "--web.listen-address=127.0.0.1:\(port)",
+                            "--cluster.listen-address=", "--log.level=error"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let base = "http://127.0.0.1:\(port)/api/v2/alerts"
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = (try? runProgram("/usr/bin/curl", ["-sf", base]))?.status == 0
+            if !ready { usleep(100_000) }
+        }
+        XCTAssertTrue(ready, "Alertmanager did not start")
+
+        let body = directory + "/alerts.json"
+        try json.stdout.split(separator: "\n").last.map(String.init)!.write(toFile: body, atomically: true, encoding: .utf8)
+        let post = try runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@" + body, base])
+        XCTAssertEqual(post.stdout, "200", "Alertmanager refused: \(post.stdout) for \(json.stdout)")
+
+        let listed = try runProgram("/usr/bin/curl", ["-sf", base])
+        let alerts = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(alerts.count, 1, listed.stdout)
+        let alert = try XCTUnwrap(alerts.first)
+        XCTAssertEqual(alert["labels"] as? [String: String], ["alertname": "TargetDown", "instance": "b", "job": "web", "severity": "page"])
+        XCTAssertEqual(alert["annotations"] as? [String: String], ["summary": "b is down"])
+        XCTAssertEqual(alert["fingerprint"] as? String, event.fingerprint, "our fingerprint is Alertmanager's")
+        XCTAssertEqual((alert["status"] as? [String: Any])?["state"] as? String, "active")
+        let startsAt = try XCTUnwrap(alert["startsAt"] as? String)
+        XCTAssertEqual(Timestamp.parseRFC3339(startsAt), start + 8 * 60_000, startsAt)
+        XCTAssertEqual(alert["generatorURL"] as? String, "http://127.0.0.1:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1")
     }
 
     func testBadRuleFileIsReportedWithPositions() throws {
