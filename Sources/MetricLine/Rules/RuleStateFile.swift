@@ -7,10 +7,10 @@ import Glibc
 /// flap history. Groups are matched by file and name, rules by name and occurrence, so editing a
 /// rule file keeps the state of the rules that did not change.
 public enum RuleStateFile {
-    /// Fills `engine.states` from the file at `path`. A missing file is a fresh start; an unreadable
-    /// or corrupt one is too, with the reason returned as a warning.
+    /// Fills `engine.states` from the file at `path`. A missing, unreadable or corrupt file means a
+    /// fresh start; the reason is returned as a warning.
     public static func load(_ path: String, into engine: RuleEngine) -> String? {
-        guard FileSystem.exists(path) else { return nil }
+        guard FileSystem.exists(path) else { return "no state file at \(path); starting afresh (it is written at the end of this run)" }
         let bytes: [UInt8]
         do { bytes = try StoreFile.readAll(path) } catch { return "cannot read state file: \(error.message); starting afresh" }
         let root: JSONValue
