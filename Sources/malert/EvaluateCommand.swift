@@ -70,6 +70,8 @@ struct EvaluateCommand {
                 diagnostics.warn(error.message)
                 return ExitStatus.failure
             }
+            // Rules read the same series again and again (one per rule on the same metrics).
+            reader.cacheBudget = 1 << 21
             let engine = RuleEngine(groups: groups, source: StoreSource(reader: reader), options: options)
             if arguments.has("--replay") {
                 guard arguments.has("--from") else { Self.spec.usageFailure(UsageError("--replay needs --from")) }

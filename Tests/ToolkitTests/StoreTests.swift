@@ -50,6 +50,50 @@ final class StoreTests: XCTestCase {
         return result
     }
 
+    /// Chunks cover aligned blocks of at most `ChunkCodec.timeSpan`, and a read that ends early
+    /// decodes only up to its end, histograms coded against their neighbours included; what comes
+    /// back equals a full read cut at the same time.
+    func testChunksSplitAtAlignedBlocksAndPartialReadsAreExact() throws {
+        var random = SeededRandom(seed: 71)
+        var samples: [Sample] = []
+        let start: Int64 = 1_704_067_200_000 + 1_234_000
+        var cumulative = [0.0, 0.0, 0.0]
+        for step in 0..<2_000 {
+            let time = start + Int64(step) * 15_000 + (step % 7 == 0 ? 3 : 0)
+            for index in cumulative.indices { cumulative[index] += Double(Int.random(in: 0...9, using: &random)) + (index > 0 ? cumulative[index - 1] - cumulative[index] + 1 : 0) }
+            for (index, bound) in ["0.1", "1", "+Inf"].enumerated() {
+                samples.append(Sample(name: "h_bucket", labels: [Label("le", bound)], value: cumulative[index], timestamp: time))
+            }
+            samples.append(Sample(name: "g", labels: [], value: step % 11 == 0 ? .nan : Double.random(in: -1...1, using: &random), timestamp: time))
+        }
+        // One segment for the whole run, as compaction writes it.
+        try FileManager.default.createDirectory(atPath: directory + "/segments", withIntermediateDirectories: true)
+        var bySeries: [String: Segment.Series] = [:]
+        for sample in samples {
+            let key = ExpositionParser.SeriesKey(name: sample.name, labels: sample.labels)
+            bySeries[ExpositionWriter.line(Sample(name: sample.name, labels: sample.labels, value: 0)), default: Segment.Series(key: key, timestamps: [], values: [])].timestamps.append(sample.timestamp!)
+            bySeries[ExpositionWriter.line(Sample(name: sample.name, labels: sample.labels, value: 0))]!.values.append(sample.value)
+        }
+        let series = bySeries.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { bySeries[$0]! }
+        let path = StoreLayout(directory: directory).segmentPath(window: 1_704_067_200_000, generation: 1)
+        _ = try Segment.write(series, to: path, generation: 1)
+        let segment = try Segment.Reader(path: path)
+        for number in 0..<segment.seriesCount {
+            let chunks = segment.chunks(number)
+            XCTAssertGreaterThan(chunks.count, 1)
+            for chunk in chunks {
+                XCTAssertEqual(chunk.minTime / ChunkCodec.timeSpan, chunk.maxTime / ChunkCodec.timeSpan, "one chunk stays within one block")
+            }
+        }
+        XCTAssertTrue((0..<segment.seriesCount).contains { segment.chunks($0).contains { $0.base >= 0 } }, "some buckets are coded against a base")
+        let all = try readAll()
+        for cut in [start, start + 15_000 * 100 + 1, start + 4 * 3_600_000, start + 15_000 * 1_999] {
+            let partial = try readAll(to: cut)
+            let bits = { (samples: [Sample]) in samples.map { "\($0.name)\($0.labels) \($0.value.bitPattern) \($0.timestamp!)" } }
+            XCTAssertEqual(bits(partial), bits(all.filter { $0.timestamp! <= cut }))
+        }
+    }
+
     func testEverythingWrittenReadsBackBitForBit() throws {
         var random = SeededRandom(seed: 50)
         let keys = (0..<40).map { _ in RandomSamples.sample(&random, nameStyle: .any) }

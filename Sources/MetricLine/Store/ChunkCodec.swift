@@ -30,6 +30,26 @@ public enum ChunkCodec {
     /// The most samples one chunk may hold; writers split longer runs.
     public static let maximumSamples = 1 << 20
 
+    /// The time one chunk covers at most, in blocks aligned to multiples of it: a query for the
+    /// last minutes then decodes a few hours of a series, not a whole day, and the series of one
+    /// histogram still split at the same instants, so a chunk's base has the same ordinal.
+    public static let timeSpan: Int64 = 6 * 3_600_000
+
+    /// The end (exclusive) of the first chunk of `timestamps[start...]`: at most `maximumSamples`
+    /// samples, all within one aligned block of `timeSpan`.
+    static func chunkEnd(_ timestamps: [Int64], from start: Int) -> Int {
+        let first = timestamps[start]
+        let remainder = first % timeSpan
+        let blockEnd = (remainder < 0 ? first - remainder - timeSpan : first - remainder) + timeSpan
+        let limit = min(start + maximumSamples, timestamps.count)
+        var low = start + 1, high = limit
+        while low < high {
+            let middle = (low + high) / 2
+            if timestamps[middle] < blockEnd { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
     /// The largest number of decimal places tried.
     static let maximumDecimalPlaces = 15
 
@@ -72,14 +92,22 @@ public enum ChunkCodec {
 
     /// Decompresses a chunk. Damaged bytes give wrong numbers, never a crash; checksums catch them.
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> (timestamps: [Int64], values: [Double]) {
+        let decoded = decode(bytes, through: .max)
+        return (decoded.timestamps, decoded.values)
+    }
+
+    /// Decompresses the samples of a chunk up to time `limit` (inclusive): values are coded one
+    /// after another, so the ones after the limit need not be decoded at all. `count` is how many
+    /// samples the whole chunk holds.
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, through limit: Int64) -> (timestamps: [Int64], values: [Double], count: Int) {
         var decoder = RangeDecoder(bytes)
         let header = IntegerModel()
         let count = Int(clamping: header.decode(&decoder))
         // A damaged count must not make us allocate without bound.
-        guard count > 0, count <= maximumSamples else { return ([], []) }
-        let timestamps = decodeTimestamps(count: count, header: header, &decoder)
+        guard count > 0, count <= maximumSamples else { return ([], [], 0) }
+        var timestamps = decodeTimestamps(count: count, header: header, &decoder)
         let exceptionCount = Int(clamping: header.decode(&decoder))
-        guard exceptionCount >= 0, exceptionCount <= count else { return ([], []) }
+        guard exceptionCount >= 0, exceptionCount <= count else { return ([], [], 0) }
         var exceptions: [(index: Int, bits: UInt64)] = []
         var previousIndex = -1
         for _ in 0..<exceptionCount {
@@ -88,13 +116,15 @@ public enum ChunkCodec {
             exceptions.append((index, decoder.decodeDirect(count: 64)))
             previousIndex = index
         }
-        let regularCount = count - exceptionCount
+        let kept = limit == .max ? count : timestamps.partitionIndex { $0 > limit }
+        timestamps.removeSubrange(kept...)
+        let regularCount = kept - exceptions.reduce(0) { $0 + ($1.index < kept ? 1 : 0) }
         let regular = regularCount > 0 ? decodeValues(count: regularCount, header: header, &decoder) : []
         var values: [Double] = []
-        values.reserveCapacity(count)
+        values.reserveCapacity(kept)
         var regularIndex = 0
         var exceptionIndex = 0
-        for index in 0..<count {
+        for index in 0..<kept {
             if exceptionIndex < exceptions.count && exceptions[exceptionIndex].index == index {
                 values.append(Double(bitPattern: exceptions[exceptionIndex].bits))
                 exceptionIndex += 1
@@ -105,7 +135,7 @@ public enum ChunkCodec {
                 values.append(.nan)
             }
         }
-        return (timestamps, values)
+        return (timestamps, values, count)
     }
 
     // MARK: Timestamps

@@ -87,19 +87,25 @@ public enum Segment {
         for number in keys.indices {
             let (timestamps, values) = try samples(number)
             var chunks: [ChunkEntry] = []
+            // A base with the same timestamps splits into chunks at the same places.
+            var differences: [Double]?
+            if let candidate = bases[number], let baseSamples = kept[candidate], baseSamples.timestamps == timestamps {
+                differences = ChunkBases.exactDifferences(values, baseSamples.values)
+            }
             var start = 0
             while start < timestamps.count {
-                let end = min(start + ChunkCodec.maximumSamples, timestamps.count)
+                let end = ChunkCodec.chunkEnd(timestamps, from: start)
                 let chunkTimes = Array(timestamps[start..<end])
                 let chunkValues = Array(values[start..<end])
-                // Coded against a base when the estimate says the differences are cheaper.
+                // Coded against the base when the estimate says the differences are cheaper.
                 var coded = chunkValues
                 var base = 0
-                if timestamps.count <= ChunkCodec.maximumSamples, let candidate = bases[number], let baseSamples = kept[candidate],
-                   baseSamples.timestamps == timestamps, let differences = ChunkBases.exactDifferences(values, baseSamples.values),
-                   ChunkCodec.estimatedCost(of: differences) < ChunkCodec.estimatedCost(of: chunkValues) {
-                    coded = differences
-                    base = candidate + 1
+                if let differences, let candidate = bases[number] {
+                    let chunkDifferences = Array(differences[start..<end])
+                    if ChunkCodec.estimatedCost(of: chunkDifferences) < ChunkCodec.estimatedCost(of: chunkValues) {
+                        coded = chunkDifferences
+                        base = candidate + 1
+                    }
                 }
                 let bytes = ChunkCodec.encode(timestamps: chunkTimes, values: coded)
                 chunks.append(ChunkEntry(offset: offset, length: bytes.count, samples: end - start, base: base, first: timestamps[start],
@@ -365,43 +371,47 @@ public enum Segment {
             return (timestamps, values)
         }
 
-        /// Recently decoded chunks by (series, ordinal): reading a histogram's buckets one after
-        /// another then decodes each base once.
-        private var decoded: [Int64: (timestamps: [Int64], values: [Double])] = [:]
+        /// How many decoded samples the reader keeps for reuse, by chunk: a histogram's bases, read
+        /// for each of their buckets, and chunks that several queries of one run read (malert's
+        /// rules). When the budget is spent, everything is dropped at once.
+        public var cacheBudget = 1 << 16
+        private var cache: [Int: (timestamps: [Int64], values: [Double], through: Int64)] = [:]
+        private var cachedSamples = 0
 
-        /// Reads and decodes one chunk, checking its checksum, and adds back its base's values.
-        public func read(_ chunk: ChunkReference) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
-            try read(chunk, depth: 0)
+        /// Reads and decodes one chunk, checking its checksum, and adds back its base's values;
+        /// samples after `limit` need not be decoded (some may come back, from the cache).
+        public func read(_ chunk: ChunkReference, through limit: Int64 = .max) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+            try read(chunk, through: chunk.maxTime <= limit ? .max : limit, depth: 0)
         }
 
-        private func read(_ chunk: ChunkReference, depth: Int) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+        private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+            if let known = cache[chunk.offset], known.through >= limit { return (known.timestamps, known.values) }
             let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
             guard CRC32C.checksum(bytes) == chunk.crc else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (checksum mismatch)")
             }
-            var result = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0) }
-            guard result.timestamps.count == chunk.samples else {
+            let decoded = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0, through: limit) }
+            guard decoded.count == chunk.samples else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (sample count)")
             }
+            var result = (timestamps: decoded.timestamps, values: decoded.values)
             if chunk.base >= 0 {
                 let baseChunks = series[Int(chunk.base)].chunks
                 guard depth < 64, Int(chunk.ordinal) < baseChunks.count else {
                     throw StoreError("\(path): damaged index (chunk at byte \(chunk.offset) has no base)")
                 }
-                let key = Int64(chunk.base) << 24 | Int64(chunk.ordinal)
-                let base: (timestamps: [Int64], values: [Double])
-                if let known = decoded[key] {
-                    base = known
-                } else {
-                    base = try read(baseChunks[Int(chunk.ordinal)], depth: depth + 1)
-                    if decoded.count >= 64 { decoded.removeAll(keepingCapacity: true) }
-                    decoded[key] = base
-                }
-                guard base.timestamps == result.timestamps else {
+                let base = try read(baseChunks[Int(chunk.ordinal)], through: limit, depth: depth + 1)
+                guard base.timestamps.starts(with: result.timestamps), base.values.count >= result.values.count else {
                     throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (timestamps differ from its base)")
                 }
                 for index in result.values.indices { result.values[index] += base.values[index] }
             }
+            if cachedSamples + result.timestamps.count > cacheBudget {
+                cache.removeAll(keepingCapacity: true)
+                cachedSamples = 0
+            }
+            cache[chunk.offset] = (result.timestamps, result.values, limit)
+            cachedSamples += result.timestamps.count
             return result
         }
     }

@@ -8,6 +8,13 @@ public final class StoreReader {
     /// Bytes of every head log, by path.
     public func headBytes(_ path: String) -> Int64 { FileSystem.size(path) ?? 0 }
 
+    /// How many decoded samples each segment keeps for reuse (see `Segment.Reader.cacheBudget`):
+    /// worth raising when many queries read the same series, as a rule file's rules do.
+    public var cacheBudget: Int {
+        get { segments.first?.cacheBudget ?? 0 }
+        set { segments.forEach { $0.cacheBudget = newValue } }
+    }
+
     /// How many chunks reads decoded so far (for `mquery --explain`).
     public private(set) var chunksRead = 0
 
@@ -94,7 +101,7 @@ public final class StoreReader {
                 for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
                     do throws(StoreError) {
                         chunksRead += 1
-                        let decoded = try segment.read(chunk)
+                        let decoded = try segment.read(chunk, through: to)
                         timestamps.append(contentsOf: decoded.timestamps)
                         values.append(contentsOf: decoded.values)
                     } catch {
