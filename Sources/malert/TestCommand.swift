@@ -16,7 +16,7 @@ enum TestCommand {
         guard !parsed.positionals.isEmpty else { spec.usageFailure(UsageError("want at least one test file")) }
         var runner = RuleUnitTest()
         if let pattern = parsed.value("--run") {
-            do { runner.groupFilter = try Regex(".*(?:" + pattern + ").*") } catch {
+            do { runner.groupFilter = try Regex(searching: pattern) } catch {
                 spec.usageFailure(UsageError("--run: \(error.message)"))
             }
         }

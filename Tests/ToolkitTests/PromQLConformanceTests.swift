@@ -33,6 +33,17 @@ final class PromQLConformanceTests: XCTestCase {
         XCTAssertEqual(outcome.failed, [], "every eval that needs no native histograms passes")
     }
 
+    /// Our own evals, in the same format, in Tests/ToolkitTests/Fixtures/promql: every one passes.
+    func testOwnFiles() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/promql")
+        var outcome = Outcome()
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path).filter({ $0.hasSuffix(".test") }).sorted() {
+            run(file: file, text: try fixture("promql/" + file), skip: [], into: &outcome)
+        }
+        XCTAssertGreaterThan(outcome.passed, 0)
+        XCTAssertEqual(outcome.failed, [])
+    }
+
     private func nativeHistogramEvals(_ url: URL) throws -> Set<String> {
         var skip = Set<String>()
         for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst() {

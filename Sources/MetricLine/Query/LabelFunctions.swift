@@ -14,59 +14,11 @@ extension Evaluator {
                 result.append(element)
                 continue
             }
-            let value = Evaluator.expand(replacement, groups: groups, names: regex.groupNames)
+            let value = regex.expand(replacement, groups: groups)
             result.append(VectorElement(labels: element.labels.setting(destination, value), value: element.value,
                                         dropsName: element.dropsName && destination != Segment.nameLabel))
         }
         return .vector(result)
-    }
-
-    /// Go's regexp Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`.
-    static func expand(_ template: String, groups: [String?], names: [String: Int]) -> String {
-        var output = ""
-        let characters = Array(template)
-        var index = 0
-        while index < characters.count {
-            let character = characters[index]
-            guard character == "$", index + 1 < characters.count else {
-                output.append(character)
-                index += 1
-                continue
-            }
-            if characters[index + 1] == "$" {
-                output.append("$")
-                index += 2
-                continue
-            }
-            var name = ""
-            var end = index + 1
-            if characters[end] == "{" {
-                guard let close = characters[end...].firstIndex(of: "}") else {
-                    output.append(character)
-                    index += 1
-                    continue
-                }
-                name = String(characters[(end + 1)..<close])
-                end = close + 1
-            } else {
-                while end < characters.count, characters[end].isLetter || characters[end].isNumber || characters[end] == "_" {
-                    name.append(characters[end])
-                    end += 1
-                }
-            }
-            if name.isEmpty {
-                output.append(character)
-                index += 1
-                continue
-            }
-            if let number = Int(name) {
-                if number < groups.count { output += groups[number] ?? "" }
-            } else if let number = names[name], number < groups.count {
-                output += groups[number] ?? ""
-            }
-            index = end
-        }
-        return output
     }
 
     func labelJoin(_ arguments: [QueryExpression], at time: Int64) throws(QueryError) -> QueryValue {
