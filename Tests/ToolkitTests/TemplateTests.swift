@@ -179,6 +179,8 @@ final class TemplateTests: XCTestCase {
         assertRenders("{{ reReplaceAll \"^(.*):[0-9]+$\" \"$1\" $labels.instance }}", "host", data: data(labels: ["instance": "host:9100"]))
         assertRenders("{{ reReplaceAll \"a*\" \"-\" \"baaac\" }}", "-b-c-")
         assertRenders("{{ reReplaceAll \"(?P<first>\\\\w+) (?P<last>\\\\w+)\" \"${last} $first $$\" \"John Smith\" }}", "Smith John $")
+        assertRenders("{{ reReplaceAll \"(.*?)(\\\\d*)$\" \"$1|$2\" \"ab12\" }} {{ reReplaceAll \"(a)\" \"$1x ${1}x\" \"a\" }}", "ab|12  ax")
+        assertRenders("{{ match \"\\\\bfoo\\\\b\" \"a foo\" }} {{ match \"\\\\bfoo\\\\b\" \"afoo\" }}", "true false")
         assertFails("{{ match \"(\" \"a\" }}",
                     "template: test:1:3: executing \"test\" at <match \"(\" \"a\">: error calling match: error parsing regexp: missing closing ): `(`")
     }

@@ -121,19 +121,27 @@ extension Template {
         string("stripDomain", GoNet.stripDomain)
         string("graphLink") { "/graph?g0.expr=\(GoText.queryEscape($0))&g0.tab=0" }
         string("tableLink") { "/graph?g0.expr=\(GoText.queryEscape($0))&g0.tab=1" }
+        // Go's regexp, searching anywhere in the text; linear time, but bounded in steps too.
+        let tooLong = TemplateError("regexp: matching takes too long")
         add("match", [.string, .string]) { _, arguments throws(TemplateError) in
-            .bool(try GoRegexp(arguments[0].text).matches(arguments[1].text))
+            let regex: Regex
+            do throws(Regex.SyntaxError) { regex = try Regex(searching: arguments[0].text) } catch {
+                throw TemplateError("error parsing regexp: \(error.message)")
+            }
+            do throws(Regex.StepLimitExceeded) {
+                return .bool(try regex.matches(arguments[1].text, stepLimit: Limits.regexpSteps))
+            } catch { throw tooLong }
         }
         add("reReplaceAll", [.string, .string, .string]) { _, arguments throws(TemplateError) in
             let pattern = arguments[0].text
-            let regexp: GoRegexp
-            do throws(TemplateError) {
-                regexp = try GoRegexp(pattern)
-            } catch {
+            let regex: Regex
+            do throws(Regex.SyntaxError) { regex = try Regex(searching: pattern) } catch {
                 // MustCompile panics, and the panic becomes the error.
-                throw TemplateError("regexp: Compile(\(GoText.backquoteOrQuote(pattern))): \(error.message)")
+                throw TemplateError("regexp: Compile(\(GoText.backquoteOrQuote(pattern))): error parsing regexp: \(error.message)")
             }
-            return .string(try regexp.replaceAll(arguments[2].text, with: arguments[1].text))
+            do throws(Regex.StepLimitExceeded) {
+                return .string(try regex.replacingAll(in: arguments[2].text, with: arguments[1].text, stepLimit: Limits.regexpSteps))
+            } catch { throw tooLong }
         }
 
         // The server's address.

@@ -11,5 +11,7 @@ extension Template {
         static let steps = 1_000_000
         /// Bytes of output, and of any one string a function returns.
         static let outputBytes = 1 << 20
+        /// Thread steps one `match` or `reReplaceAll` call may take: linear time can still be long on a long text.
+        static let regexpSteps = 2_000_000
     }
 }
