@@ -110,6 +110,53 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertEqual(statuses[resolvedAt!], "36:resolved:true", "the change at 6m leaves the 30m window at 36m, leaving three")
     }
 
+    func testTemplatesSeeQueriesExternalLabelsAndGroupLabels() throws {
+        let groups = try rules("""
+        groups:
+          - name: g
+            labels:
+              team: ops
+            rules:
+              - alert: Down
+                expr: up == 0
+                labels:
+                  severity: '{{ if eq $labels.job "a" }}page{{ else }}ticket{{ end }}'
+                annotations:
+                  summary: '{{ $labels.job }} down in {{ $externalLabels.cluster }}; {{ with query "count(up)" }}{{ . | first | value }}{{ end }} targets known'
+                  link: '{{ $externalURL }}'
+        """)
+        var options = RuleEngine.Options()
+        options.externalLabels = ["cluster": "eu1"]
+        options.externalURL = "http://mon.example"
+        let engine = RuleEngine(groups: groups, source: upSeries([0]), options: options)
+        let evaluation = engine.evaluate(group: 0, at: 0)
+        XCTAssertEqual(evaluation.errors, [])
+        let alert = try XCTUnwrap(evaluation.notifications.first)
+        XCTAssertEqual(alert.labels, [Label("alertname", "Down"), Label("job", "a"), Label("severity", "page"), Label("team", "ops")])
+        XCTAssertEqual(alert.annotations, [Label("link", "http://mon.example"), Label("summary", "a down in eu1; 1 targets known")])
+    }
+
+    func testLimitAndDuplicateLabelSetsAreRuleErrors() throws {
+        let limited = try rules("""
+        groups:
+          - name: g
+            limit: 1
+            rules:
+              - record: twice
+                expr: up or label_replace(up, "job", "b", "", "")
+              - alert: Same
+                expr: label_replace(up, "job", "x", "", "") or label_replace(up, "job", "y", "", "")
+                labels:
+                  job: z
+        """)
+        let engine = RuleEngine(groups: limited, source: upSeries([1]))
+        let evaluation = engine.evaluate(group: 0, at: 0)
+        XCTAssertEqual(evaluation.errors.map(\.rule), ["twice", "Same"])
+        XCTAssertTrue(evaluation.errors[0].message.contains("exceeded limit of 1 with 2 series"), evaluation.errors[0].message)
+        XCTAssertTrue(evaluation.errors[1].message.contains("same labelset after applying alert labels"), evaluation.errors[1].message)
+        XCTAssertEqual(evaluation.samples, [], "a failed rule writes nothing")
+    }
+
     func testEventLineRoundTrip() throws {
         let notification = AlertNotification(
             status: .resolved, labels: [Label("alertname", "Disk\"Full"), Label("mount", "/var {x}")],
