@@ -218,6 +218,18 @@ public struct JSONParser {
 
 /// Writes JSON strings.
 enum JSONText {
+    /// Appends labels as a JSON object of strings: `{"name":"value",...}`.
+    static func appendObject(_ labels: [Label], to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "{"))
+        for (index, label) in labels.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            appendString(label.name, to: &output)
+            output.append(UInt8(ascii: ":"))
+            appendString(label.value, to: &output)
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
     /// Appends `text` as a JSON string literal.
     static func appendString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))

@@ -158,14 +158,8 @@ public enum ResultWriter {
 
     /// `{"metric":{...}` (left open for the value).
     private static func appendMetric(_ labels: LabelSet, to output: inout [UInt8]) {
-        output.append(contentsOf: #"{"metric":{"#.utf8)
-        for (index, label) in labels.enumerated() {
-            if index > 0 { output.append(UInt8(ascii: ",")) }
-            JSONText.appendString(label.name, to: &output)
-            output.append(UInt8(ascii: ":"))
-            JSONText.appendString(label.value, to: &output)
-        }
-        output.append(UInt8(ascii: "}"))
+        output.append(contentsOf: #"{"metric":"#.utf8)
+        JSONText.appendObject(labels, to: &output)
     }
 
     /// `[seconds,"value"]` as Prometheus writes points.

@@ -156,9 +156,9 @@ public enum AlertmanagerJSON {
         for (index, notification) in notifications.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             output.append(contentsOf: #"{"labels":"#.utf8)
-            appendObject(notification.labels, to: &output)
+            JSONText.appendObject(notification.labels, to: &output)
             output.append(contentsOf: #","annotations":"#.utf8)
-            appendObject(notification.annotations, to: &output)
+            JSONText.appendObject(notification.annotations, to: &output)
             output.append(contentsOf: #","startsAt":"#.utf8)
             JSONText.appendString(Timestamp.rfc3339(notification.startsAt), to: &output)
             output.append(contentsOf: #","endsAt":"#.utf8)
@@ -168,16 +168,5 @@ public enum AlertmanagerJSON {
             output.append(UInt8(ascii: "}"))
         }
         output.append(contentsOf: "]\n".utf8)
-    }
-
-    static func appendObject(_ labels: LabelSet, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "{"))
-        for (index, label) in labels.enumerated() {
-            if index > 0 { output.append(UInt8(ascii: ",")) }
-            JSONText.appendString(label.name, to: &output)
-            output.append(UInt8(ascii: ":"))
-            JSONText.appendString(label.value, to: &output)
-        }
-        output.append(UInt8(ascii: "}"))
     }
 }

@@ -278,7 +278,7 @@ public final class RuleEngine {
     /// A link to the expression in the external URL's graph page, as Prometheus builds it.
     private func generatorURL(_ expression: String) -> String {
         guard !options.externalURL.isEmpty else { return "" }
-        return options.externalURL + "/graph?g0.expr=" + URLQuery.escape(expression) + "&g0.tab=1"
+        return options.externalURL + "/graph?g0.expr=" + Template.GoText.queryEscape(expression) + "&g0.tab=1"
     }
 }
 
@@ -368,25 +368,5 @@ final class RuleSource: SeriesSource {
             }
         }
         return result
-    }
-}
-
-/// Percent-encoding for URL query values.
-enum URLQuery {
-    static func escape(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        let hex = Array("0123456789ABCDEF".utf8)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                bytes.append(byte)
-            case UInt8(ascii: " "):
-                bytes.append(UInt8(ascii: "+"))
-            default:
-                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xf)]]
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -94,9 +94,9 @@ public enum RuleStateFile {
         for (index, alert) in state.alerts.values.sorted(by: { $0.labels.key < $1.labels.key }).enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             output.append(contentsOf: #"{"labels":"#.utf8)
-            AlertmanagerJSON.appendObject(alert.labels, to: &output)
+            JSONText.appendObject(alert.labels, to: &output)
             output.append(contentsOf: #","annotations":"#.utf8)
-            AlertmanagerJSON.appendObject(alert.annotations, to: &output)
+            JSONText.appendObject(alert.annotations, to: &output)
             output.append(contentsOf: #","state":"\#(alert.state.rawValue)","value":"#.utf8)
             var value: [UInt8] = []
             ExpositionWriter.appendValue(alert.value, to: &value)
@@ -117,7 +117,7 @@ public enum RuleStateFile {
         for (index, (labels, times)) in state.toggles.sorted(by: { $0.key.key < $1.key.key }).enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             output.append(contentsOf: #"{"labels":"#.utf8)
-            AlertmanagerJSON.appendObject(labels, to: &output)
+            JSONText.appendObject(labels, to: &output)
             output.append(contentsOf: #","times":[\#(times.map(String.init).joined(separator: ","))]}"#.utf8)
         }
         output.append(contentsOf: "]}".utf8)
@@ -127,7 +127,7 @@ public enum RuleStateFile {
         output.append(UInt8(ascii: "["))
         for (index, labels) in sets.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
-            AlertmanagerJSON.appendObject(labels, to: &output)
+            JSONText.appendObject(labels, to: &output)
         }
         output.append(UInt8(ascii: "]"))
     }

@@ -26,15 +26,8 @@ extension Template {
 
         /// The proleptic Gregorian date of `days` after 1970-01-01.
         private var date: (year: Int64, month: Int, day: Int) {
-            let z = days + 719_468
-            let era = (z >= 0 ? z : z - 146_096) / 146_097
-            let dayOfEra = z - era * 146_097
-            let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-            let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-            let shiftedMonth = (5 * dayOfYear + 2) / 153
-            let day = Int(dayOfYear - (153 * shiftedMonth + 2) / 5 + 1)
-            let month = Int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9)
-            return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+            let (year, month, day) = Timestamp.civil(fromDays: days)
+            return (year, Int(month), Int(day))
         }
 
         private var yearDay: Int {
