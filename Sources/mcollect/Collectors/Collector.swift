@@ -14,6 +14,11 @@ struct CollectError: Error {
     init(_ message: String) { self.message = message }
 }
 
+/// Runs a network step (connect, request), its failure as a collector's.
+func networkStep<Value>(_ body: () throws(NetworkError) -> Value) throws(CollectError) -> Value {
+    do { return try body() } catch { throw CollectError(error.message) }
+}
+
 /// Reading small kernel files.
 enum ProcFile {
     /// The whole file as text (files under /proc report a size of 0, so read until the end).
@@ -38,32 +43,6 @@ enum ProcFile {
     /// The lines of a file, split into fields on blanks.
     static func fields(_ path: String) throws(CollectError) -> [[Substring]] {
         try read(path).split(separator: "\n").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }) }
-    }
-}
-
-/// Reading a pipe or socket to its end within a deadline, as probes and scrapes do.
-enum DeadlineRead {
-    enum Outcome { case end, timedOut, failed(Int32) }
-
-    /// Reads `descriptor` until end of file, a read error or `deadline` (Unix milliseconds),
-    /// handing each chunk to `body`; `body` stops the reading by throwing.
-    static func read(_ descriptor: Int32, until deadline: Int64,
-                     _ body: (ArraySlice<UInt8>) throws(CollectError) -> Void) throws(CollectError) -> Outcome {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let left = deadline - Clock.nowMilliseconds()
-            guard left > 0 else { return .timedOut }
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(min(left, 1000)))
-            if ready <= 0 { continue }
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failed(errno)
-            }
-            if count == 0 { return .end }
-            try body(buffer[0..<count])
-        }
     }
 }
 

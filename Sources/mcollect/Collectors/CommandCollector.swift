@@ -57,7 +57,7 @@ struct CommandCollector: Collector {
             throw CollectError("cannot run /bin/sh: \(String(cString: strerror(spawned)))")
         }
         var output: [UInt8] = []
-        let outcome = try DeadlineRead.read(pipeEnds[0], until: Clock.nowMilliseconds() + timeout) { chunk in
+        let outcome = DeadlineRead.read(pipeEnds[0], until: Clock.nowMilliseconds() + timeout) { chunk in
             // Bounded, so a runaway command cannot exhaust memory; read on, so it does not block.
             if output.count < 16 << 20 { output.append(contentsOf: chunk) }
         }

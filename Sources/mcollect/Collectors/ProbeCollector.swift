@@ -19,11 +19,13 @@ struct ProbeCollector: Collector {
         do throws(CollectError) {
             switch kind {
             case .tcp:
-                let socket = try HTTPClient.connect(try HTTPTarget("http://" + target), deadline: Clock.nowMilliseconds() + timeout)
+                let socket = try networkStep { () throws(NetworkError) in
+                    try HTTPClient.connect(try HTTPTarget("http://" + target), deadline: Clock.nowMilliseconds() + timeout)
+                }
                 close(socket)
                 success = 1
             case .http:
-                let response = try HTTPClient.get(try HTTPTarget(target), accept: "*/*", timeout: timeout)
+                let response = try networkStep { () throws(NetworkError) in try HTTPClient.get(try HTTPTarget(target), accept: "*/*", timeout: timeout) }
                 status = response.status
                 success = (200..<300).contains(response.status) ? 1 : 0
             }
