@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// A problem talking to another program over the network, in plain language.
+/// A problem talking to another program, over the network or through a pipe, in plain language.
 public struct NetworkError: Error, Sendable {
     public var message: String
     public init(_ message: String) { self.message = message }

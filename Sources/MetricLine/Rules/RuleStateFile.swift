@@ -57,17 +57,7 @@ public enum RuleStateFile {
             output.append(contentsOf: "]}".utf8)
         }
         output.append(contentsOf: "]}\n".utf8)
-        let temporary = path + ".tmp"
-        let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        do {
-            try FileSystem.write(descriptor, output, path: temporary)
-            try FileSystem.sync(descriptor, path: temporary)
-        } catch {
-            close(descriptor)
-            throw error
-        }
-        close(descriptor)
-        try FileSystem.rename(temporary, path)
+        try AtomicFile.write(output, to: path)
     }
 
     /// A rule file's absolute path, so runs from different directories share the state.

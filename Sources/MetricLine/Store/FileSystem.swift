@@ -121,3 +121,23 @@ public enum StoreFile {
         try FileSystem.list(path)
     }
 }
+
+/// Writing a small file so that a reader sees the old or the new contents, never a mix, even
+/// after a crash: a temporary file, fsync, rename, fsync of the directory.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(StoreError) {
+        let temporary = path + ".tmp"
+        let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        do {
+            try FileSystem.write(descriptor, bytes, path: temporary)
+            try FileSystem.sync(descriptor, path: temporary)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        close(descriptor)
+        try FileSystem.rename(temporary, path)
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        try FileSystem.syncDirectory(directory.isEmpty ? "/" : directory)
+    }
+}

@@ -32,45 +32,7 @@ struct CommandCollector: Collector {
     /// Runs `/bin/sh -c command`, returning what it printed, its exit status (128 + signal when
     /// killed, as a shell reports it) and whether it ran out of time.
     static func run(_ command: String, timeout: Int64) throws(CollectError) -> (String, Int32, Bool) {
-        var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { throw CollectError("pipe: \(String(cString: strerror(errno)))") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        // A process group of its own, so that a timeout kills what the shell started too.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var process: pid_t = 0
-        let arguments = ["/bin/sh", "-c", command]
-        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for argument in cArguments { free(argument) } }
-        let spawned = posix_spawn(&process, "/bin/sh", &actions, &attributes, &cArguments, environ)
-        close(pipeEnds[1])
-        guard spawned == 0 else {
-            close(pipeEnds[0])
-            throw CollectError("cannot run /bin/sh: \(String(cString: strerror(spawned)))")
-        }
-        var output: [UInt8] = []
-        let outcome = DeadlineRead.read(pipeEnds[0], until: Clock.nowMilliseconds() + timeout) { chunk in
-            // Bounded, so a runaway command cannot exhaust memory; read on, so it does not block.
-            if output.count < 16 << 20 { output.append(contentsOf: chunk) }
-        }
-        var killed = false
-        if case .timedOut = outcome {
-            kill(-process, SIGKILL)
-            killed = true
-        }
-        close(pipeEnds[0])
-        var status: Int32 = 0
-        while waitpid(process, &status, 0) < 0 && errno == EINTR {}
-        // The wait status: exit code in bits 8-15, or the signal in the low 7 bits.
-        let exitCode = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return (String(decoding: output, as: UTF8.self), exitCode, killed)
+        let outcome = try networkStep { () throws(NetworkError) in try ChildProcess.run(["/bin/sh", "-c", command], timeout: timeout) }
+        return (outcome.output, outcome.exitCode, outcome.timedOut)
     }
 }
