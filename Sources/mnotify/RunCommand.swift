@@ -1,0 +1,139 @@
+import Glibc
+import MetricLine
+
+/// `mnotify -c FILE`: reads alerts on stdin (malert's event lines or Alertmanager JSON), groups
+/// and routes them, and delivers through a durable spool. As a filter in a pipe it runs until its
+/// input ends; from cron it reads what there is, sends it, and leaves failed deliveries in the
+/// spool for the next run.
+struct RunCommand {
+    static let spec = CommandSpec(
+        tool: "mnotify",
+        summary: "route, group and deliver alerts (webhook, Slack, email, commands) through a durable spool",
+        usage: ["-c FILE [--state DIR] < alerts", "check FILE...", "routes -c FILE --labels 'alertname=X,severity=page'"],
+        options: [
+            OptionSpec(["-c", "--config"], argument: "FILE", help: "the configuration, in Alertmanager's format (default /etc/mnotify.yml)"),
+            OptionSpec(["--state"], argument: "DIR", help: "group state, spool and dead-letter file (default /var/lib/mnotify)"),
+            OptionSpec(["--retry-for"], argument: "D", help: "retry a failing delivery this long before it goes to the dead-letter file (default 1h)"),
+            OptionSpec(["--wait"], argument: "D", help: "after the input ends, keep retrying failed deliveries this long before leaving them in the spool (default 30s)"),
+        ],
+        examples: [
+            "malert -s /var/lib/metrics rules.yml | mnotify -c /etc/mnotify.yml",
+            "mcollect --interval 15s | malert rules.yml | mnotify -c notify.yml --state ~/.local/state/mnotify",
+            "mnotify check /etc/mnotify.yml",
+            "mnotify routes -c /etc/mnotify.yml --labels 'alertname=DiskFull,severity=page'",
+        ],
+        notes: [
+            "When the input ends, groups are sent without waiting out group_wait (a cron run's alerts arrive together); group_interval and repeat_interval hold across runs through the state directory.",
+            "Exit status: 0 ok, 1 a delivery was given up (see the dead-letter file) or the configuration is invalid, 2 usage.",
+        ]
+    )
+
+    let arguments: ParsedArguments
+    let diagnostics = Diagnostics(tool: "mnotify")
+
+    func run() -> Int32 {
+        let path = arguments.value("--config") ?? "/etc/mnotify.yml"
+        let config: NotifyConfig
+        do { config = try NotifyConfig.load(path) } catch {
+            error.problems.forEach { diagnostics.warn($0.description) }
+            return ExitStatus.failure
+        }
+        let notifier: Notifier
+        do { notifier = try Notifier(config: config, stateDirectory: arguments.value("--state") ?? "/var/lib/mnotify") } catch {
+            diagnostics.warn(error.message)
+            return ExitStatus.failure
+        }
+        if let text = arguments.value("--retry-for") { notifier.retryFor = duration(text, "--retry-for") }
+        let wait = arguments.value("--wait").map { duration($0, "--wait") } ?? 30_000
+        var input = LineSplitter()
+        var ended: Int64?
+        var lineNumber = 0
+        while !Interrupt.requested {
+            var now = Clock.nowMilliseconds()
+            let spoolNext = notifier.deliverDue(now: now)
+            report(notifier)
+            if let ended {
+                guard let spoolNext else { break }
+                if now >= ended + wait {
+                    diagnostics.warn("deliveries left in \(notifier.spool.directory)/spool for the next run (the next attempt is due at \(Timestamp.rfc3339(spoolNext)))")
+                    break
+                }
+                usleep(useconds_t(max(0, min(spoolNext, ended + wait) - now) * 1000))
+                continue
+            }
+            let wake = notifier.nextWake(now: now, spoolNext: spoolNext) ?? now + 1000
+            var poller = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, Int32(max(0, min(wake - now, 1000)))) > 0 {
+                switch input.read(from: 0) {
+                case .lines(let lines):
+                    now = Clock.nowMilliseconds()
+                    for line in lines {
+                        lineNumber += 1
+                        notifier.read(line, place: "stdin:\(lineNumber)", now: now)
+                    }
+                case .end(let last):
+                    now = Clock.nowMilliseconds()
+                    if let last {
+                        lineNumber += 1
+                        notifier.read(last, place: "stdin:\(lineNumber)", now: now)
+                    }
+                    ended = now
+                case .failed(let code):
+                    diagnostics.warn("stdin: \(String(cString: strerror(code)))")
+                    ended = now
+                }
+            }
+            do { try notifier.queueDue(now: Clock.nowMilliseconds(), flush: ended != nil) } catch {
+                diagnostics.warn(error.message)
+                return ExitStatus.failure
+            }
+            report(notifier)
+        }
+        if Interrupt.requested { return Interrupt.exitStatus }
+        return notifier.deadLettered > 0 ? ExitStatus.failure : ExitStatus.success
+    }
+
+    private func report(_ notifier: Notifier) {
+        for message in notifier.takeMessages() { diagnostics.warn(message) }
+    }
+
+    private func duration(_ text: String, _ option: String) -> Int64 {
+        guard let value = RuleDuration.milliseconds(text) else { Self.spec.usageFailure(UsageError("\(option) wants a duration, not '\(text)'")) }
+        return value
+    }
+}
+
+/// Splits what arrives on a descriptor into lines, keeping a partial last line for the next read.
+struct LineSplitter {
+    enum Result {
+        case lines([String])
+        /// The input ended, with its last line if it had no newline.
+        case end(String?)
+        case failed(Int32)
+    }
+
+    private var partial: [UInt8] = []
+    private var buffer = [UInt8](repeating: 0, count: 65_536)
+
+    mutating func read(from descriptor: Int32) -> Result {
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 { return errno == EINTR || errno == EAGAIN ? .lines([]) : .failed(errno) }
+        if count == 0 {
+            defer { partial = [] }
+            return .end(partial.isEmpty ? nil : String(decoding: partial, as: UTF8.self))
+        }
+        partial += buffer[0..<count]
+        var lines: [String] = []
+        var start = 0
+        for index in 0..<partial.count where partial[index] == UInt8(ascii: "\n") {
+            var end = index
+            if end > start && partial[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            lines.append(String(decoding: partial[start..<end], as: UTF8.self))
+            start = index + 1
+        }
+        partial.removeFirst(start)
+        // A line that never ends must not grow without bound.
+        if partial.count > 16 << 20 { partial.removeAll() }
+        return .lines(lines)
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+@testable import MetricLine
+
+/// mnotify delivering to a real HTTP server on 127.0.0.1 (a small Python server the test starts):
+/// grouping, exactly-once delivery across runs, retries while the receiver is down, no retries
+/// for 4xx, the dead-letter file, and a spool that a later run resumes.
+final class NotifyDeliveryTests: XCTestCase {
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "mnotify-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A webhook receiver: answers `failures` requests with `status`, then 200; records the bodies
+    /// it answered 200 to, one per line, and counts every request.
+    private final class Receiver {
+        let port = Int.random(in: 20_000...40_000)
+        let process = Process()
+        let log: String
+        let count: String
+
+        init(directory: String, failures: Int = 0, status: Int = 503) throws {
+            log = directory + "/received-\(port)"
+            count = directory + "/requests-\(port)"
+            let script = """
+            import http.server, sys
+            failures = [int(sys.argv[2])]
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                    open(sys.argv[4], 'a').write(self.path + '\\n')
+                    if failures[0] > 0:
+                        failures[0] -= 1
+                        self.send_response(int(sys.argv[3])); self.end_headers(); return
+                    open(sys.argv[5], 'a').write(body.decode() + '\\n')
+                    self.send_response(200); self.end_headers()
+                def log_message(self, *a): pass
+            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+            """
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", script, String(port), String(failures), String(status), count, log]
+            try process.run()
+            for _ in 0..<100 {
+                if (try? runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-X", "GET", "http://127.0.0.1:\(port)/"]))?.status == 0 { return }
+                usleep(50_000)
+            }
+        }
+
+        var bodies: [[String: Any]] {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+
+        var requests: [String] { ((try? String(contentsOfFile: count, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    private func config(port: Int, path: String = "/hook") throws -> String {
+        let file = directory + "/mnotify.yml"
+        try """
+        route:
+          receiver: ops
+          group_by: [alertname]
+          group_wait: 30s
+        receivers:
+          - name: ops
+            webhook_configs:
+              - url: http://127.0.0.1:\(port)\(path)
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    private func event(_ status: String, _ alertname: String, _ instance: String, endsAt: String = "2030-01-01T00:00:00Z") -> String {
+        let labels: LabelSet = [Label("alertname", alertname), Label("instance", instance)]
+        return "# ALERT \(status) {alertname=\"\(alertname)\",instance=\"\(instance)\"} startsAt=2026-11-24T10:00:00Z endsAt=\(endsAt) value=1 fingerprint=\(Alert.fingerprint(of: labels)) annotations={summary=\"\(alertname) on \(instance)\"}\n"
+    }
+
+    func testAlertsAreGroupedRoutedAndDeliveredOnceAcrossRuns() throws {
+        let receiver = try Receiver(directory: directory)
+        defer { receiver.stop() }
+        let file = try config(port: receiver.port)
+        let input = "up 1 1700000000000\n" + event("firing", "DiskFull", "a") + event("firing", "DiskFull", "b") + event("firing", "HighLoad", "a")
+        let state = directory + "/state"
+        let run = try runTool("mnotify", ["-c", file, "--state", state], input: Data(input.utf8))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let bodies = receiver.bodies
+        XCTAssertEqual(bodies.count, 2, "one request per group")
+        let disk = try XCTUnwrap(bodies.first { ($0["groupKey"] as? String)?.contains("DiskFull") ?? false })
+        XCTAssertEqual(disk["version"] as? String, "4")
+        XCTAssertEqual(disk["status"] as? String, "firing")
+        XCTAssertEqual(disk["receiver"] as? String, "ops")
+        XCTAssertEqual(disk["groupKey"] as? String, "{}:{alertname=\"DiskFull\"}")
+        XCTAssertEqual(disk["groupLabels"] as? [String: String], ["alertname": "DiskFull"])
+        XCTAssertEqual((disk["alerts"] as? [[String: Any]])?.count, 2)
+        XCTAssertEqual((disk["alerts"] as? [[String: Any]])?.first?["endsAt"] as? String, "0001-01-01T00:00:00Z")
+
+        // The same alerts again (malert re-sends firing alerts): nothing new, nothing sent twice.
+        let again = try runTool("mnotify", ["-c", file, "--state", state], input: Data(input.utf8))
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(receiver.bodies.count, 2)
+
+        // One resolves: its group is sent again, with the resolved alert.
+        let resolved = try runTool("mnotify", ["-c", file, "--state", state], input: Data(event("resolved", "DiskFull", "b", endsAt: "2026-11-24T10:05:00Z").utf8))
+        XCTAssertEqual(resolved.status, 0, resolved.stderr)
+        let last = try XCTUnwrap(receiver.bodies.last)
+        let alerts = try XCTUnwrap(last["alerts"] as? [[String: Any]])
+        XCTAssertEqual(alerts.map { $0["status"] as? String }, ["firing", "resolved"])
+        XCTAssertEqual(last["status"] as? String, "firing")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: state + "/spool"), [], "the spool is empty when all is delivered")
+    }
+
+    func testAReceiverThatIsDownGetsEveryAlertExactlyOnceWhenItRecovers() throws {
+        let receiver = try Receiver(directory: directory, failures: 3, status: 503)
+        defer { receiver.stop() }
+        let file = try config(port: receiver.port)
+        let input = event("firing", "DiskFull", "a") + event("firing", "HighLoad", "a")
+        let run = try runTool("mnotify", ["-c", file, "--state", directory + "/state", "--wait", "20s"], input: Data(input.utf8))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("HTTP 503; will retry"), run.stderr)
+        XCTAssertEqual(receiver.requests.count, 5, "three refused, then one each")
+        let keys = receiver.bodies.compactMap { $0["groupKey"] as? String }.sorted()
+        XCTAssertEqual(keys, ["{}:{alertname=\"DiskFull\"}", "{}:{alertname=\"HighLoad\"}"])
+    }
+
+    func testRefusalsAreNotRetriedAndTheURLNeverShows() throws {
+        let receiver = try Receiver(directory: directory, failures: 100, status: 400)
+        defer { receiver.stop() }
+        let file = try config(port: receiver.port, path: "/hooks/SECRET-TOKEN-123")
+        let run = try runTool("mnotify", ["-c", file, "--state", directory + "/state"], input: Data(event("firing", "DiskFull", "a").utf8))
+        XCTAssertEqual(run.status, 1)
+        XCTAssertEqual(receiver.requests.count, 1, "a 4xx is not retried")
+        XCTAssertTrue(run.stderr.contains("webhook[0] of receiver \"ops\": HTTP 400, not retried"), run.stderr)
+        XCTAssertFalse(run.stderr.contains("SECRET-TOKEN-123"))
+        let deadLetter = try String(contentsOfFile: directory + "/state/dead-letter", encoding: .utf8)
+        XCTAssertTrue(deadLetter.contains("# ALERT firing {alertname=\"DiskFull\",instance=\"a\"}"), deadLetter)
+        XCTAssertFalse(deadLetter.contains("SECRET-TOKEN-123"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/state/dead-letter")
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+    }
+
+    func testTheSpoolIsResumedByTheNextRun() throws {
+        let port = Int.random(in: 40_001...50_000)
+        let file = try config(port: port)
+        let state = directory + "/state"
+        // Nobody listens: the delivery stays in the spool.
+        let first = try runTool("mnotify", ["-c", file, "--state", state, "--wait", "0s"], input: Data(event("firing", "DiskFull", "a").utf8))
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("deliveries left in"), first.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: state + "/spool").filter { $0.hasSuffix(".delivery") }.count, 1)
+        // A later run, with no new input, delivers it once the receiver is back.
+        let receiver = try Receiver(directory: directory)
+        defer { receiver.stop() }
+        _ = try config(port: receiver.port)
+        let second = try runTool("mnotify", ["-c", file, "--state", state], input: Data())
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(receiver.bodies.count, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: state + "/spool").filter { $0.hasSuffix(".delivery") }, [])
+    }
+}
