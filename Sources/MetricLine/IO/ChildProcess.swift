@@ -36,10 +36,13 @@ public enum ChildProcess {
         var process: pid_t = 0
         var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for argument in cArguments { free(argument) } }
+        // The given variables replace inherited ones of the same name (getenv takes the first).
+        let given = Set(environment.map { $0.prefix { $0 != "=" } })
         var inherited: [String] = []
         var index = 0
         while let entry = environ[index] {
-            inherited.append(String(cString: entry))
+            let text = String(cString: entry)
+            if !given.contains(text.prefix { $0 != "=" }) { inherited.append(text) }
             index += 1
         }
         var cEnvironment: [UnsafeMutablePointer<CChar>?] = (inherited + environment).map { strdup($0) } + [nil]
