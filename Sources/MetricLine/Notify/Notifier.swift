@@ -1,11 +1,15 @@
-/// mnotify's work between reading and sending: alerts go to the dispatcher; due groups become
-/// spool entries (synced to disk) for each integration of their receiver before the group state
-/// says they were notified; spool entries are tried when due, retried with backoff, and moved to
-/// the dead-letter file after their deadline or a refusal.
+/// mnotify's work between reading and sending: alerts go to the dispatcher, which sees the
+/// silences and acknowledgements as they stand on disk; due groups become spool entries (synced
+/// to disk) for each integration of their receiver before the group state says they were
+/// notified; spool entries are tried when due, retried with backoff, and moved to the dead-letter
+/// file after their deadline or a refusal. Every attempt and its outcome go to the audit log.
 public final class Notifier {
     public let dispatcher: Dispatcher
     public let spool: Spool
     public var delivery: Delivery
+    public let silences: Silences
+    public let acknowledgements: Acknowledgements
+    public let audit: AuditLog
     /// How long a failing delivery is retried before it goes to the dead-letter file.
     public var retryFor: Int64 = 3_600_000
     private var statePath: String { spool.directory + "/groups" }
@@ -13,11 +17,16 @@ public final class Notifier {
     public private(set) var messages: [String] = []
     public private(set) var delivered = 0
     public private(set) var deadLettered = 0
+    /// The last problem reading silences or acknowledgements, so that it is reported once.
+    private var stateProblem: String?
 
     public init(config: NotifyConfig, stateDirectory: String) throws(StoreError) {
         dispatcher = Dispatcher(config: config)
         spool = try Spool(directory: stateDirectory)
         delivery = Delivery(config: config)
+        silences = Silences(stateDirectory: stateDirectory)
+        acknowledgements = Acknowledgements(stateDirectory: stateDirectory)
+        audit = AuditLog(stateDirectory: stateDirectory)
         if let warning = dispatcher.load(from: statePath) { messages.append(warning) }
     }
 
@@ -38,6 +47,7 @@ public final class Notifier {
 
     /// Queues the groups due at `now` and saves the group state; `flush` as in `Dispatcher.due`.
     public func queueDue(now: Int64, flush: Bool) throws(StoreError) {
+        reloadSilencesAndAcknowledgements()
         let due = dispatcher.due(now: now, flush: flush)
         for notification in due {
             for integration in delivery.integrations(of: notification.receiver) {
@@ -45,6 +55,36 @@ public final class Notifier {
             }
         }
         if !due.isEmpty || !dispatcher.groups.isEmpty || FileSystem.exists(statePath) { try dispatcher.save(to: statePath) }
+        forgetAcknowledgementsOfResolvedAlerts(now: now)
+    }
+
+    /// Gives the dispatcher the silences and acknowledgements as `mnotify silence` and `mnotify ack`
+    /// left them. When a file cannot be read, the last ones read stay in force: dropping a
+    /// silence because of a damaged file would page someone who asked not to be.
+    private func reloadSilencesAndAcknowledgements() {
+        do throws(StoreError) {
+            dispatcher.silences = try silences.all()
+            dispatcher.acknowledged = Set(try acknowledgements.all().map(\.fingerprint))
+            stateProblem = nil
+        } catch {
+            if stateProblem != error.message { messages.append(error.message + "; keeping the silences and acknowledgements read before") }
+            stateProblem = error.message
+        }
+    }
+
+    /// An acknowledgement lasts until its alert stops firing.
+    private func forgetAcknowledgementsOfResolvedAlerts(now: Int64) {
+        guard !dispatcher.acknowledged.isEmpty else { return }
+        let firing = Set(dispatcher.groups.values.flatMap { $0.alerts.values.filter { $0.status == .firing }.map(\.fingerprint) })
+        guard !dispatcher.acknowledged.isSubset(of: firing) else { return }
+        do throws(StoreError) {
+            for removed in try acknowledgements.keep(firing: firing) {
+                dispatcher.acknowledged.remove(removed.fingerprint)
+                record(.ackCleared, "alert \(removed.fingerprint) \(removed.labelText)", outcome: "no longer firing", now: now)
+            }
+        } catch {
+            messages.append(error.message)
+        }
     }
 
     /// Tries every spool entry that is due; returns when the next one is (nil: the spool is empty).
@@ -58,17 +98,21 @@ public final class Notifier {
                 next = min(next ?? entry.nextAttempt, entry.nextAttempt)
                 continue
             }
+            let details = Self.details(entry)
+            record(.deliveryAttempt, details, outcome: "sending", now: now)
             let outcome = delivery.send(entry.notification, through: entry.integration, now: now)
             do throws(StoreError) {
                 switch outcome {
                 case .delivered, .skipped:
                     try spool.remove(entry)
                     if outcome == .delivered { delivered += 1 }
+                    record(outcome == .delivered ? .delivered : .skipped, details, outcome: outcome == .delivered ? "ok" : "nothing to send (send_resolved is off)", now: now)
                 case .failed(let reason):
                     entry.lastError = reason
                     try spool.deadLetter(entry)
                     deadLettered += 1
                     messages.append("\(reason); moved to \(spool.deadLetterPath)")
+                    record(.deadLetter, details, outcome: Self.outcome(reason, entry), now: now)
                 case .retry(let reason):
                     entry.attempts += 1
                     entry.lastError = reason
@@ -76,11 +120,13 @@ public final class Notifier {
                         try spool.deadLetter(entry)
                         deadLettered += 1
                         messages.append("\(reason); gave up after \(entry.attempts) attempts, moved to \(spool.deadLetterPath)")
+                        record(.deadLetter, details, outcome: Self.outcome(reason, entry) + ", gave up after \(entry.attempts) attempts", now: now)
                     } else {
                         entry.nextAttempt = delivery.nextAttempt(after: entry.attempts, now: now)
                         try spool.update(entry)
                         next = min(next ?? entry.nextAttempt, entry.nextAttempt)
                         if entry.attempts == 1 { messages.append("\(reason); will retry") }
+                        record(.retry, details, outcome: Self.outcome(reason, entry) + ", next attempt at \(Timestamp.rfc3339(entry.nextAttempt))", now: now)
                     }
                 }
             } catch {
@@ -88,6 +134,26 @@ public final class Notifier {
             }
         }
         return next
+    }
+
+    /// Appends to the audit log; a failure to is reported, and does not stop deliveries.
+    private func record(_ action: AuditLog.Action, _ details: String, outcome: String, now: Int64) {
+        do { try audit.append(action, details, outcome: outcome, now: now) } catch { messages.append("audit log: \(error.message)") }
+    }
+
+    /// How the audit log names a delivery: integration, group, alerts, spool file, attempt.
+    private static func details(_ entry: SpoolEntry) -> String {
+        let name = entry.path.split(separator: "/").last.map { String($0.dropLast(".delivery".count)) } ?? ""
+        let firing = entry.notification.firing.count
+        let count = entry.notification.alerts.count
+        return "\(entry.integration.description), group \(entry.notification.groupKey), \(count) alert\(count == 1 ? "" : "s") (\(firing) firing), "
+            + "delivery \(name), attempt \(entry.attempts + 1)"
+    }
+
+    /// A delivery's failure without the integration's name in front (the details have it).
+    private static func outcome(_ reason: String, _ entry: SpoolEntry) -> String {
+        let prefix = entry.integration.description + ": "
+        return reason.hasPrefix(prefix) ? String(reason.dropFirst(prefix.count)) : reason
     }
 
     /// When something next needs doing: a group falling due or a retry.
