@@ -9,10 +9,12 @@ struct RunCommand {
     static let spec = CommandSpec(
         tool: "mnotify",
         summary: "route, group and deliver alerts (webhook, Slack, email, commands) through a durable spool",
-        usage: ["-c FILE [--state DIR] < alerts", "check FILE...", "routes -c FILE --labels 'alertname=X,severity=page'"],
+        usage: ["-c FILE [--state DIR] < alerts", "check FILE...", "routes -c FILE --labels 'alertname=X,severity=page'",
+                "silence add MATCHER... --for D [-m COMMENT] | silence list [--all] | silence expire ID", "ack FINGERPRINT [-m COMMENT] | ack --list",
+                "log [--since T]"],
         options: [
             OptionSpec(["-c", "--config"], argument: "FILE", help: "the configuration, in Alertmanager's format (default /etc/mnotify.yml)"),
-            OptionSpec(["--state"], argument: "DIR", help: "group state, spool and dead-letter file (default /var/lib/mnotify)"),
+            OptionSpec(["--state"], argument: "DIR", help: "group state, spool, dead-letter file, silences, acknowledgements and audit log (default /var/lib/mnotify)"),
             OptionSpec(["--retry-for"], argument: "D", help: "retry a failing delivery this long before it goes to the dead-letter file (default 1h)"),
             OptionSpec(["--wait"], argument: "D", help: "after the input ends, keep retrying failed deliveries this long before leaving them in the spool (default 30s)"),
         ],
@@ -21,9 +23,14 @@ struct RunCommand {
             "mcollect --interval 15s | malert rules.yml | mnotify -c notify.yml --state ~/.local/state/mnotify",
             "mnotify check /etc/mnotify.yml",
             "mnotify routes -c /etc/mnotify.yml --labels 'alertname=DiskFull,severity=page'",
+            "mnotify silence add alertname=DiskFull --for 2h -m 'disk swap'",
+            "mnotify ack 047c7aceddd078c9 -m 'on it'",
+            "mnotify log --since -1d",
         ],
         notes: [
             "When the input ends, groups are sent without waiting out group_wait (a cron run's alerts arrive together); group_interval and repeat_interval hold across runs through the state directory.",
+            "Silenced alerts are not notified, firing or resolved; an alert that is still firing when its silence ends is notified at the group's next group_interval. Acknowledged alerts are left out of repeat notifications and do not escalate; the acknowledgement ends when the alert resolves. A route's escalate_to receiver gets each alert once, when it has fired escalate_after since its startsAt, unacknowledged, and its own receiver has been told.",
+            "Each subcommand has its own --help (mnotify silence add --help).",
             "Exit status: 0 ok, 1 a delivery was given up (see the dead-letter file) or the configuration is invalid, 2 usage.",
         ]
     )
