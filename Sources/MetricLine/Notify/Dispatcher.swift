@@ -117,7 +117,7 @@ public final class Dispatcher {
         guard !alerts.isEmpty else { return nil }
         group.escalated.formUnion(alerts.map(\.fingerprint))
         return GroupNotification(receiver: target, groupKey: group.groupKey + "/escalated", groupLabels: group.groupLabels,
-                                 alerts: alerts.sorted { $0.labels.key < $1.labels.key })
+                                 alerts: alerts.sortedByLabels())
     }
 
     /// When the next alert of `group` escalates.
@@ -147,7 +147,7 @@ public final class Dispatcher {
             if let last = group.lastNotified { fields.append(("lastNotified", .integer(last))) }
             fields.append(("notified", .object(group.notified.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })))
             if !group.escalated.isEmpty { fields.append(("escalated", .array(group.escalated.sorted().map { .string($0) }))) }
-            NotificationRecord(fields: fields, alerts: group.alerts.values.sorted { $0.labels.key < $1.labels.key }).append(to: &output)
+            NotificationRecord(fields: fields, alerts: Array(group.alerts.values).sortedByLabels()).append(to: &output)
         }
         try AtomicFile.write(output, to: path)
     }
@@ -260,8 +260,15 @@ public struct AlertGroup: Sendable {
         forget(alerts.values.filter { $0.status == .resolved }.map(\.fingerprint))
         notified = notified.filter { $0.value == .firing && alerts[$0.key] != nil }
         guard !shown.isEmpty else { return nil }
-        return GroupNotification(receiver: receiver, groupKey: groupKey, groupLabels: groupLabels, alerts: shown.sorted {
-            ($0.status == .firing ? 0 : 1, $0.labels.key) < ($1.status == .firing ? 0 : 1, $1.labels.key)
-        })
+        let sorted = shown.sortedByLabels()
+        return GroupNotification(receiver: receiver, groupKey: groupKey, groupLabels: groupLabels,
+                                 alerts: sorted.filter { $0.status == .firing } + sorted.filter { $0.status == .resolved })
+    }
+}
+
+extension Array where Element == AlertNotification {
+    /// In the order of their label sets (each set's key built once, not at every comparison).
+    func sortedByLabels() -> [AlertNotification] {
+        map { ($0.labels.key, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }

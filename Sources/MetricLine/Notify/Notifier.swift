@@ -46,6 +46,8 @@ public final class Notifier {
     }
 
     /// Queues the groups due at `now` and saves the group state; `flush` as in `Dispatcher.due`.
+    private var savedAtEnd = false
+
     public func queueDue(now: Int64, flush: Bool) throws(StoreError) {
         reloadSilencesAndAcknowledgements()
         let due = dispatcher.due(now: now, flush: flush)
@@ -54,7 +56,13 @@ public final class Notifier {
                 _ = try spool.add(notification, integration: integration, now: now, deadline: now + retryFor)
             }
         }
-        if !due.isEmpty || !dispatcher.groups.isEmpty || FileSystem.exists(statePath) { try dispatcher.save(to: statePath) }
+        // Saved when groups were sent (that is what must not be forgotten: it keeps a restart from
+        // sending them again) and at the end of the input; alerts merely waiting come again from
+        // their sender's re-sends.
+        if !due.isEmpty || (flush && !savedAtEnd) {
+            try dispatcher.save(to: statePath)
+            savedAtEnd = flush
+        }
         forgetAcknowledgementsOfResolvedAlerts(now: now)
     }
 
