@@ -17,55 +17,6 @@ final class NotifyDeliveryTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// A webhook receiver: answers `failures` requests with `status`, then 200; records the bodies
-    /// it answered 200 to, one per line, and counts every request.
-    private final class Receiver {
-        let port = Int.random(in: 20_000...40_000)
-        let process = Process()
-        let log: String
-        let count: String
-
-        init(directory: String, failures: Int = 0, status: Int = 503) throws {
-            log = directory + "/received-\(port)"
-            count = directory + "/requests-\(port)"
-            let script = """
-            import http.server, sys
-            failures = [int(sys.argv[2])]
-            class H(http.server.BaseHTTPRequestHandler):
-                def do_POST(self):
-                    body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
-                    open(sys.argv[4], 'a').write(self.path + '\\n')
-                    if failures[0] > 0:
-                        failures[0] -= 1
-                        self.send_response(int(sys.argv[3])); self.end_headers(); return
-                    open(sys.argv[5], 'a').write(body.decode() + '\\n')
-                    self.send_response(200); self.end_headers()
-                def log_message(self, *a): pass
-            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
-            """
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", script, String(port), String(failures), String(status), count, log]
-            try process.run()
-            for _ in 0..<100 {
-                if (try? runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-X", "GET", "http://127.0.0.1:\(port)/"]))?.status == 0 { return }
-                usleep(50_000)
-            }
-        }
-
-        var bodies: [[String: Any]] {
-            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }
-        }
-
-        var requests: [String] { ((try? String(contentsOfFile: count, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
-
-        func stop() {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
     private func config(port: Int, path: String = "/hook") throws -> String {
         let file = directory + "/mnotify.yml"
         try """
@@ -87,7 +38,7 @@ final class NotifyDeliveryTests: XCTestCase {
     }
 
     func testAlertsAreGroupedRoutedAndDeliveredOnceAcrossRuns() throws {
-        let receiver = try Receiver(directory: directory)
+        let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }
         let file = try config(port: receiver.port)
         let input = "up 1 1700000000000\n" + event("firing", "DiskFull", "a") + event("firing", "DiskFull", "b") + event("firing", "HighLoad", "a")
@@ -121,7 +72,7 @@ final class NotifyDeliveryTests: XCTestCase {
     }
 
     func testAReceiverThatIsDownGetsEveryAlertExactlyOnceWhenItRecovers() throws {
-        let receiver = try Receiver(directory: directory, failures: 3, status: 503)
+        let receiver = try WebhookReceiver(directory: directory, failures: 3, status: 503)
         defer { receiver.stop() }
         let file = try config(port: receiver.port)
         let input = event("firing", "DiskFull", "a") + event("firing", "HighLoad", "a")
@@ -134,7 +85,7 @@ final class NotifyDeliveryTests: XCTestCase {
     }
 
     func testRefusalsAreNotRetriedAndTheURLNeverShows() throws {
-        let receiver = try Receiver(directory: directory, failures: 100, status: 400)
+        let receiver = try WebhookReceiver(directory: directory, failures: 100, status: 400)
         defer { receiver.stop() }
         let file = try config(port: receiver.port, path: "/hooks/SECRET-TOKEN-123")
         let run = try runTool("mnotify", ["-c", file, "--state", directory + "/state"], input: Data(event("firing", "DiskFull", "a").utf8))
@@ -159,7 +110,7 @@ final class NotifyDeliveryTests: XCTestCase {
         XCTAssertTrue(first.stderr.contains("deliveries left in"), first.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: state + "/spool").filter { $0.hasSuffix(".delivery") }.count, 1)
         // A later run, with no new input, delivers it once the receiver is back.
-        let receiver = try Receiver(directory: directory)
+        let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }
         _ = try config(port: receiver.port)
         let second = try runTool("mnotify", ["-c", file, "--state", state], input: Data())

@@ -20,55 +20,6 @@ final class NotifySilenceTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// A webhook receiver: answers `failures` requests with `status`, then 200; records the bodies
-    /// it answered 200 to, one per line, and the path of every request.
-    private final class Receiver {
-        let port = Int.random(in: 20_000...40_000)
-        let process = Process()
-        let log: String
-        let count: String
-
-        init(directory: String, failures: Int = 0, status: Int = 503) throws {
-            log = directory + "/received-\(port)"
-            count = directory + "/requests-\(port)"
-            let script = """
-            import http.server, sys
-            failures = [int(sys.argv[2])]
-            class H(http.server.BaseHTTPRequestHandler):
-                def do_POST(self):
-                    body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
-                    open(sys.argv[4], 'a').write(self.path + '\\n')
-                    if failures[0] > 0:
-                        failures[0] -= 1
-                        self.send_response(int(sys.argv[3])); self.end_headers(); return
-                    open(sys.argv[5], 'a').write(body.decode() + '\\n')
-                    self.send_response(200); self.end_headers()
-                def log_message(self, *a): pass
-            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
-            """
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", script, String(port), String(failures), String(status), count, log]
-            try process.run()
-            for _ in 0..<100 {
-                if (try? runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-X", "GET", "http://127.0.0.1:\(port)/"]))?.status == 0 { return }
-                usleep(50_000)
-            }
-        }
-
-        var bodies: [[String: Any]] {
-            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }
-        }
-
-        var requests: [String] { ((try? String(contentsOfFile: count, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
-
-        func stop() {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
     /// Receivers `ops` and `manager` on one server, told apart by a path that stands for a secret.
     private func config(port: Int, route: String = "") throws -> String {
         let file = directory + "/mnotify.yml"
@@ -156,7 +107,7 @@ final class NotifySilenceTests: XCTestCase {
     }
 
     func testASilencedAlertIsHeldBackUntilTheSilenceExpires() throws {
-        let receiver = try Receiver(directory: directory)
+        let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }
         let file = try config(port: receiver.port)
         let id = try mnotify(["silence", "add", "alertname=DiskFull", "--for", "1h"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -186,7 +137,7 @@ final class NotifySilenceTests: XCTestCase {
     }
 
     func testAnAcknowledgedAlertIsLeftOutOfRepeatsUntilItResolves() throws {
-        let receiver = try Receiver(directory: directory)
+        let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }
         let file = try config(port: receiver.port, route: "  group_interval: 1s\n  repeat_interval: 1s")
         let input = event("firing", "DiskFull", "a") + event("firing", "DiskFull", "b")
@@ -227,7 +178,7 @@ final class NotifySilenceTests: XCTestCase {
     }
 
     func testAnUnacknowledgedAlertEscalatesOnce() throws {
-        let receiver = try Receiver(directory: directory)
+        let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }
         let file = try config(port: receiver.port, route: "  escalate_to: manager\n  escalate_after: 2s")
         let now = Timestamp.rfc3339(Clock.nowMilliseconds())
@@ -248,7 +199,7 @@ final class NotifySilenceTests: XCTestCase {
     }
 
     func testTheAuditLogRecordsWhoDidWhatAndNeverAURL() throws {
-        let receiver = try Receiver(directory: directory, failures: 1, status: 503)
+        let receiver = try WebhookReceiver(directory: directory, failures: 1, status: 503)
         defer { receiver.stop() }
         let file = try config(port: receiver.port)
         try mnotify(["-c", file, "--wait", "20s"], input: event("firing", "DiskFull", "a"))
@@ -259,7 +210,7 @@ final class NotifySilenceTests: XCTestCase {
         try mnotify(["silence", "expire", id])
 
         // A refusal goes to the dead-letter file, and the log says so.
-        let refusing = try Receiver(directory: directory, failures: 100, status: 400)
+        let refusing = try WebhookReceiver(directory: directory, failures: 100, status: 400)
         defer { refusing.stop() }
         let refusingFile = try config(port: refusing.port)
         try mnotify(["-c", refusingFile], input: event("firing", "Other", "a"), status: 1)

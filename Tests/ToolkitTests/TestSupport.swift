@@ -181,3 +181,52 @@ func unescapeFixture(_ text: Substring) -> [UInt8] {
     }
     return bytes
 }
+
+/// A webhook receiver on 127.0.0.1 (a small Python server) for mnotify's tests: answers `failures` requests with `status`, then 200; records the bodies
+/// it answered 200 to, one per line, and counts every request.
+final class WebhookReceiver {
+    let port = Int.random(in: 20_000...40_000)
+    let process = Process()
+    let log: String
+    let count: String
+
+    init(directory: String, failures: Int = 0, status: Int = 503) throws {
+        log = directory + "/received-\(port)"
+        count = directory + "/requests-\(port)"
+        let script = """
+        import http.server, sys
+        failures = [int(sys.argv[2])]
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                open(sys.argv[4], 'a').write(self.path + '\\n')
+                if failures[0] > 0:
+                    failures[0] -= 1
+                    self.send_response(int(sys.argv[3])); self.end_headers(); return
+                open(sys.argv[5], 'a').write(body.decode() + '\\n')
+                self.send_response(200); self.end_headers()
+            def log_message(self, *a): pass
+        http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+        """
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, String(port), String(failures), String(status), count, log]
+        try process.run()
+        for _ in 0..<100 {
+            if (try? runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-X", "GET", "http://127.0.0.1:\(port)/"]))?.status == 0 { return }
+            usleep(50_000)
+        }
+    }
+
+    var bodies: [[String: Any]] {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    var requests: [String] { ((try? String(contentsOfFile: count, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
