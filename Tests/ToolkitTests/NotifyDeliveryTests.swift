@@ -17,13 +17,13 @@ final class NotifyDeliveryTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private func config(port: Int, path: String = "/hook") throws -> String {
+    private func config(port: Int, path: String = "/hook", groupWait: String = "30s") throws -> String {
         let file = directory + "/mnotify.yml"
         try """
         route:
           receiver: ops
           group_by: [alertname]
-          group_wait: 30s
+          group_wait: \(groupWait)
         receivers:
           - name: ops
             webhook_configs:
@@ -117,5 +117,41 @@ final class NotifyDeliveryTests: XCTestCase {
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertEqual(receiver.bodies.count, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: state + "/spool").filter { $0.hasSuffix(".delivery") }, [])
+    }
+
+    /// A long-running mnotify killed with SIGKILL while its receiver refuses: the next run
+    /// delivers what was spooled, and the same alerts coming again are not sent a second time.
+    func testKillNineLosesNothingAndSendsNothingTwice() throws {
+        let refusing = try WebhookReceiver(directory: directory, failures: 1000, status: 503)
+        let file = try config(port: refusing.port, groupWait: "0s")
+        let state = directory + "/state"
+        let input = event("firing", "DiskFull", "a") + event("firing", "HighLoad", "b")
+        let process = Process()
+        process.executableURL = toolDirectory.appendingPathComponent("mnotify")
+        process.arguments = ["-c", file, "--state", state]
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        var spooled: [String] = []
+        for _ in 0..<100 {
+            spooled = ((try? FileManager.default.contentsOfDirectory(atPath: state + "/spool")) ?? []).filter { $0.hasSuffix(".delivery") }
+            if spooled.count == 2 && refusing.requests.count >= 2 { break }
+            usleep(50_000)
+        }
+        XCTAssertEqual(spooled.count, 2, "both groups are in the spool before the kill")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        refusing.stop()
+
+        let receiver = try WebhookReceiver(directory: directory)
+        defer { receiver.stop() }
+        _ = try config(port: receiver.port, groupWait: "0s")
+        let restarted = try runTool("mnotify", ["-c", file, "--state", state], input: Data(input.utf8))
+        XCTAssertEqual(restarted.status, 0, restarted.stderr)
+        let keys = receiver.bodies.compactMap { $0["groupKey"] as? String }.sorted()
+        XCTAssertEqual(keys, ["{}:{alertname=\"DiskFull\"}", "{}:{alertname=\"HighLoad\"}"], "each group exactly once")
+        XCTAssertEqual(((try? FileManager.default.contentsOfDirectory(atPath: state + "/spool")) ?? []).filter { $0.hasSuffix(".delivery") }, [])
     }
 }
