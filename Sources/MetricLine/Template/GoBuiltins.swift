@@ -24,6 +24,8 @@ extension Template {
             case .labels(let labels): return .int(labels.count)
             case .map(let map): return .int(map.count)
             case .samples(let samples): return .int(samples.count)
+            case .tree(.list(let list, _)): return .int(list.count)
+            case .tree(.strings(let map, _)): return .int(map.count)
             case .sample(nil): throw TemplateError("len of nil pointer")
             case .missing: throw TemplateError("len of untyped nil")
             case .sample: throw TemplateError("len of type template.sample")
@@ -48,6 +50,10 @@ extension Template {
                     item = .string(labels[try key(index)] ?? "")
                 case .map(let map):
                     item = map[try key(index)] ?? .missing
+                case .tree(.list(let list, _)):
+                    item = Value(list[try position(index, count: list.count, inclusive: false)])
+                case .tree(.strings(let map, _)):
+                    item = .string(map[try key(index)] ?? "")
                 default:
                     throw TemplateError("can't index item of type \(item.typeName)")
                 }
@@ -65,6 +71,8 @@ extension Template {
                 count = text.utf8.count
             case .samples(let samples):
                 count = samples.count
+            case .tree(.list(let list, _)):
+                count = list.count
             default:
                 throw TemplateError("can't slice item of type \(item.typeName)")
             }
@@ -75,6 +83,8 @@ extension Template {
             switch item {
             case .string(let text): return .string(String(decoding: Array(text.utf8)[bounds[0]..<bounds[1]], as: UTF8.self))
             case .samples(let samples): return .samples(Array(samples[bounds[0]..<bounds[1]]))
+            // The methods of the whole list would answer for the slice wrongly, so it has none.
+            case .tree(.list(let list, _)): return .tree(.list(Array(list[bounds[0]..<bounds[1]])))
             default: return item
             }
         }

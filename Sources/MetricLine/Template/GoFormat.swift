@@ -260,6 +260,14 @@ extension Template {
                     ("ExternalURL", .string(data.externalURL)), ("Value", .float(data.value)),
                 ]
                 return structure(fields, verb, flags)
+            case .tree(.strings(let map, _)):
+                return format(.labels(map), verb, flags, pointer: false)
+            case .tree(.list(let list, _)):
+                return "[" + list.map { format(Value($0), verb, flags, pointer: false) }.joined(separator: " ") + "]"
+            case .tree(.object(_, let fields, _)):
+                return structure(fields.map { ($0.name, Value($0.value)) }, verb, flags)
+            case .tree(let scalar):
+                return format(Value(scalar), verb, flags, pointer: false)
             }
         }
 
@@ -433,7 +441,7 @@ extension Template {
 
         /// The shortest decimal digits that read back as `magnitude` (Swift's description finds the same
         /// ones as Go's strconv), and where the decimal point goes.
-        private static func shortestDigits(_ magnitude: Double) -> (String, Int) {
+        static func shortestDigits(_ magnitude: Double) -> (String, Int) {
             var digits: [UInt8] = []
             var point = 0
             var seenPoint = false

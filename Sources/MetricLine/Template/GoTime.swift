@@ -18,6 +18,12 @@ extension Template {
             self.nanoseconds = (milliseconds - seconds * 1000) * 1_000_000
         }
 
+        /// The time `milliseconds` after the epoch.
+        init(milliseconds: Int64) {
+            seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+            nanoseconds = (milliseconds - seconds * 1000) * 1_000_000
+        }
+
         /// Go's Time.String for UTC.
         var description: String { format("2006-01-02 15:04:05.999999999 -0700 MST") }
 

@@ -45,13 +45,64 @@ public struct TemplateData {
     public init() {}
 }
 
+/// Data for a template that is not an alerting rule's, such as a notification's, built from the
+/// shapes Go's reflection sees: `.Name` reads a struct's field or a map's key, `range` walks lists
+/// and maps, `len` and `index` read both.
+public indirect enum TemplateValue: Sendable {
+    case bool(Bool)
+    case int(Int)
+    case float(Double)
+    case string(String)
+    /// A point in time in Unix milliseconds: Go's `time.Time`, with `.Format`, `.Unix` and the rest.
+    case time(Int64)
+    /// `map[string]string`, such as labels: a key it lacks reads as "".
+    case strings([String: String], methods: [String: TemplateValue] = [:])
+    /// A list (a Go slice).
+    case list([TemplateValue], methods: [String: TemplateValue] = [:])
+    /// A struct of the Go type `type` (named in messages), its fields in order.
+    case object(type: String, fields: [TemplateField], methods: [String: TemplateValue] = [:])
+
+    // `methods` are what a Go type's methods without arguments would return, such as Alertmanager's
+    // `.Alerts.Firing`: found before fields and keys, as Go looks for methods first, and neither
+    // printed nor written by `toJson`, as Go's fmt and encoding/json leave methods out.
+}
+
+/// One field of a `TemplateValue.object`.
+public struct TemplateField: Sendable {
+    /// The name templates read it by: `.StartsAt`.
+    public var name: String
+    /// The key `toJson` writes it under (a Go struct's json tag): `startsAt`.
+    public var jsonKey: String
+    public var value: TemplateValue
+
+    public init(_ name: String, _ value: TemplateValue, jsonKey: String? = nil) {
+        self.name = name
+        self.jsonKey = jsonKey ?? name
+        self.value = value
+    }
+}
+
+/// Whose templates these are, which decides the functions they may call and the variables they
+/// start with.
+public enum TemplateDialect: Sendable {
+    /// Prometheus's alerting rules: its functions, and `$labels`, `$value`, `$externalLabels` and
+    /// `$externalURL` declared; rendered on a `TemplateData`.
+    case alertingRules
+    /// Alertmanager's notifications: the same functions plus Alertmanager's `toJson`, `join` and
+    /// `trimSpace`, and only `$` declared; rendered on a `TemplateValue`.
+    case notifications
+}
+
 /// A Go text/template with Prometheus's template functions, compiled once and rendered per alert.
 ///
-/// Like Prometheus's, every template behaves as if it began with
+/// Like Prometheus's, every alerting-rule template behaves as if it began with
 /// `{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}`.
 public struct Template: Sendable {
     /// The name in messages, such as `__alert_InstanceDown`.
     let name: String
+    let dialect: TemplateDialect
+    /// The functions it may call, by name.
+    let functions: [String: Builtin]
     /// The text, to turn byte offsets into lines and columns in messages.
     let source: [UInt8]
     /// The bodies of the templates by name: the text itself under `name`, then each `define` and `block`.
@@ -60,8 +111,10 @@ public struct Template: Sendable {
     private let constantText: String?
 
     /// Compiles `text`. `name` is used in messages, like Prometheus: `template: __alert_InstanceDown:1: undefined variable "$label"`.
-    public init(_ text: String, name: String) throws(TemplateError) {
+    public init(_ text: String, name: String, dialect: TemplateDialect = .alertingRules) throws(TemplateError) {
         self.name = name
+        self.dialect = dialect
+        functions = Template.functions(for: dialect)
         source = Array(text.utf8)
         guard Template.containsAction(source) else {
             constantText = text
@@ -69,18 +122,50 @@ public struct Template: Sendable {
             return
         }
         constantText = nil
-        var parser = SyntaxParser(source: source, name: name)
+        var parser = SyntaxParser(source: source, name: name, functions: functions,
+                                  variables: dialect == .alertingRules ? Execution.ruleVariables : ["$"])
         trees = try parser.parseTemplate()
     }
 
     /// Runs the template on `data`.
     public func render(_ data: TemplateData) throws(TemplateError) -> String {
         if let constantText { return constantText }
-        return try Execution(template: self, data: data).run()
+        return try Execution(template: self, data: data, root: nil).run()
+    }
+
+    /// Runs the template on `root`, which is `.` and `$`; for `.notifications` templates, which
+    /// declare no other variables.
+    public func render(_ root: TemplateValue) throws(TemplateError) -> String {
+        if let constantText { return constantText }
+        return try Execution(template: self, data: TemplateData(), root: Value(root)).run()
     }
 
     /// True when the text holds no `{{` (callers skip rendering).
     public var isConstant: Bool { constantText != nil }
+
+    /// The names `{{template "name"}}` calls that the text does not define (Go finds out only when
+    /// the call runs).
+    public var undefinedTemplateNames: [String] {
+        var names: [String] = []
+        func visit(_ nodes: [Node]) {
+            for node in nodes {
+                switch node {
+                case .conditional(_, _, let list, let elseList):
+                    visit(list)
+                    visit(elseList ?? [])
+                case .range(_, let list, let elseList):
+                    visit(list)
+                    visit(elseList ?? [])
+                case .call(let called, _, _):
+                    if trees[called] == nil && !names.contains(called) { names.append(called) }
+                default:
+                    break
+                }
+            }
+        }
+        for key in GoText.sortedKeys(trees) { visit(trees[key] ?? []) }
+        return names
+    }
 
     private static func containsAction(_ bytes: [UInt8]) -> Bool {
         var index = 0

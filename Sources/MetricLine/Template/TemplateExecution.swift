@@ -39,6 +39,8 @@ extension Template {
     final class Execution {
         let template: Template
         let data: TemplateData
+        /// What `.` and `$` are when the caller gave its own data rather than a rule's `data`.
+        private let root: Value?
         private var output: [UInt8] = []
         private var variables: [(name: String, value: Value)] = []
         /// The template being run, for "executing NAME" in messages.
@@ -49,18 +51,27 @@ extension Template {
         private var steps = 0
         private let stack = StackGuard()
 
-        init(template: Template, data: TemplateData) {
+        /// The variables an alerting rule's templates start with, as Prometheus declares them.
+        static let ruleVariables = ["$", "$labels", "$externalLabels", "$externalURL", "$value"]
+
+        init(template: Template, data: TemplateData, root: Value?) {
             self.template = template
             self.data = data
+            self.root = root
             treeName = template.name
         }
 
         func run() throws(TemplateError) -> String {
-            variables = [
-                ("$", .data(data)), ("$labels", .labels(data.labels)), ("$externalLabels", .labels(data.externalLabels)),
-                ("$externalURL", .string(data.externalURL)), ("$value", .float(data.value)),
-            ]
-            _ = try walk(.data(data), template.trees[template.name] ?? [])
+            if let root {
+                variables = [("$", root)]
+                _ = try walk(root, template.trees[template.name] ?? [])
+            } else {
+                variables = [
+                    ("$", .data(data)), ("$labels", .labels(data.labels)), ("$externalLabels", .labels(data.externalLabels)),
+                    ("$externalURL", .string(data.externalURL)), ("$value", .float(data.value)),
+                ]
+                _ = try walk(.data(data), template.trees[template.name] ?? [])
+            }
             return String(decoding: output, as: UTF8.self)
         }
 
@@ -198,6 +209,14 @@ extension Template {
                 while index < count {
                     guard try iterate(.int(index), .int(index)) else { break }
                     index += 1
+                }
+            case .tree(.list(let elements, _)):
+                for (index, element) in elements.enumerated() {
+                    guard try iterate(.int(index), Value(element)) else { break }
+                }
+            case .tree(.strings(let map, _)):
+                for key in GoText.sortedKeys(map) {
+                    guard try iterate(.string(key), .string(map[key] ?? "")) else { break }
                 }
             case .missing:
                 break
@@ -355,6 +374,19 @@ extension Template {
             case .map(let map):
                 if hasArguments { throw failure("\(name) is not a method but has arguments") }
                 return map[name] ?? .missing
+            case .tree(let tree):
+                if let method = tree.methods[name] {
+                    if hasArguments { throw failure("wrong number of args for \(name): want 0 got \(arguments.count - 1 + (final == nil ? 0 : 1))") }
+                    return Value(method)
+                }
+                if case .object(_, let fields, _) = tree, let field = fields.first(where: { $0.name == name }) {
+                    if hasArguments { throw failure("\(name) has arguments but cannot be invoked as function") }
+                    return Value(field.value)
+                }
+                if case .strings(let map, _) = tree {
+                    if hasArguments { throw failure("\(name) is not a method but has arguments") }
+                    return .string(map[name] ?? "")
+                }
             case .sample(let sample):
                 guard name == "Labels" || name == "Value" else { break }
                 guard let sample else { throw failure("nil pointer evaluating *template.sample.\(name)") }
@@ -370,7 +402,7 @@ extension Template {
             at(node)
             let arguments = command.arguments.dropFirst()
             if name == "and" || name == "or" { return try evalShortCircuit(dot, name, arguments, final: final) }
-            guard let function = Template.builtins[name] else { throw failure("\(GoText.quote(name)) is not a defined function") }
+            guard let function = template.functions[name] else { throw failure("\(GoText.quote(name)) is not a defined function") }
             return try evalCall(dot, function.signature, name, arguments: arguments, final: final, errorsAt: .command(command), function.body)
         }
 

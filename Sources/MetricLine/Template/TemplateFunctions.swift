@@ -31,6 +31,43 @@ extension Template {
         var body: @Sendable (Execution, [Value]) throws(TemplateError) -> Value
     }
 
+    /// The functions templates of `dialect` may call.
+    static func functions(for dialect: TemplateDialect) -> [String: Builtin] {
+        switch dialect {
+        case .alertingRules: builtins
+        case .notifications: notificationBuiltins
+        }
+    }
+
+    /// The functions of notification templates: the rules' functions, plus those of Alertmanager's
+    /// that its templates commonly call and Prometheus lacks.
+    static let notificationBuiltins: [String: Builtin] = {
+        var table = builtins
+        /// `toJson`: the value as JSON, so that a label cannot break out of a JSON string.
+        table["toJson"] = Builtin(signature: Signature(parameters: [.any], variadic: nil)) { _, arguments throws(TemplateError) in
+            .string(try GoJSON.encode(arguments[0]))
+        }
+        /// `join SEP LIST`: Go's strings.Join with the arguments turned round, for pipelines.
+        table["join"] = Builtin(signature: Signature(parameters: [.string, .any], variadic: nil)) { _, arguments throws(TemplateError) in
+            guard case .tree(.list(let list, _)) = arguments[1] else {
+                throw TemplateError("wrong type for value; expected []string; got \(arguments[1].typeName)")
+            }
+            var parts: [String] = []
+            for element in list {
+                guard case .string(let text) = element else { throw TemplateError("wrong type for value; expected []string; got []interface {}") }
+                parts.append(text)
+            }
+            return .string(parts.joined(separator: arguments[0].text))
+        }
+        table["trimSpace"] = Builtin(signature: Signature(parameters: [.string], variadic: nil)) { _, arguments in
+            let scalars = arguments[0].text.unicodeScalars
+            guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+                  let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return .string("") }
+            return .string(String(scalars[first...last]))
+        }
+        return table
+    }()
+
     /// Every function by name: Go's built-ins (bar `and` and `or`, which the executor runs because
     /// they stop early) and Prometheus's, as in its template.go.
     static let builtins: [String: Builtin] = {

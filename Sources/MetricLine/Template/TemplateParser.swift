@@ -23,7 +23,9 @@ extension Template {
         /// The furthest token read: Go reports errors on its line.
         private var furthest = 0
         /// Variables in scope, innermost last.
-        private var variables = ["$", "$labels", "$externalLabels", "$externalURL", "$value"]
+        private var variables: [String]
+        /// The functions the text may call.
+        private let functions: [String: Builtin]
         private var rangeDepth = 0
         private var nesting = 0
         /// The line of the `{{` of the action being parsed, for lexical errors that span lines.
@@ -31,9 +33,11 @@ extension Template {
         private var trees: [String: [Node]] = [:]
         private let stack = StackGuard()
 
-        init(source: [UInt8], name: String) {
+        init(source: [UInt8], name: String, functions: [String: Builtin], variables: [String]) {
             self.source = source
             self.name = name
+            self.functions = functions
+            self.variables = variables
             tokens = Tokenizer.tokens(of: source)
         }
 
@@ -379,7 +383,7 @@ extension Template {
             let value = text(token)
             switch token.kind {
             case .identifier:
-                guard Template.builtins[value] != nil || value == "and" || value == "or" else {
+                guard functions[value] != nil || value == "and" || value == "or" else {
                     throw fail("function \(GoText.quote(value)) not defined")
                 }
                 return .function(value, token.start)

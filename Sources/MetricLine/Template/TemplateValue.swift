@@ -19,6 +19,22 @@ extension Template {
         case time(GoTime)
         /// The data the template runs on, a struct to Go.
         case data(TemplateData)
+        /// A list, a struct, or a string map with methods from a caller's `TemplateValue`; what is
+        /// inside becomes a `Value` as it is read.
+        case tree(TemplateValue)
+
+        /// `value` as templates see it: scalars, times and plain string maps as Go's own types.
+        init(_ value: TemplateValue) {
+            switch value {
+            case .bool(let truth): self = .bool(truth)
+            case .int(let number): self = .int(number)
+            case .float(let number): self = .float(number)
+            case .string(let text): self = .string(text)
+            case .time(let milliseconds): self = .time(GoTime(milliseconds: milliseconds))
+            case .strings(let map, let methods) where methods.isEmpty: self = .labels(map)
+            default: self = .tree(value)
+            }
+        }
 
         /// Go's type name, as `%T` and messages print it.
         var typeName: String {
@@ -34,6 +50,9 @@ extension Template {
             case .samples: "template.queryResult"
             case .time: "*time.Time"
             case .data: "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }"
+            case .tree(.strings): "map[string]string"
+            case .tree(.object(let type, _, _)): type
+            case .tree: "[]interface {}"
             }
         }
 
@@ -50,6 +69,9 @@ extension Template {
             case .sample(let value): value != nil
             case .samples(let value): !value.isEmpty
             case .time, .data: true
+            case .tree(.strings(let map, _)): !map.isEmpty
+            case .tree(.list(let list, _)): !list.isEmpty
+            case .tree: true
             }
         }
     }
@@ -60,5 +82,15 @@ extension Template.Value {
     var text: String {
         if case .string(let text) = self { return text }
         return ""
+    }
+}
+
+extension TemplateValue {
+    /// The value's methods (none for scalars and times).
+    var methods: [String: TemplateValue] {
+        switch self {
+        case .strings(_, let methods), .list(_, let methods), .object(_, _, let methods): methods
+        default: [:]
+        }
     }
 }
