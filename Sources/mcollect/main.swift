@@ -37,7 +37,7 @@ let spec = CommandSpec(
         "mcollect --once --collect time --exec 'pg_isready -q' --exec 'echo queue_depth $(wc -l < /var/spool/queue)'",
         "printf 'queue_depth{queue=\"mail\"} 12\\n' | mcollect -i - --output-format influx",
     ],
-    notes: ["HTTPS (scrapes and probes) and gzip responses are not built yet."]
+    notes: ["HTTPS (scrapes and probes) is not built yet."]
 )
 
 let arguments = spec.parseOrExit()
