@@ -37,21 +37,20 @@ public struct Delivery {
             guard integration.index < receiver.webhooks.count else { break }
             let webhook = receiver.webhooks[integration.index]
             guard let shown = Self.visible(notification, sendResolved: webhook.sendResolved) else { return .skipped }
-            let payload = WebhookPayload.body(webhook.maxAlerts > 0 ? WebhookPayload.truncated(shown, maxAlerts: webhook.maxAlerts) : shown)
+            let payload = Self.webhookBody(WebhookPayload.truncated(shown, maxAlerts: webhook.maxAlerts), webhook)
             return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, integration: integration)
         case "slack":
             guard integration.index < receiver.slack.count else { break }
             let slack = receiver.slack[integration.index]
             guard let shown = Self.visible(notification, sendResolved: slack.sendResolved) else { return .skipped }
-            return post(SlackPayload.body(shown, channel: slack.channel ?? "", username: slack.username ?? ""), url: slack.url, urlFile: slack.urlFile,
-                        timeout: 10_000, integration: integration)
+            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, integration: integration)
         case "email":
             guard integration.index < receiver.email.count else { break }
             let email = receiver.email[integration.index]
             guard let shown = Self.visible(notification, sendResolved: email.sendResolved) else { return .skipped }
             guard let from = email.from ?? config.defaultEmailSender else { return .failed("\(integration.description): no 'from' and no global smtp_from") }
             let message: EmailMessage
-            do { message = try EmailMessage(notification: shown, from: from, to: email.to, headers: email.headers.map { (name: $0.0, value: $0.1) }, now: now) } catch {
+            do { message = try Self.emailMessage(shown, email, from: from, now: now) } catch {
                 return .failed("\(integration.description): \(error.message)")
             }
             return run([email.sendmail, "-t", "-i"], input: Array(message.text.utf8), timeout: 60_000, integration: integration, temporaryFailure: 75)
@@ -59,7 +58,7 @@ public struct Delivery {
             guard integration.index < receiver.commands.count else { break }
             let command = receiver.commands[integration.index]
             guard let shown = Self.visible(notification, sendResolved: command.sendResolved) else { return .skipped }
-            let text = NotificationText.title(shown) + "\n\n" + NotificationText.body(shown)
+            let text = Self.commandInput(shown, command)
             let environment = ["MNOTIFY_STATUS=\(shown.status.rawValue)", "MNOTIFY_RECEIVER=\(shown.receiver)", "MNOTIFY_GROUP_KEY=\(shown.groupKey)",
                                "MNOTIFY_ALERTS=\(shown.alerts.count)"]
             return run(command.arguments, input: Array(text.utf8), environment: environment, timeout: command.timeout, integration: integration,
@@ -68,6 +67,71 @@ public struct Delivery {
             break
         }
         return .failed("\(integration.description) is no longer configured")
+    }
+
+    // MARK: Bodies, with the integration's templates
+
+    /// The webhook's request body: its `body_template` when it renders to JSON, else Alertmanager's
+    /// payload (with the failure in `templateError`).
+    public static func webhookBody(_ notification: GroupNotification, _ webhook: WebhookConfig) -> [UInt8] {
+        guard let template = webhook.bodyTemplate else { return WebhookPayload.body(notification) }
+        var renderer = NotificationRenderer(notification)
+        var failed = false
+        let body = Array(renderer.render(template) { failed = true; return "" }.utf8)
+        if !failed {
+            let problem: LineError? = body.withUnsafeBufferPointer { buffer in
+                do throws(LineError) {
+                    _ = try JSONParser.parse(buffer)
+                    return nil
+                } catch { return error }
+            }
+            guard let problem else { return body }
+            renderer.fail(template.key, "the body is not JSON (byte \(problem.column): \(problem.reason))")
+        }
+        return WebhookPayload.body(notification, templateError: renderer.note)
+    }
+
+    /// The Slack post: its `title` and `text` templates over data escaped for Slack, or the defaults.
+    public static func slackBody(_ notification: GroupNotification, _ slack: SlackConfig) -> [UInt8] {
+        var renderer = NotificationRenderer(notification, escape: SlackPayload.escape)
+        let title = slack.title.map { template in renderer.render(template) { SlackPayload.escape(NotificationText.title(notification)) } }
+        let text = slack.text.flatMap { template in
+            var failed = false
+            let rendered = renderer.render(template) { failed = true; return "" }
+            return failed ? nil : rendered
+        }
+        return SlackPayload.body(notification, channel: slack.channel ?? "", username: slack.username ?? "", title: title, text: text,
+                                 note: renderer.note)
+    }
+
+    /// The email: header values (`Subject` among them) and `text` rendered, or the defaults.
+    public static func emailMessage(_ notification: GroupNotification, _ email: EmailConfig, from: String, now: Int64) throws(NotifyError) -> EmailMessage {
+        var renderer = NotificationRenderer(notification)
+        var headers: [(name: String, value: String)] = []
+        for (name, template) in email.headers {
+            var failed = false
+            let value = renderer.render(template) { failed = true; return "" }
+            // A subject that fails gives way to the default one; another header is left out.
+            if !failed { headers.append((name, value)) }
+        }
+        var body = renderer.render(email.text) { NotificationText.body(notification) }
+        if let note = renderer.note { body = Self.appending(note, to: body) }
+        return try EmailMessage(notification: notification, from: from, to: email.to, headers: headers, body: body, now: now)
+    }
+
+    /// What the command reads on stdin: its `text` rendered, or the default title and body.
+    public static func commandInput(_ notification: GroupNotification, _ command: CommandConfig) -> String {
+        var renderer = NotificationRenderer(notification)
+        let text = renderer.render(command.text) { NotificationText.title(notification) + "\n\n" + NotificationText.body(notification) }
+        guard let note = renderer.note else { return text }
+        return Self.appending(note, to: text)
+    }
+
+    /// `note` after `text`, a blank line between, ending in a newline.
+    static func appending(_ note: String, to text: String) -> String {
+        var result = text
+        while result.hasSuffix("\n") { result.removeLast() }
+        return result + "\n\n" + note + "\n"
     }
 
     /// When to try a failed delivery again: exponential backoff with jitter (a random half to

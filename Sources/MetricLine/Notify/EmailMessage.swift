@@ -31,11 +31,11 @@ public struct EmailMessage: Sendable {
 
     /// Builds the message for `notification` from `from` to the addresses `to` (each `a@b.example`
     /// or `Name <a@b.example>`), dated `now` (Unix milliseconds). `headers` are added as they are,
-    /// except that `Subject` replaces the default subject. Throws when an address or a header name
-    /// is not acceptable, or when `headers` tries to set a header that names recipients or that
-    /// mnotify writes itself.
+    /// except that `Subject` replaces the default subject; `body` (a template's text) replaces the
+    /// default body. Throws when an address or a header name is not acceptable, or when `headers`
+    /// tries to set a header that names recipients or that mnotify writes itself.
     public init(notification: GroupNotification, from: String, to: [String], headers: [(name: String, value: String)] = [],
-                now: Int64) throws(NotifyError) {
+                body: String? = nil, now: Int64) throws(NotifyError) {
         let sender = try Self.address(from)
         guard !to.isEmpty else { throw NotifyError("email: no recipient ('to' is empty)") }
         var recipients: [String] = []
@@ -64,7 +64,12 @@ public struct EmailMessage: Sendable {
         lines.append("Content-Type: text/plain; charset=utf-8")
         lines.append("Content-Transfer-Encoding: quoted-printable")
         for header in extra { lines += Self.unstructured(header.name, header.value) }
-        text = lines.joined(separator: "\n") + "\n\n" + Self.quotedPrintable(NotificationText.body(notification))
+        text = lines.joined(separator: "\n") + "\n\n" + Self.quotedPrintable(Self.endingInNewline(body ?? NotificationText.body(notification)))
+    }
+
+    /// A template's text may end without a line break; a message's last line has one.
+    static func endingInNewline(_ text: String) -> String {
+        text.utf8.last == UInt8(ascii: "\n") ? text : text + "\n"
     }
 
     // MARK: Addresses

@@ -79,6 +79,9 @@ public struct WebhookConfig: Sendable {
     /// At most this many alerts per request (0: all).
     public var maxAlerts = 0
     public var timeout: Int64 = 10_000
+    /// The whole request body, for APIs that want their own JSON (`body_template`, an mnotify
+    /// extension); nil sends Alertmanager's payload.
+    public var bodyTemplate: NotificationTemplate?
 }
 
 /// `slack_configs` entry.
@@ -88,13 +91,19 @@ public struct SlackConfig: Sendable {
     public var channel: String?
     public var username: String?
     public var sendResolved = false
+    /// The message's title (`title`) and the text under it in place of the alerts' sections (`text`).
+    public var title: NotificationTemplate?
+    public var text: NotificationTemplate?
 }
 
 /// `email_configs` entry; mail goes through `sendmail -t -i`.
 public struct EmailConfig: Sendable {
     public var to: [String]
     public var from: String?
-    public var headers: [(String, String)] = []
+    /// Header values are templates, as in Alertmanager; `Subject` replaces the default subject.
+    public var headers: [(String, NotificationTemplate)] = []
+    /// The plain-text body (`text`); nil sends the default.
+    public var text: NotificationTemplate?
     public var sendResolved = false
     /// The sendmail program (an mnotify extension; default /usr/sbin/sendmail).
     public var sendmail = "/usr/sbin/sendmail"
@@ -106,6 +115,8 @@ public struct CommandConfig: Sendable {
     public var arguments: [String]
     public var sendResolved = true
     public var timeout: Int64 = 30_000
+    /// What the command reads on stdin (`text`); nil sends the default title and body.
+    public var text: NotificationTemplate?
 }
 
 /// `inhibit_rules` entry: while an alert matching `source` fires, alerts matching `target` with
@@ -300,7 +311,7 @@ struct NotifyConfigReader {
         }
         var receiver = Receiver(name: name, position: node.position)
         for item in list(node["webhook_configs"], "webhook_configs") {
-            known(item, ["url", "url_file", "send_resolved", "max_alerts", "timeout", "http_config"], in: "a webhook config")
+            known(item, ["url", "url_file", "send_resolved", "max_alerts", "timeout", "http_config", "body_template"], in: "a webhook config")
             var config = WebhookConfig()
             config.url = item["url"]?.scalar
             config.urlFile = item["url_file"]?.scalar
@@ -309,6 +320,7 @@ struct NotifyConfigReader {
             config.sendResolved = flag(item["send_resolved"], default: true)
             if let text = item["max_alerts"]?.scalar { if let value = Int(text), value >= 0 { config.maxAlerts = value } else { fail(item["max_alerts"]!.position, "max_alerts: want a number") } }
             if let value = duration(item["timeout"], "timeout") { config.timeout = value }
+            config.bodyTemplate = template(item["body_template"], key: "body_template", receiver: name, in: "webhook")
             receiver.webhooks.append(config)
         }
         for item in list(node["slack_configs"], "slack_configs") {
@@ -320,6 +332,8 @@ struct NotifyConfigReader {
             config.channel = item["channel"]?.scalar
             config.username = item["username"]?.scalar
             config.sendResolved = flag(item["send_resolved"], default: false)
+            config.title = template(item["title"], key: "title", receiver: name, in: "slack")
+            config.text = template(item["text"], key: "text", receiver: name, in: "slack")
             receiver.slack.append(config)
         }
         for item in list(node["email_configs"], "email_configs") {
@@ -329,11 +343,17 @@ struct NotifyConfigReader {
             config.from = item["from"]?.scalar
             config.sendResolved = flag(item["send_resolved"], default: false)
             if let program = item["sendmail"]?.scalar { config.sendmail = program }
-            for entry in item["headers"]?.mapping ?? [] { config.headers.append((entry.key, entry.value.scalar ?? "")) }
+            for entry in item["headers"]?.mapping ?? [] {
+                let key = "headers." + entry.key
+                // An empty value (`Subject:`) is an empty template, as YAML's null reads.
+                let header = entry.value.isNull ? try? NotificationTemplate("", key: key) : template(entry.value, key: key, receiver: name, in: "email")
+                if let header { config.headers.append((entry.key, header)) }
+            }
+            config.text = template(item["text"], key: "text", receiver: name, in: "email")
             receiver.email.append(config)
         }
         for item in list(node["command_configs"], "command_configs") {
-            known(item, ["command", "send_resolved", "timeout"], in: "a command config")
+            known(item, ["command", "send_resolved", "timeout", "text"], in: "a command config")
             let arguments = list(item["command"], "command").compactMap(\.scalar)
             guard let program = arguments.first, program.hasPrefix("/") else {
                 fail(item.position, "receiver \"\(name)\": command wants a list: an absolute program path, then its arguments")
@@ -342,12 +362,26 @@ struct NotifyConfigReader {
             var config = CommandConfig(arguments: arguments)
             config.sendResolved = flag(item["send_resolved"], default: true)
             if let value = duration(item["timeout"], "timeout") { config.timeout = value }
+            config.text = template(item["text"], key: "text", receiver: name, in: "command")
             receiver.commands.append(config)
         }
         return receiver
     }
 
     // MARK: Small readers
+
+    /// The template at `node`, compiled; a bad one is reported where its text starts.
+    private mutating func template(_ node: YAMLNode?, key: String, receiver: String, in kind: String) -> NotificationTemplate? {
+        guard let node, !node.isNull else { return nil }
+        guard let text = node.scalar else {
+            fail(node.position, "receiver \"\(receiver)\": \(kind) \(key): want a template string, not a \(node.kind)")
+            return nil
+        }
+        do { return try NotificationTemplate(text, key: key) } catch {
+            fail(node.position, "receiver \"\(receiver)\": \(kind) \(key): \(error.message)")
+            return nil
+        }
+    }
 
     private mutating func known(_ node: YAMLNode, _ keys: [String], in what: String) {
         for entry in node.mapping ?? [] where !keys.contains(entry.key) {

@@ -17,32 +17,22 @@ public enum SlackPayload {
 
     /// The JSON body for `notification`. `channel` and `username`, when not empty, override the
     /// webhook's own (legacy custom-integration webhooks only; app webhooks ignore them).
-    public static func body(_ notification: GroupNotification, channel: String = "", username: String = "") -> [UInt8] {
-        let title = escape(NotificationText.title(notification))
+    /// `title` and `text` are mrkdwn from templates, used as they are: `title` in place of the
+    /// default title (on one line), `text` in place of the alerts' sections. `note` (plain text)
+    /// ends the message.
+    public static func body(_ notification: GroupNotification, channel: String = "", username: String = "",
+                            title templated: String? = nil, text: String? = nil, note: String? = nil) -> [UInt8] {
+        let title = templated.map(NotificationText.singleLine) ?? escape(NotificationText.title(notification))
         var sections = ["*" + title + "*"]
         if !notification.externalURL.isEmpty { sections[0] += "\n" + link(notification.externalURL, "View alerts") }
-
-        let alerts = notification.firing + notification.resolved
-        // The title takes one block; when the alerts do not all fit, the last block says how many are left out.
-        let shown = alerts.count <= maximumBlocks - 1 ? alerts.count : maximumBlocks - 2
-        for alert in alerts.prefix(shown) {
-            let heading = "*" + escape(NotificationText.heading(alert)) + "*"
-            var details: [String] = []
-            for label in NotificationText.distinguishingLabels(alert, in: notification) {
-                details.append(escape(NotificationText.singleLine(label.name) + " = " + NotificationText.singleLine(label.value)))
-            }
-            if !alert.generatorURL.isEmpty { details.append(link(alert.generatorURL, "Source")) }
-            var lines = [heading]
-            let headline = NotificationText.headline(alert)
-            if !headline.isEmpty {
-                // A long summary gives way, so that the labels telling the alerts apart stay in view.
-                let room = maximumSectionLength - ([heading] + details).reduce(0) { $0 + $1.utf16.count + 1 }
-                lines.append(truncated(escape(headline), to: max(room, 1)))
-            }
-            sections.append((lines + details).joined(separator: "\n"))
+        // The title takes one block, the note one more.
+        let room = maximumBlocks - 1 - (note == nil ? 0 : 1)
+        if let text {
+            sections += self.sections(of: text).prefix(room)
+        } else {
+            sections += alertSections(notification, room: room)
         }
-        let leftOut = alerts.count - shown + notification.truncatedAlerts
-        if leftOut > 0 { sections.append("_…and \(leftOut) more alert\(leftOut == 1 ? "" : "s")_") }
+        if let note { sections.append(escape(note)) }
 
         var output: [UInt8] = [UInt8(ascii: "{")]
         if !channel.isEmpty {
@@ -66,6 +56,51 @@ public enum SlackPayload {
         }
         output.append(contentsOf: "]}\n".utf8)
         return output
+    }
+
+    /// A section per alert, firing ones first, in at most `room` blocks: when the alerts do not
+    /// all fit, the last block says how many are left out.
+    static func alertSections(_ notification: GroupNotification, room: Int) -> [String] {
+        var sections: [String] = []
+        let alerts = notification.firing + notification.resolved
+        let shown = alerts.count <= room ? alerts.count : room - 1
+        for alert in alerts.prefix(shown) {
+            let heading = "*" + escape(NotificationText.heading(alert)) + "*"
+            var details: [String] = []
+            for label in NotificationText.distinguishingLabels(alert, in: notification) {
+                details.append(escape(NotificationText.singleLine(label.name) + " = " + NotificationText.singleLine(label.value)))
+            }
+            if !alert.generatorURL.isEmpty { details.append(link(alert.generatorURL, "Source")) }
+            var lines = [heading]
+            let headline = NotificationText.headline(alert)
+            if !headline.isEmpty {
+                // A long summary gives way, so that the labels telling the alerts apart stay in view.
+                let room = maximumSectionLength - ([heading] + details).reduce(0) { $0 + $1.utf16.count + 1 }
+                lines.append(truncated(escape(headline), to: max(room, 1)))
+            }
+            sections.append((lines + details).joined(separator: "\n"))
+        }
+        let leftOut = alerts.count - shown + notification.truncatedAlerts
+        if leftOut > 0 { sections.append("_…and \(leftOut) more alert\(leftOut == 1 ? "" : "s")_") }
+        return sections
+    }
+
+    /// A template's text as sections: whole lines packed up to the length a section takes (a
+    /// longer line cut), blank lines at the end dropped; none for an empty text.
+    static func sections(of text: String) -> [String] {
+        var sections: [String] = []
+        var current = ""
+        for piece in NotificationText.multiLine(text).split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = truncated(String(piece), to: maximumSectionLength)
+            if !current.isEmpty && current.utf16.count + 1 + line.utf16.count > maximumSectionLength {
+                sections.append(current)
+                current = line
+            } else {
+                current += (current.isEmpty ? "" : "\n") + line
+            }
+        }
+        if !current.isEmpty { sections.append(current) }
+        return sections
     }
 
     /// `text` with Slack's three control characters escaped: `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`.

@@ -14,7 +14,9 @@ public enum WebhookPayload {
     public static let zeroTime = "0001-01-01T00:00:00Z"
 
     /// The JSON body for `notification`, ending in a newline as Go's encoder ends it.
-    public static func body(_ notification: GroupNotification) -> [UInt8] {
+    /// `templateError`, when given, says why the webhook's `body_template` was not used; it is
+    /// sent as one more member, which receivers written for Alertmanager ignore.
+    public static func body(_ notification: GroupNotification, templateError: String? = nil) -> [UInt8] {
         var output: [UInt8] = []
         output.append(contentsOf: #"{"version":"4","groupKey":"#.utf8)
         JSONText.appendString(notification.groupKey, to: &output)
@@ -51,7 +53,12 @@ public enum WebhookPayload {
             JSONText.appendString(alert.fingerprint, to: &output)
             output.append(UInt8(ascii: "}"))
         }
-        output.append(contentsOf: "]}\n".utf8)
+        output.append(UInt8(ascii: "]"))
+        if let templateError {
+            output.append(contentsOf: #","templateError":"#.utf8)
+            JSONText.appendString(templateError, to: &output)
+        }
+        output.append(contentsOf: "}\n".utf8)
         return output
     }
 
