@@ -142,52 +142,6 @@ enum GzipMember {
     }
 }
 
-/// gzip's checksum: CRC-32 with the IEEE polynomial (CRC32C's sibling), eight bytes at a time.
-public enum CRC32 {
-    private static let tables: [UInt32] = {
-        var tables = [UInt32](repeating: 0, count: 8 * 256)
-        for byte in 0..<256 {
-            var crc = UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-            tables[byte] = crc
-        }
-        for byte in 0..<256 {
-            for table in 1..<8 {
-                let previous = tables[(table - 1) * 256 + byte]
-                tables[table * 256 + byte] = (previous >> 8) ^ tables[Int(previous & 0xFF)]
-            }
-        }
-        return tables
-    }()
-
-    /// The checksum of `bytes`, continuing from `crc` (the checksum of what came before).
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
-        var crc = ~crc
-        var index = 0
-        let count = bytes.count
-        tables.withUnsafeBufferPointer { table in
-            while index + 8 <= count {
-                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self).littleEndian ^ UInt64(crc)
-                crc = table[7 * 256 + Int(word & 0xFF)] ^ table[6 * 256 + Int((word >> 8) & 0xFF)]
-                    ^ table[5 * 256 + Int((word >> 16) & 0xFF)] ^ table[4 * 256 + Int((word >> 24) & 0xFF)]
-                    ^ table[3 * 256 + Int((word >> 32) & 0xFF)] ^ table[2 * 256 + Int((word >> 40) & 0xFF)]
-                    ^ table[1 * 256 + Int((word >> 48) & 0xFF)] ^ table[Int(word >> 56)]
-                index += 8
-            }
-            while index < count {
-                crc = table[Int((crc ^ UInt32(bytes[index])) & 0xFF)] ^ (crc >> 8)
-                index += 1
-            }
-        }
-        return ~crc
-    }
-
-    /// The checksum of `bytes`.
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { checksum($0) }
-    }
-}
-
 /// The decoded bytes so far: one growing allocation that never passes `limit`. It is also the
 /// window that matches copy from, since a scrape body is decoded whole.
 struct InflateOutput: ~Copyable {

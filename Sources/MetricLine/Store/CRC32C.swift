@@ -1,11 +1,12 @@
-/// CRC-32C (Castagnoli), the checksum of every head-log record and segment section: it catches
-/// torn writes and flipped bits. Computed eight bytes at a time with eight tables.
-public enum CRC32C {
-    private static let tables: [UInt32] = {
+/// A reflected CRC-32 for one polynomial, computed eight bytes at a time with eight tables.
+public struct CRC32Code: Sendable {
+    private let tables: [UInt32]
+
+    public init(reflectedPolynomial polynomial: UInt32) {
         var tables = [UInt32](repeating: 0, count: 8 * 256)
         for byte in 0..<256 {
             var crc = UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ polynomial : crc >> 1 }
             tables[byte] = crc
         }
         for byte in 0..<256 {
@@ -14,11 +15,11 @@ public enum CRC32C {
                 tables[table * 256 + byte] = (previous >> 8) ^ tables[Int(previous & 0xFF)]
             }
         }
-        return tables
-    }()
+        self.tables = tables
+    }
 
     /// The checksum of `bytes`, continuing from `crc` (the checksum of what came before).
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    public func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var crc = ~crc
         var index = 0
         let count = bytes.count
@@ -40,7 +41,24 @@ public enum CRC32C {
     }
 
     /// The checksum of `bytes`.
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    public func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
+}
+
+/// CRC-32C (Castagnoli), the checksum of every head-log record and segment section: it catches
+/// torn writes and flipped bits.
+public enum CRC32C {
+    private static let code = CRC32Code(reflectedPolynomial: 0x82F6_3B78)
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 { code.checksum(bytes, continuing: crc) }
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 { code.checksum(bytes) }
+}
+
+/// CRC-32 with the IEEE polynomial, gzip's checksum.
+public enum CRC32 {
+    private static let code = CRC32Code(reflectedPolynomial: 0xEDB8_8320)
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 { code.checksum(bytes, continuing: crc) }
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 { code.checksum(bytes) }
 }
