@@ -14,7 +14,7 @@ final class InflateTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Data(input).write(to: URL(fileURLWithPath: directory + "/in"))
-        FileManager.default.createFile(atPath: directory + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/out", contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: gzipPath)
         process.arguments = arguments
