@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// mnotify's work between reading and sending: alerts go to the dispatcher, which sees the
 /// silences and acknowledgements as they stand on disk; due groups become spool entries (synced
 /// to disk) for each integration of their receiver before the group state says they were
@@ -20,9 +24,21 @@ public final class Notifier {
     /// The last problem reading silences or acknowledgements, so that it is reported once.
     private var stateProblem: String?
 
+    /// Held (flock) for as long as this notifier lives.
+    private let runLock: Int32
+
+    deinit { close(runLock) }
+
     public init(config: NotifyConfig, stateDirectory: String) throws(StoreError) {
         dispatcher = Dispatcher(config: config)
         spool = try Spool(directory: stateDirectory)
+        // One mnotify at a time per state directory (an overlapping cron run waits its turn), so
+        // no spool entry is sent by two of them and the group state is not written twice.
+        let lockPath = stateDirectory + "/run.lock"
+        runLock = try FileSystem.open(lockPath, O_RDWR | O_CREAT, mode: 0o600)
+        while flock(runLock, LOCK_EX) != 0 {
+            guard errno == EINTR, !Interrupt.requested else { throw StoreError.system(lockPath, "cannot lock") }
+        }
         delivery = Delivery(config: config)
         silences = Silences(stateDirectory: stateDirectory)
         acknowledgements = Acknowledgements(stateDirectory: stateDirectory)
@@ -51,11 +67,8 @@ public final class Notifier {
     public func queueDue(now: Int64, flush: Bool) throws(StoreError) {
         reloadSilencesAndAcknowledgements()
         let due = dispatcher.due(now: now, flush: flush)
-        for notification in due {
-            for integration in delivery.integrations(of: notification.receiver) {
-                _ = try spool.add(notification, integration: integration, now: now, deadline: now + retryFor)
-            }
-        }
+        let deliveries = due.flatMap { notification in delivery.integrations(of: notification.receiver).map { (notification, $0) } }
+        _ = try spool.add(deliveries, now: now, deadline: now + retryFor)
         // Saved when groups were sent (that is what must not be forgotten: it keeps a restart from
         // sending them again) and at the end of the input; alerts merely waiting come again from
         // their sender's re-sends.

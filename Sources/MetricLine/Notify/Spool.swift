@@ -20,18 +20,40 @@ public final class Spool {
         }
     }
 
-    /// Queues a notification for one integration of a receiver.
-    public func add(_ notification: GroupNotification, integration: Integration, now: Int64, deadline: Int64) throws(StoreError) -> SpoolEntry {
-        counter += 1
-        let name = "\(now)-\(getpid())-\(counter)-\(integration.kind)\(integration.index).delivery"
-        let entry = SpoolEntry(path: pendingDirectory + "/" + name, notification: notification, integration: integration, attempts: 0,
-                               nextAttempt: now, deadline: deadline, created: now, lastError: "")
-        try write(entry)
-        return entry
+    /// Queues notifications, each for one integration of its receiver. All of them are written,
+    /// then made durable together (one `syncfs` rather than an fsync per file), then renamed into
+    /// place, so a crash leaves each one either whole or absent.
+    public func add(_ deliveries: [(GroupNotification, Integration)], now: Int64, deadline: Int64) throws(StoreError) -> [SpoolEntry] {
+        guard !deliveries.isEmpty else { return [] }
+        var entries: [SpoolEntry] = []
+        for (notification, integration) in deliveries {
+            counter += 1
+            let name = "\(now)-\(getpid())-\(counter)-\(integration.kind)\(integration.index).delivery"
+            let entry = SpoolEntry(path: pendingDirectory + "/" + name, notification: notification, integration: integration, attempts: 0,
+                                   nextAttempt: now, deadline: deadline, created: now, lastError: "")
+            var bytes: [UInt8] = []
+            entry.record.append(to: &bytes)
+            let descriptor = try FileSystem.open(entry.path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+            defer { close(descriptor) }
+            try FileSystem.write(descriptor, bytes, path: entry.path + ".tmp")
+            entries.append(entry)
+        }
+        let directory = try FileSystem.open(pendingDirectory, O_RDONLY)
+        defer { close(directory) }
+        guard systemSyncFileSystem(directory) == 0 else { throw StoreError.system(pendingDirectory, "cannot sync") }
+        for entry in entries { try FileSystem.rename(entry.path + ".tmp", entry.path) }
+        try FileSystem.syncDirectory(pendingDirectory)
+        for entry in entries { known?[entry.path] = entry }
+        return entries
     }
 
-    /// Every queued delivery, oldest first. Unreadable files are reported and left alone.
+    /// What the spool holds, once read from disk; kept up to date by this process afterwards.
+    private var known: [String: SpoolEntry]?
+
+    /// Every queued delivery, oldest first. The directory is read once; unreadable files are
+    /// reported and left alone.
     public func pending() -> (entries: [SpoolEntry], problems: [String]) {
+        if let known { return (known.keys.sorted().map { known[$0]! }, []) }
         var entries: [SpoolEntry] = []
         var problems: [String] = []
         let names: [String]
@@ -46,14 +68,21 @@ public final class Spool {
             }
             entries.append(entry)
         }
+        known = Dictionary(entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         return (entries, problems)
     }
 
     /// Records a failed attempt and when to try again.
-    public func update(_ entry: SpoolEntry) throws(StoreError) { try write(entry) }
+    public func update(_ entry: SpoolEntry) throws(StoreError) {
+        try write(entry)
+        known?[entry.path] = entry
+    }
 
     /// Removes a delivered entry.
-    public func remove(_ entry: SpoolEntry) throws(StoreError) { try FileSystem.remove(entry.path) }
+    public func remove(_ entry: SpoolEntry) throws(StoreError) {
+        try FileSystem.remove(entry.path)
+        known?[entry.path] = nil
+    }
 
     /// Moves an entry that cannot be delivered to the dead-letter file.
     public func deadLetter(_ entry: SpoolEntry) throws(StoreError) {
@@ -64,6 +93,7 @@ public final class Spool {
         try FileSystem.write(descriptor, bytes, path: deadLetterPath)
         try FileSystem.sync(descriptor, path: deadLetterPath)
         try FileSystem.remove(entry.path)
+        known?[entry.path] = nil
     }
 
     private func write(_ entry: SpoolEntry) throws(StoreError) {
@@ -72,6 +102,11 @@ public final class Spool {
         try AtomicFile.write(bytes, to: entry.path)
     }
 }
+
+/// Linux's syncfs(2): flushes the file system that holds `descriptor`. Glibc declares it only
+/// with _GNU_SOURCE, which the Swift module does not define, so it is bound by name here.
+@_silgen_name("syncfs")
+private func systemSyncFileSystem(_ descriptor: Int32) -> Int32
 
 /// One integration of a receiver: its kind (`webhook`, `slack`, `email`, `command`) and its
 /// position among the receiver's integrations of that kind.

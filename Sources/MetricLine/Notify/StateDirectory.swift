@@ -11,6 +11,7 @@ import Glibc
 /// STATE/silences      silences (Silences)
 /// STATE/acks          acknowledged alerts (Acknowledgements)
 /// STATE/audit.log     who did what, and every delivery attempt (AuditLog)
+/// STATE/run.lock      held by the running mnotify, so runs on one directory take turns
 /// ```
 public enum StateDirectory {
     /// Creates `path` (mode 0700) unless it exists.
