@@ -46,7 +46,11 @@ struct RunCommand {
             return ExitStatus.failure
         }
         let notifier: Notifier
-        do { notifier = try Notifier(config: config, stateDirectory: arguments.value("--state") ?? "/var/lib/mnotify") } catch {
+        let state = arguments.value("--state") ?? "/var/lib/mnotify"
+        do {
+            if let group = config.stateGroup { try StateDirectory.share(state, group: group) }
+            notifier = try Notifier(config: config, stateDirectory: state)
+        } catch {
             diagnostics.warn(error.message)
             return ExitStatus.failure
         }

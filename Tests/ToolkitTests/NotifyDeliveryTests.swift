@@ -154,4 +154,29 @@ final class NotifyDeliveryTests: XCTestCase {
         XCTAssertEqual(keys, ["{}:{alertname=\"DiskFull\"}", "{}:{alertname=\"HighLoad\"}"], "each group exactly once")
         XCTAssertEqual(((try? FileManager.default.contentsOfDirectory(atPath: state + "/spool")) ?? []).filter { $0.hasSuffix(".delivery") }, [])
     }
+
+    /// With `state_group`, the state directory and everything in it can be read by that group
+    /// (here Debian's `nogroup`), files written later included, also by `mnotify silence`.
+    func testStateCanBeSharedWithAGroup() throws {
+        let receiver = try WebhookReceiver(directory: directory)
+        defer { receiver.stop() }
+        let file = try config(port: receiver.port)
+        try (try String(contentsOfFile: file, encoding: .utf8) + "\nstate_group: nogroup\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let state = directory + "/state"
+        let run = try runTool("mnotify", ["-c", file, "--state", state], input: Data(event("firing", "DiskFull", "a").utf8))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let silence = try runTool("mnotify", ["silence", "add", "alertname=X", "--for", "1h", "--state", state])
+        XCTAssertEqual(silence.status, 0, silence.stderr)
+        let nogroup = getgrnam("nogroup").pointee.gr_gid
+        func check(_ path: String, mode: Int) throws {
+            var info = stat()
+            XCTAssertEqual(stat(path, &info), 0, path)
+            XCTAssertEqual(Int(info.st_mode) & 0o7777, mode, path)
+            XCTAssertEqual(info.st_gid, nogroup, path)
+        }
+        try check(state, mode: 0o2750)
+        try check(state + "/spool", mode: 0o2750)
+        for name in ["groups", "audit.log", "silences"] { try check(state + "/" + name, mode: 0o640) }
+        XCTAssertEqual(receiver.bodies.count, 1)
+    }
 }

@@ -30,7 +30,7 @@ public struct AuditLog: Sendable {
     /// writing at the same time do not mix.
     public func append(_ action: Action, _ details: String, outcome: String, now: Int64 = Clock.nowMilliseconds()) throws(StoreError) {
         let line = [Timestamp.rfc3339(now), user, action.rawValue, details, outcome].map(Self.field).joined(separator: "\t") + "\n"
-        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        let descriptor = try FileSystem.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: StateDirectory.fileMode(for: path))
         defer { close(descriptor) }
         try FileSystem.write(descriptor, Array(line.utf8), path: path)
     }

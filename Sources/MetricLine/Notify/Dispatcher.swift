@@ -149,7 +149,7 @@ public final class Dispatcher {
             if !group.escalated.isEmpty { fields.append(("escalated", .array(group.escalated.sorted().map { .string($0) }))) }
             NotificationRecord(fields: fields, alerts: Array(group.alerts.values).sortedByLabels()).append(to: &output)
         }
-        try AtomicFile.write(output, to: path)
+        try AtomicFile.write(output, to: path, mode: StateDirectory.fileMode(for: path))
     }
 
     /// Reads the groups saved by `save`; groups of routes no longer in the configuration are dropped.

@@ -35,7 +35,7 @@ public final class Notifier {
         // One mnotify at a time per state directory (an overlapping cron run waits its turn), so
         // no spool entry is sent by two of them and the group state is not written twice.
         let lockPath = stateDirectory + "/run.lock"
-        runLock = try FileSystem.open(lockPath, O_RDWR | O_CREAT, mode: 0o600)
+        runLock = try FileSystem.open(lockPath, O_RDWR | O_CREAT, mode: StateDirectory.fileMode(for: lockPath))
         while flock(runLock, LOCK_EX) != 0 {
             guard errno == EINTR, !Interrupt.requested else { throw StoreError.system(lockPath, "cannot lock") }
         }

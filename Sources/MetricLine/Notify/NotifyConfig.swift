@@ -11,6 +11,8 @@ public struct NotifyConfig: Sendable {
     public var timeIntervals: [String: [TimeIntervalSpec]]
     /// `global.smtp_from`: the sender of emails that do not name one.
     public var defaultEmailSender: String?
+    /// `state_group` (an mnotify extension): the group that may read the state directory.
+    public var stateGroup: String?
 
     public func receiver(named name: String) -> Receiver? { receivers.first { $0.name == name } }
 
@@ -161,7 +163,7 @@ struct NotifyConfigReader {
             fail(root.position, "the configuration is a mapping with 'route' and 'receivers', not a \(root.kind)")
             return nil
         }
-        known(root, ["global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates"], in: "the configuration")
+        known(root, ["global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates", "state_group"], in: "the configuration")
         var defaultEmailSender: String?
         if let global = root["global"], !global.isNull {
             known(global, ["resolve_timeout", "smtp_from", "smtp_smarthost", "smtp_hello", "smtp_require_tls"], in: "global")
@@ -201,8 +203,13 @@ struct NotifyConfigReader {
             return nil
         }
         guard let route = readRoute(routeNode, parent: nil, receivers: receivers, intervals: intervals) else { return nil }
+        var stateGroup: String?
+        if let group = root["state_group"], !group.isNull {
+            stateGroup = group.scalar
+            if stateGroup?.isEmpty ?? true { fail(group.position, "state_group: want a group name") }
+        }
         return NotifyConfig(path: path, route: route, receivers: receivers, inhibitRules: inhibitRules, timeIntervals: intervals,
-                            defaultEmailSender: defaultEmailSender)
+                            defaultEmailSender: defaultEmailSender, stateGroup: stateGroup)
     }
 
     // MARK: Routes

@@ -19,7 +19,7 @@ public enum RecordFile {
     /// Reads the records of `path`, lets `change` modify them, and writes them back if it did.
     public static func edit<Result>(_ path: String, _ change: (inout [NotificationRecord]) -> Result) throws(StoreError) -> Result {
         let lockPath = path + ".lock"
-        let lock = try FileSystem.open(lockPath, O_RDWR | O_CREAT, mode: 0o600)
+        let lock = try FileSystem.open(lockPath, O_RDWR | O_CREAT, mode: StateDirectory.fileMode(for: lockPath))
         defer { close(lock) }
         while flock(lock, LOCK_EX) != 0 {
             guard errno == EINTR else { throw StoreError.system(lockPath, "cannot lock") }
@@ -28,7 +28,7 @@ public enum RecordFile {
         let before = text(records)
         let result = change(&records)
         let after = text(records)
-        if after != before { try AtomicFile.write(after, to: path) }
+        if after != before { try AtomicFile.write(after, to: path, mode: StateDirectory.fileMode(for: path)) }
         return result
     }
 

@@ -15,9 +15,8 @@ public final class Spool {
 
     public init(directory: String) throws(StoreError) {
         self.directory = directory
-        for path in [directory, directory + "/spool"] where !FileSystem.exists(path) {
-            guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw StoreError.system(path, "cannot create directory") }
-        }
+        try StateDirectory.create(directory)
+        try StateDirectory.create(directory + "/spool")
     }
 
     /// Queues notifications, each for one integration of its receiver. All of them are written,
@@ -33,7 +32,7 @@ public final class Spool {
                                    nextAttempt: now, deadline: deadline, created: now, lastError: "")
             var bytes: [UInt8] = []
             entry.record.append(to: &bytes)
-            let descriptor = try FileSystem.open(entry.path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+            let descriptor = try FileSystem.open(entry.path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, mode: StateDirectory.fileMode(in: pendingDirectory))
             defer { close(descriptor) }
             try FileSystem.write(descriptor, bytes, path: entry.path + ".tmp")
             entries.append(entry)
@@ -88,7 +87,7 @@ public final class Spool {
     public func deadLetter(_ entry: SpoolEntry) throws(StoreError) {
         var bytes: [UInt8] = []
         entry.record.append(to: &bytes)
-        let descriptor = try FileSystem.open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        let descriptor = try FileSystem.open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND, mode: StateDirectory.fileMode(for: deadLetterPath))
         defer { close(descriptor) }
         try FileSystem.write(descriptor, bytes, path: deadLetterPath)
         try FileSystem.sync(descriptor, path: deadLetterPath)
@@ -99,7 +98,7 @@ public final class Spool {
     private func write(_ entry: SpoolEntry) throws(StoreError) {
         var bytes: [UInt8] = []
         entry.record.append(to: &bytes)
-        try AtomicFile.write(bytes, to: entry.path)
+        try AtomicFile.write(bytes, to: entry.path, mode: StateDirectory.fileMode(in: pendingDirectory))
     }
 }
 
