@@ -22,14 +22,17 @@ struct CollectCommand {
             return filter.run(inputs.map(InputSource.init(path:)), defaultTimestamp: defaultTimestamp)
         }
         let collectors = selectedCollectors()
+        var targetFiles = arguments.values("--file-sd").map(FileSDTargets.init)
         let root = arguments.value("--root").map { $0 == "/" ? "" : $0 } ?? ""
         if let text = arguments.value("--interval") {
             guard let interval = Duration.milliseconds(text), interval >= 100 else { spec.usageFailure(UsageError("--interval wants a duration of at least 100ms, not '\(text)'")) }
-            return every(interval, collectors, root: root, format: outputFormat, diagnostics: diagnostics)
+            Reload.install()
+            return every(interval, collectors, targetFiles: &targetFiles, root: root, format: outputFormat, diagnostics: diagnostics)
         }
         guard arguments.has("--once") else { spec.usageFailure(UsageError("say --once, --interval D or --input FILE")) }
         var output = OutputBuffer(tool: spec.tool)
-        let ok = collect(collectors, root: root, format: outputFormat, diagnostics: diagnostics, into: &output)
+        let ok = collect(collectors + scrapes(&targetFiles, force: true, diagnostics: diagnostics), root: root, format: outputFormat,
+                         diagnostics: diagnostics, into: &output)
         output.flush()
         return ok ? ExitStatus.success : ExitStatus.failure
     }
@@ -72,6 +75,21 @@ struct CollectCommand {
         return chosen
     }
 
+    /// The scrapes of the targets in file_sd files, read again where they changed (or all, with `force`).
+    private func scrapes(_ files: inout [FileSDTargets], force: Bool, diagnostics: Diagnostics) -> [Collector] {
+        var timeout: Int64 = 10_000
+        if let text = arguments.value("--scrape-timeout"), let duration = Duration.milliseconds(text), duration > 0 { timeout = duration }
+        let job = arguments.value("--job") ?? "mcollect"
+        var result: [Collector] = []
+        for index in files.indices {
+            if let warning = files[index].refresh(force: force) { diagnostics.warn(warning) }
+            for target in files[index].targets {
+                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: timeout, targetLabels: target.labels))
+            }
+        }
+        return result
+    }
+
     /// One collection, stamped with its start time. Returns false if a collector failed.
     private func collect(_ collectors: [Collector], root: String, format: SampleFormat, diagnostics: Diagnostics, into output: inout OutputBuffer) -> Bool {
         let time = Clock.nowMilliseconds()
@@ -92,7 +110,8 @@ struct CollectCommand {
     }
 
     /// Collects on every whole multiple of `interval` (so ticks do not drift), until SIGINT/SIGTERM.
-    private func every(_ interval: Int64, _ collectors: [Collector], root: String, format: SampleFormat, diagnostics: Diagnostics) -> Int32 {
+    private func every(_ interval: Int64, _ collectors: [Collector], targetFiles: inout [FileSDTargets], root: String, format: SampleFormat,
+                       diagnostics: Diagnostics) -> Int32 {
         var output = OutputBuffer(tool: spec.tool)
         while !Interrupt.requested {
             let now = Clock.nowMilliseconds()
@@ -102,7 +121,8 @@ struct CollectCommand {
             // A signal interrupts the sleep; the loop then sees the request and stops.
             while nanosleep(&pause, &remaining) != 0 && errno == EINTR && !Interrupt.requested { pause = remaining }
             if Interrupt.requested { break }
-            _ = collect(collectors, root: root, format: format, diagnostics: diagnostics, into: &output)
+            let targets = scrapes(&targetFiles, force: Reload.take(), diagnostics: diagnostics)
+            _ = collect(collectors + targets, root: root, format: format, diagnostics: diagnostics, into: &output)
             output.flush()
         }
         output.flush()

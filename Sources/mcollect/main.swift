@@ -17,6 +17,7 @@ let spec = CommandSpec(
         OptionSpec(["--exec"], argument: "CMD", help: "run CMD (with /bin/sh) and report its duration, exit code and any sample lines it prints; repeatable"),
         OptionSpec(["--exec-timeout"], argument: "D", help: "kill a command after D (default 10s)"),
         OptionSpec(["--scrape"], argument: "URL", help: "scrape a Prometheus/OpenMetrics endpoint (http://host:port/metrics); repeatable"),
+        OptionSpec(["--file-sd"], argument: "FILE", help: "scrape the targets of FILE, in Prometheus's file_sd format (JSON or YAML), with their labels; read again when it changes or on SIGHUP; repeatable"),
         OptionSpec(["--job"], argument: "NAME", help: "the job label of scraped samples (default mcollect)"),
         OptionSpec(["--scrape-timeout"], argument: "D", help: "give up on a scrape or probe after D (default 10s)"),
         OptionSpec(["--probe-tcp"], argument: "HOST:PORT", help: "probe a TCP port: probe_success, probe_duration_seconds; repeatable"),
@@ -35,6 +36,7 @@ let spec = CommandSpec(
         "mcollect --once --textfile-dir /var/lib/mcollect/textfiles --textfile-ttl 2h",
         "mcollect --interval 15s --collect time --scrape http://127.0.0.1:9100/metrics --job node",
         "mcollect --once --collect time --exec 'pg_isready -q' --exec 'echo queue_depth $(wc -l < /var/spool/queue)'",
+        "mcollect --interval 15s --collect time --file-sd /etc/mcollect/targets.json",
         "printf 'queue_depth{queue=\"mail\"} 12\\n' | mcollect -i - --output-format influx",
     ],
     notes: ["HTTPS (scrapes and probes) is not built yet."]

@@ -222,3 +222,60 @@ final class ScrapeTests: XCTestCase {
         XCTAssertTrue(probes.stdout.contains("probe_http_status_code{target=\"http://127.0.0.1:\(port)/nothing\"} 404 "))
     }
 }
+
+/// Targets from file_sd files (JSON and YAML), their labels on the samples, and a file that
+/// changes while `--interval` runs.
+final class FileSDTests: XCTestCase {
+    func testTargetsAndLabelsFromFileSDFiles() throws {
+        let directory = NSTemporaryDirectory() + "filesd-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory + "/web", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "requests_total{code=\"200\",env=\"theirs\"} 5\n".write(toFile: directory + "/web/metrics", atomically: true, encoding: .utf8)
+        try "other_total 1\n".write(toFile: directory + "/web/custom", atomically: true, encoding: .utf8)
+        let port = Int.random(in: 20_000...40_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory + "/web", String(port)]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let json = directory + "/targets.json"
+        try #"[{"targets": ["127.0.0.1:\#(port)"], "labels": {"env": "test", "job": "web"}}]"#.write(toFile: json, atomically: true, encoding: .utf8)
+        var run = ToolRun(status: 1, stdout: "", stderr: "")
+        for _ in 0..<50 {
+            run = try runTool("mcollect", ["--once", "--collect", "time", "--file-sd", json])
+            if run.stdout.contains("up{env=\"test\",instance=\"127.0.0.1:\(port)\",job=\"web\"} 1 ") { break }
+            usleep(100_000)
+        }
+        XCTAssertTrue(run.stdout.contains("requests_total{code=\"200\",env=\"test\",instance=\"127.0.0.1:\(port)\",job=\"web\"} 5 "), run.stdout)
+
+        let yaml = directory + "/targets.yml"
+        try "- targets: ['127.0.0.1:\(port)']\n  labels:\n    __metrics_path__: /custom\n    team: db\n".write(toFile: yaml, atomically: true, encoding: .utf8)
+        let fromYAML = try runTool("mcollect", ["--once", "--collect", "time", "--job", "app", "--file-sd", yaml])
+        XCTAssertTrue(fromYAML.stdout.contains("other_total{instance=\"127.0.0.1:\(port)\",job=\"app\",team=\"db\"} 1 "), fromYAML.stdout)
+
+        try "- targets: ['127.0.0.1:\(port)'\n".write(toFile: yaml, atomically: true, encoding: .utf8)
+        let broken = try runTool("mcollect", ["--once", "--collect", "time", "--file-sd", yaml])
+        XCTAssertTrue(broken.stderr.contains("targets.yml:1:"), broken.stderr)
+
+        // A file written while --interval runs is picked up at the next tick.
+        let later = directory + "/later.json"
+        try "[]".write(toFile: later, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = toolDirectory.appendingPathComponent("mcollect")
+        process.arguments = ["--interval", "300ms", "--collect", "time", "--file-sd", later]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(700_000)
+        try #"[{"targets": ["127.0.0.1:\#(port)"], "labels": {"stage": "new"}}]"#.write(toFile: later, atomically: true, encoding: .utf8)
+        usleep(1_200_000)
+        process.terminate()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(text.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\",stage=\"new\"} 1 "), text)
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+}

@@ -35,3 +35,20 @@ public enum Interrupt {
     /// The conventional exit status after a signal: 128 + its number (130 for SIGINT, 143 for SIGTERM).
     public static var exitStatus: Int32 { 128 + signal }
 }
+
+/// SIGHUP as a request to read configuration again (mcollect's file_sd files).
+public enum Reload {
+    private static let flag = Atomic<Int32>(0)
+
+    /// Installs the handler; SIGHUP no longer ends the process.
+    public static func install() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in Reload.flag.store(1, ordering: .relaxed) }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGHUP, &action, nil)
+    }
+
+    /// Whether SIGHUP came since the last call.
+    public static func take() -> Bool { flag.exchange(0, ordering: .relaxed) != 0 }
+}

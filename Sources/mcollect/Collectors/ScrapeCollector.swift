@@ -9,6 +9,9 @@ struct ScrapeCollector: Collector {
     let job: String
     /// Milliseconds before the scrape is abandoned.
     let timeout: Int64
+    /// Labels of the target (from a file_sd file), put on every sample; they win over the
+    /// scraped ones, as Prometheus's target labels do.
+    var targetLabels: [Label] = []
     var name: String { "scrape " + url }
 
     func collect(root: String, into samples: inout [Sample]) throws(CollectError) {
@@ -35,8 +38,8 @@ struct ScrapeCollector: Collector {
             for record in records {
                 guard case .sample(var sample) = record else { continue }
                 // The target's own job and instance labels win only if we would add nothing.
-                sample.labels = Sample.canonicalLabels(sample.labels.filter { $0.name != "job" && $0.name != "instance" }
-                    + [Label("job", job), Label("instance", instance)])
+                sample.labels = Sample.canonicalLabels(sample.labels.filter { label in label.name != "job" && label.name != "instance" && !targetLabels.contains { $0.name == label.name } }
+                    + [Label("job", job), Label("instance", instance)] + targetLabels)
                 scraped.append(sample)
             }
         } catch {
@@ -44,7 +47,7 @@ struct ScrapeCollector: Collector {
             up = 0
             scraped = []
         }
-        let labels = [Label("instance", instance), Label("job", job)]
+        let labels = Sample.canonicalLabels([Label("instance", instance), Label("job", job)] + targetLabels)
         samples += scraped
         samples.append(Sample(name: "up", labels: labels, value: up))
         samples.append(Sample(name: "scrape_duration_seconds", labels: labels, value: Double(Clock.monotonicMicroseconds() - start) / 1e6))
