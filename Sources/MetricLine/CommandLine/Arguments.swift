@@ -73,7 +73,10 @@ public struct CommandSpec: Sendable {
             for example in examples { text += "  \(example)\n" }
         }
         for note in notes { text += "\n\(note)\n" }
-        text += "\nExit status: 0 success, 1 failure (including skipped bad lines), 2 usage error.\n"
+        // A tool that explains its own exit statuses says so in a note; the others get the usual ones.
+        if !notes.contains(where: { $0.hasPrefix("Exit status") }) {
+            text += "\nExit status: 0 success, 1 failure (including skipped bad lines), 2 usage error.\n"
+        }
         return text
     }
 }
