@@ -279,5 +279,30 @@ final class FileSDTests: XCTestCase {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(text.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\",stage=\"new\"} 1 "), text)
         XCTAssertEqual(process.terminationStatus, 0)
+
+        // SIGHUP reads the file again even when its modification time did not change.
+        let hup = directory + "/hup.json"
+        try "[]".write(toFile: hup, atomically: false, encoding: .utf8)
+        XCTAssertEqual(try runProgram("/usr/bin/touch", ["-r", hup, directory + "/stamp"]).status, 0)
+        let listening = Process()
+        listening.executableURL = toolDirectory.appendingPathComponent("mcollect")
+        listening.arguments = ["--interval", "300ms", "--collect", "time", "--file-sd", hup]
+        let hupOutput = Pipe()
+        listening.standardOutput = hupOutput
+        listening.standardError = FileHandle.nullDevice
+        try listening.run()
+        usleep(700_000)
+        try #"[{"targets": ["127.0.0.1:\#(port)"], "labels": {"stage": "hup"}}]"#.write(toFile: hup, atomically: false, encoding: .utf8)
+        XCTAssertEqual(try runProgram("/usr/bin/touch", ["-r", directory + "/stamp", hup]).status, 0)
+        usleep(700_000)
+        let before = hupOutput.fileHandleForReading.availableData
+        XCTAssertFalse(String(decoding: before, as: UTF8.self).contains("stage=\"hup\""), "an unchanged modification time is not read again by itself")
+        kill(listening.processIdentifier, SIGHUP)
+        usleep(900_000)
+        listening.terminate()
+        listening.waitUntilExit()
+        let after = String(decoding: hupOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(after.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\",stage=\"hup\"} 1 "), after)
+        XCTAssertEqual(listening.terminationStatus, 0)
     }
 }
