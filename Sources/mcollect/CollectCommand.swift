@@ -63,28 +63,30 @@ struct CollectCommand {
             timeout = duration
         }
         for command in arguments.values("--exec") { chosen.append(CommandCollector(command: command, timeout: timeout)) }
-        var scrapeTimeout: Int64 = 10_000
-        if let text = arguments.value("--scrape-timeout") {
-            guard let duration = Duration.milliseconds(text), duration > 0 else { spec.usageFailure(UsageError("--scrape-timeout wants a duration, not '\(text)'")) }
-            scrapeTimeout = duration
-        }
-        let job = arguments.value("--job") ?? "mcollect"
+        let scrapeTimeout = scrapeTimeout  // checked here, whether or not anything is scraped
         for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout)) }
         for target in arguments.values("--probe-tcp") { chosen.append(ProbeCollector(kind: .tcp, target: target, timeout: scrapeTimeout)) }
         for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout)) }
         return chosen
     }
 
+    /// `--scrape-timeout`: how long a scrape or probe may take (default 10s).
+    private var scrapeTimeout: Int64 {
+        guard let text = arguments.value("--scrape-timeout") else { return 10_000 }
+        guard let duration = Duration.milliseconds(text), duration > 0 else { spec.usageFailure(UsageError("--scrape-timeout wants a duration, not '\(text)'")) }
+        return duration
+    }
+
+    /// `--job`: the job label of scraped samples whose target names none.
+    private var job: String { arguments.value("--job") ?? "mcollect" }
+
     /// The scrapes of the targets in file_sd files, read again where they changed (or all, with `force`).
     private func scrapes(_ files: inout [FileSDTargets], force: Bool, diagnostics: Diagnostics) -> [Collector] {
-        var timeout: Int64 = 10_000
-        if let text = arguments.value("--scrape-timeout"), let duration = Duration.milliseconds(text), duration > 0 { timeout = duration }
-        let job = arguments.value("--job") ?? "mcollect"
         var result: [Collector] = []
         for index in files.indices {
             if let warning = files[index].refresh(force: force) { diagnostics.warn(warning) }
             for target in files[index].targets {
-                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: timeout, targetLabels: target.labels))
+                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, targetLabels: target.labels))
             }
         }
         return result
