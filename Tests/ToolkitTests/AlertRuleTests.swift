@@ -373,20 +373,11 @@ final class AlertRuleTests: XCTestCase {
 
         try "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n".write(toFile: directory + "/am.yml", atomically: true, encoding: .utf8)
         let port = Int.random(in: 20_000...40_000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: binary)
-        server.arguments = ["--config.file=\(directory)/am.yml", "--storage.path=\(directory)/am", "--web.listen-address=127.0.0.1:\(port)",
-                            "--cluster.listen-address=", "--log.level=error"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
         let base = "http://127.0.0.1:\(port)/api/v2/alerts"
-        var ready = false
-        for _ in 0..<100 where !ready {
-            ready = (try? runProgram("/usr/bin/curl", ["-sf", base]))?.status == 0
-            if !ready { usleep(100_000) }
-        }
+        let (server, ready) = try startServer(binary, ["--config.file=\(directory)/am.yml", "--storage.path=\(directory)/am",
+                                                       "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=error"],
+                                              readyURL: base)
+        defer { server.terminate(); server.waitUntilExit() }
         XCTAssertTrue(ready, "Alertmanager did not start")
 
         let body = directory + "/alerts.json"

@@ -72,20 +72,10 @@ final class ScaleOutTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
 
         let port = Int.random(in: 20_000...40_000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: binary)
-        server.arguments = ["-httpListenAddr=127.0.0.1:\(port)", "-storageDataPath=\(fixture.directory)/vm",
-                            "-retentionPeriod=100y", "-loggerLevel=ERROR"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
         let base = "http://127.0.0.1:\(port)"
-        var ready = false
-        for _ in 0..<100 where !ready {
-            ready = (try? runProgram("/usr/bin/curl", ["-sf", base + "/health"]))?.status == 0
-            if !ready { usleep(100_000) }
-        }
+        let (server, ready) = try startServer(binary, ["-httpListenAddr=127.0.0.1:\(port)", "-storageDataPath=\(fixture.directory)/vm",
+                                                       "-retentionPeriod=100y", "-loggerLevel=ERROR"], readyURL: base + "/health")
+        defer { server.terminate(); server.waitUntilExit() }
         XCTAssertTrue(ready, "victoria-metrics did not start on port \(port)")
 
         // mstore dump DIR | curl --data-binary @- .../api/v1/import/prometheus

@@ -230,3 +230,19 @@ final class WebhookReceiver {
         process.waitUntilExit()
     }
 }
+
+/// Starts a peer program (Alertmanager, VictoriaMetrics, ...) quietly and waits until `readyURL`
+/// answers 2xx (up to 10 s); returns the process and whether it became ready.
+func startServer(_ executable: String, _ arguments: [String], readyURL: String) throws -> (process: Process, ready: Bool) {
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: executable)
+    server.arguments = arguments
+    server.standardOutput = FileHandle.nullDevice
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    for _ in 0..<100 {
+        if (try? runProgram("/usr/bin/curl", ["-sf", "-o", "/dev/null", readyURL]))?.status == 0 { return (server, true) }
+        usleep(100_000)
+    }
+    return (server, false)
+}
