@@ -1,21 +1,47 @@
+import Glibc
 import MetricLine
 
-/// What `mquery` does: read the options, parse the expression, evaluate it, print the result.
+/// What `mquery` does: read the options, parse the expression, evaluate it, print the result; with
+/// `--watch`, again every interval until interrupted.
 struct QueryCommand {
     let spec: CommandSpec
     let arguments: ParsedArguments
+    private let diagnostics: Diagnostics
+
+    init(spec: CommandSpec, arguments: ParsedArguments) {
+        self.spec = spec
+        self.arguments = arguments
+        diagnostics = Diagnostics(tool: spec.tool)
+    }
 
     func run() -> Int32 {
-        let diagnostics = Diagnostics(tool: spec.tool)
         guard arguments.positionals.count == 1 else { spec.usageFailure(UsageError("want exactly one expression")) }
+        guard let text = arguments.value("--watch") else { return runOnce(now: Clock.nowMilliseconds()) }
+        guard let interval = Duration.milliseconds(text), interval >= 100 else { spec.usageFailure(UsageError("--watch wants a duration of at least 100ms, not '\(text)'")) }
+        guard arguments.has("--store") else { spec.usageFailure(UsageError("--watch reads a store (-s DIR): stdin is read once")) }
+        let clear = isatty(1) == 1
+        while !Interrupt.requested {
+            let now = Clock.nowMilliseconds()
+            if clear { Diagnostics.writeStandardOutput("\u{1B}[H\u{1B}[2J") }
+            Diagnostics.writeStandardOutput("Every \(text): \(arguments.positionals[0])    \(Timestamp.rfc3339(now / 1000 * 1000))\n\n")
+            let status = runOnce(now: now)
+            if status != ExitStatus.success { return status }
+            // Sleep to the next interval boundary, waking early for a signal.
+            let next = (now / interval + 1) * interval
+            while !Interrupt.requested, Clock.nowMilliseconds() < next { usleep(UInt32(min(100, max(1, next - Clock.nowMilliseconds())) * 1000)) }
+        }
+        return Interrupt.exitStatus
+    }
+
+    /// One evaluation with `now` as the time relative times count from.
+    private func runOnce(now: Int64) -> Int32 {
         let text = arguments.positionals[0]
-        let now = Clock.nowMilliseconds()
         func time(_ option: String, _ fallback: Int64) -> Int64 {
             guard let value = arguments.value(option) else { return fallback }
             guard let parsed = Timestamp.parse(value, now: now) else { spec.usageFailure(UsageError("\(option): cannot read '\(value)' as a time")) }
             return parsed
         }
-        guard let format = ResultWriter.Format(rawValue: arguments.value("--output-format") ?? "lines") else {
+        guard let format = ResultWriter.Format(rawValue: arguments.value("--output-format") ?? (arguments.has("--chart") ? "svg" : "lines")) else {
             spec.usageFailure(UsageError("--output-format wants lines, json, csv, table or svg"))
         }
         var stages: [(String, Int64)] = []
@@ -45,7 +71,7 @@ struct QueryCommand {
                 return ExitStatus.failure
             }
         } else {
-            guard let memory = readStandardInput(diagnostics, now: now) else { return ExitStatus.failure }
+            guard let memory = readStandardInput(now: now) else { return ExitStatus.failure }
             source = memory
             stage("read stdin")
         }
@@ -70,15 +96,13 @@ struct QueryCommand {
                 let result = try evaluator.range(expression, start: start, end: end, step: step)
                 stage("evaluate \((end - start) / step + 1) steps (selection included)")
                 if format == .svg {
-                    var chart = SVGChart()
-                    chart.title = text
-                    chart.timeZone = evaluator.timeZone
-                    output.bytes.append(contentsOf: chart.render(result).utf8)
+                    output.bytes.append(contentsOf: svgChart(timeZone: evaluator.timeZone).render(result).utf8)
                 } else if arguments.has("--plot") {
                     var chart = TerminalChart()
                     chart.width = Terminal.columns()
                     chart.color = Terminal.wantsColor()
                     chart.timeZone = evaluator.timeZone
+                    chart.unit = ValueUnit(arguments.value("--unit") ?? "")
                     output.bytes.append(contentsOf: chart.render(result).utf8)
                 } else {
                     ResultWriter.range(result, format: format, to: &output)
@@ -109,8 +133,31 @@ struct QueryCommand {
         return ExitStatus.success
     }
 
+    /// The SVG chart the options ask for: `--chart`, `--unit`, `--title` (default the expression)
+    /// and `--size`.
+    private func svgChart(timeZone: TimeZone) -> SVGChart {
+        var chart = SVGChart()
+        chart.title = arguments.value("--title") ?? arguments.positionals[0]
+        chart.timeZone = timeZone
+        chart.unit = ValueUnit(arguments.value("--unit") ?? "")
+        if let name = arguments.value("--chart") {
+            guard let kind = SVGChart.Kind(rawValue: name) else {
+                spec.usageFailure(UsageError("--chart wants " + SVGChart.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ", not '\(name)'"))
+            }
+            chart.kind = kind
+        }
+        if let size = arguments.value("--size") {
+            let parts = size.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, (200...10_000).contains(parts[0]), (100...10_000).contains(parts[1]) else {
+                spec.usageFailure(UsageError("--size wants WIDTHxHEIGHT in pixels (200x100 to 10000x10000), not '\(size)'"))
+            }
+            (chart.width, chart.height) = (parts[0], parts[1])
+        }
+        return chart
+    }
+
     /// Samples from stdin into memory, sorted per series; missing timestamps become `now`.
-    private func readStandardInput(_ diagnostics: Diagnostics, now: Int64) -> MemorySource? {
+    private func readStandardInput(now: Int64) -> MemorySource? {
         let format: SampleFormat
         do { format = try arguments.format("--input-format") } catch { spec.usageFailure(error) }
         var collected: [String: (LabelSet, [(Int64, Double)])] = [:]

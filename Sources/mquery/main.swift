@@ -14,6 +14,11 @@ let spec = CommandSpec(
         OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
         OptionSpec(["--explain"], help: "print on stderr what the query read (series, samples, chunks) and the time each stage took"),
         OptionSpec(["--plot"], help: "draw a chart in the terminal (a range query; --from defaults to -1h)"),
+        OptionSpec(["--watch"], argument: "D", help: "evaluate and print again every D (e.g. 5s) until interrupted, like watch(1); reads a store"),
+        OptionSpec(["--chart"], argument: "KIND", help: "the SVG chart: line (default), area (stacked), heatmap (histogram buckets by le), stat (latest value and sparkline), gauge"),
+        OptionSpec(["--unit"], argument: "U", help: "print values in U on charts: bytes, seconds, percent (a 0-1 ratio), % (already 0-100), any of these with /s, or any text"),
+        OptionSpec(["--title"], argument: "TEXT", help: "the SVG chart's title (default: the expression)"),
+        OptionSpec(["--size"], argument: "WxH", help: "the SVG chart's size in pixels (default 800x320)"),
         OptionSpec(["--tz"], argument: "ZONE", help: "answer hour(), day_of_week() and the other date functions in ZONE (e.g. Europe/Berlin; default $TZ, else UTC)"),
         OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal), svg (a chart; a range query)"),
         .inputFormat,
@@ -24,6 +29,8 @@ let spec = CommandSpec(
         "mcollect -i samples.prom | mquery 'sum by (job) (up)'",
         "mquery -s /var/lib/metrics 'hour() >= 9 < 17' --tz Europe/Berlin",
         "mquery -s /var/lib/metrics 'node_load1' --from -1d --output-format svg > load.svg",
+        "mquery -s /var/lib/metrics 'rate(node_network_receive_bytes_total[5m])' --plot --unit bytes/s --watch 5s",
+        "mquery -s /var/lib/metrics 'sum by (le) (rate(http_request_duration_seconds_bucket[5m]))' --from -6h --output-format svg --chart heatmap --unit seconds",
     ]
 )
 

@@ -1,120 +1,161 @@
-/// A line chart as a self-contained SVG document: one polyline per series, a y-axis with round
-/// ticks in k/M/G, time ticks along the x-axis, and a legend.
+/// A chart of a range query's result as a self-contained SVG document: lines, stacked areas, a
+/// heatmap of histogram buckets over time, or one big number per series (a stat, or a gauge).
 public struct SVGChart {
+    /// What the chart draws.
+    public enum Kind: String, CaseIterable, Sendable {
+        /// One line per series.
+        case line
+        /// Series stacked on one another, each a filled band.
+        case area
+        /// Histogram buckets (series with an `le` label) as rows of cells, darker for more.
+        case heatmap
+        /// The latest value of each series, large, over a sparkline of the range.
+        case stat
+        /// The latest value of each series on a half-circle dial.
+        case gauge
+    }
+
+    public var kind = Kind.line
+    /// The size of the document in pixels.
     public var width = 800
     public var height = 320
     public var title = ""
+    /// How values are printed on the axis, the legend and the stat tiles.
+    public var unit = ValueUnit("")
+    /// The zone of the times under the x-axis.
     public var timeZone = TimeZone.utc
 
     public init() {}
 
-    private static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    /// At most this many legend rows; the rest are counted.
+    static let legendRows = 8
 
     public func render(_ series: [RangeSeries]) -> String {
-        let legendRows = min(series.count, 8)
-        let left = 60.0, right = 20.0, top = title.isEmpty ? 20.0 : 40.0
-        let bottom = 40.0 + Double(legendRows) * 16
-        let plotWidth = Double(width) - left - right
-        let plotHeight = Double(height) - top - bottom
-        var svg = ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(width)" height="\##(height)" viewBox="0 0 \##(width) \##(height)" font-family="sans-serif" font-size="11">"##
-        svg += "\n" + ##"<rect width="100%" height="100%" fill="white"/>"##
-        if !title.isEmpty { svg += "\n" + ##"<text x="\##(left)" y="20" font-size="14" font-weight="bold">\##(SVGChart.escape(title))</text>"## }
-        let finite = series.flatMap { $0.values.filter(\.isFinite) }
-        let times = series.flatMap(\.timestamps)
-        guard let low = finite.min(), let high = finite.max(), let first = times.min(), let last = times.max() else {
-            return svg + "\n" + ##"<text x="\##(left)" y="\##(top + 20)">no data</text>"## + "\n</svg>\n"
+        var canvas = SVGCanvas(width: width, height: height)
+        if !title.isEmpty { canvas.text(12, 20, title, extra: #"font-size="14" font-weight="bold""#) }
+        let top = title.isEmpty ? 16.0 : 36.0
+        guard series.contains(where: { $0.values.contains(where: \.isFinite) }) else {
+            canvas.text(60, top + 20, "no data")
+            return canvas.finish()
         }
-        let (ticks, minimum, maximum) = SVGChart.niceTicks(low, high)
-        let span = Double(max(last - first, 1))
-        func x(_ time: Int64) -> Double { left + Double(time - first) / span * plotWidth }
-        func y(_ value: Double) -> Double { top + (maximum - value) / (maximum - minimum) * plotHeight }
-        // Grid and y-axis labels.
-        for tick in ticks {
-            let position = SVGChart.number(y(tick))
-            svg += "\n" + ##"<line x1="\##(left)" y1="\##(position)" x2="\##(left + plotWidth)" y2="\##(position)" stroke="#e0e0e0"/>"##
-            svg += "\n" + ##"<text x="\##(left - 6)" y="\##(position)" text-anchor="end" dominant-baseline="middle">\##(TerminalChart.humanize(tick))</text>"##
+        switch kind {
+        case .line, .area:
+            let legend = min(series.count, SVGChart.legendRows)
+            let frame = Frame(left: 70, top: top, width: Double(width) - 90, height: Double(height) - top - 40 - Double(legend) * 16)
+            drawTimeChart(series, in: frame, on: &canvas)
+            drawLegend(series, below: frame, on: &canvas)
+        case .heatmap:
+            drawHeatmap(series, in: Frame(left: 70, top: top, width: Double(width) - 90, height: Double(height) - top - 56), on: &canvas)
+        case .stat, .gauge:
+            drawTiles(series, in: Frame(left: 0, top: top, width: Double(width), height: Double(height) - top), on: &canvas)
         }
-        // Time ticks: about one per 100 pixels.
-        let count = max(2, Int(plotWidth / 100))
-        for index in 0...count {
-            let time = first + Int64(Double(last - first) * Double(index) / Double(count))
-            let position = SVGChart.number(x(time))
-            let seconds = time / 1000
-            let text = Timestamp.rfc3339((seconds + timeZone.offset(at: seconds)) * 1000)
-            let label = last - first < 86_400_000 ? String(text.dropFirst(11).prefix(last - first < 3_600_000 ? 8 : 5)) : String(text.prefix(16)).replacingFirst("T", with: " ")
-            svg += "\n" + ##"<line x1="\##(position)" y1="\##(top + plotHeight)" x2="\##(position)" y2="\##(top + plotHeight + 4)" stroke="#555"/>"##
-            svg += "\n" + ##"<text x="\##(position)" y="\##(top + plotHeight + 16)" text-anchor="middle">\##(label)</text>"##
-        }
-        svg += "\n" + ##"<rect x="\##(left)" y="\##(top)" width="\##(SVGChart.number(plotWidth))" height="\##(SVGChart.number(plotHeight))" fill="none" stroke="#555"/>"##
-        // One polyline per run of finite values.
-        for (number, one) in series.enumerated() {
-            let color = SVGChart.palette[number % SVGChart.palette.count]
-            var points: [String] = []
-            func flush() {
-                if points.count == 1 {
-                    let parts = points[0].split(separator: ",")
-                    svg += "\n" + ##"<circle cx="\##(parts[0])" cy="\##(parts[1])" r="1.5" fill="\##(color)"/>"##
-                } else if points.count > 1 {
-                    svg += "\n" + ##"<polyline fill="none" stroke="\##(color)" stroke-width="1.5" points="\##(points.joined(separator: " "))"/>"##
-                }
-                points.removeAll()
-            }
-            for index in one.timestamps.indices {
-                guard one.values[index].isFinite else {
-                    flush()
-                    continue
-                }
-                points.append(SVGChart.number(x(one.timestamps[index])) + "," + SVGChart.number(y(one.values[index])))
-            }
-            flush()
-        }
-        // Legend.
-        for (number, one) in series.prefix(legendRows).enumerated() {
-            let row = top + plotHeight + 32 + Double(number) * 16
-            let color = SVGChart.palette[number % SVGChart.palette.count]
-            svg += "\n" + ##"<rect x="\##(left)" y="\##(row - 8)" width="14" height="4" fill="\##(color)"/>"##
-            svg += "\n" + ##"<text x="\##(left + 20)" y="\##(row)">\##(SVGChart.escape(one.labels.isEmpty ? "{}" : one.labels.description))</text>"##
-        }
-        if series.count > legendRows {
-            svg += "\n" + ##"<text x="\##(left + 300)" y="\##(top + plotHeight + 32)">… and \##(series.count - legendRows) more series</text>"##
-        }
-        return svg + "\n</svg>\n"
+        return canvas.finish()
     }
 
-    /// Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten.
-    static func niceTicks(_ low: Double, _ high: Double) -> (ticks: [Double], minimum: Double, maximum: Double) {
-        var (minimum, maximum) = low == high ? (low - 1, high + 1) : (low, high)
-        let rough = (maximum - minimum) / 5
-        var power = 1.0
-        while power * 10 <= rough { power *= 10 }
-        while power > rough && power > 1e-12 { power /= 10 }
-        let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? power * 10
-        minimum = (minimum / step).rounded(.down) * step
-        maximum = (maximum / step).rounded(.up) * step
-        var ticks: [Double] = []
-        var tick = minimum
-        while tick <= maximum + step / 2 && ticks.count < 50 {
-            ticks.append((tick / step).rounded() * step)
+    /// The plot area of a chart, in pixels from the document's top left corner.
+    struct Frame {
+        var left: Double
+        var top: Double
+        var width: Double
+        var height: Double
+        var right: Double { left + width }
+        var bottom: Double { top + height }
+    }
+
+    /// Lines, or stacked areas, over a value axis and a time axis.
+    private func drawTimeChart(_ series: [RangeSeries], in frame: Frame, on canvas: inout SVGCanvas) {
+        let times = Array(Set(series.flatMap(\.timestamps))).sorted()
+        // Stacked areas: each series' band lies between the running totals before and after it.
+        // A missing or non-finite value counts as zero in the stack.
+        var totals: [[Double]] = []
+        if kind == .area {
+            var running = [Double](repeating: 0, count: times.count)
+            totals.append(running)
+            let position = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($1, $0) })
+            for one in series {
+                for (index, time) in one.timestamps.enumerated() where one.values[index].isFinite {
+                    running[position[time]!] += one.values[index]
+                }
+                totals.append(running)
+            }
+        }
+        let finite = kind == .area ? totals.flatMap { $0 } : series.flatMap { $0.values.filter(\.isFinite) }
+        let (ticks, minimum, maximum) = unit.ticks(finite.min()!, finite.max()!)
+        let first = times.first!, last = times.last!
+        let span = Double(max(last - first, 1))
+        func x(_ time: Int64) -> Double { frame.left + Double(time - first) / span * frame.width }
+        func y(_ value: Double) -> Double { frame.top + (maximum - value) / (maximum - minimum) * frame.height }
+        for tick in ticks {
+            canvas.line(frame.left, y(tick), frame.right, y(tick), stroke: "#e0e0e0")
+            canvas.text(frame.left - 6, y(tick), unit.format(tick), anchor: "end", extra: #"dominant-baseline="middle""#)
+        }
+        drawTimeAxis(from: first, to: last, in: frame, on: &canvas)
+        if kind == .area {
+            for number in series.indices.reversed() {
+                let upper = times.indices.map { (x(times[$0]), y(totals[number + 1][$0])) }
+                let lower = times.indices.reversed().map { (x(times[$0]), y(totals[number][$0])) }
+                canvas.polygon(upper + lower, fill: SVGCanvas.color(number), opacity: 0.75)
+                canvas.polyline(upper, stroke: SVGCanvas.color(number), width: 1)
+            }
+        } else {
+            for (number, one) in series.enumerated() {
+                // One polyline per run of finite values; a lone point is a dot.
+                var run: [(Double, Double)] = []
+                func flush() {
+                    if run.count == 1 { canvas.circle(run[0].0, run[0].1, radius: 1.5, fill: SVGCanvas.color(number)) }
+                    if run.count > 1 { canvas.polyline(run, stroke: SVGCanvas.color(number)) }
+                    run.removeAll()
+                }
+                for (index, value) in one.values.enumerated() {
+                    if value.isFinite { run.append((x(one.timestamps[index]), y(value))) } else { flush() }
+                }
+                flush()
+            }
+        }
+        canvas.rect(frame.left, frame.top, frame.width, frame.height, fill: "none", stroke: "#555")
+    }
+
+    /// Ticks and times under `frame` at round local times (every 5 minutes, every hour, every
+    /// day...), at most one per 100 pixels, with seconds on charts shorter than an hour and dates on
+    /// charts longer than a day.
+    func drawTimeAxis(from first: Int64, to last: Int64, in frame: Frame, on canvas: inout SVGCanvas) {
+        let most = Int64(max(2, Int(frame.width / 100)))
+        let steps: [Int64] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172_800, 604_800]
+        let step = (steps.first { (last - first) / ($0 * 1000) <= most } ?? 2_419_200) * 1000
+        let offset = timeZone.offset(at: first / 1000) * 1000
+        // The first multiple of the step (in local time) at or after `first`.
+        var tick = first + offset
+        tick = (tick / step + (tick % step > 0 ? 1 : 0)) * step - offset
+        let span = Double(max(last - first, 1))
+        while tick <= last {
+            let position = frame.left + Double(tick - first) / span * frame.width
+            canvas.line(position, frame.bottom, position, frame.bottom + 4, stroke: "#555")
+            canvas.text(position, frame.bottom + 16, timeLabel(tick, span: last - first), anchor: "middle")
             tick += step
         }
-        return (ticks, minimum, maximum)
     }
 
-    static func number(_ value: Double) -> String {
-        FloatFormatter.string((value * 10).rounded() / 10)
+    /// `time` in the chart's zone: `HH:MM:SS` under an hour, `HH:MM` under a day, else the date too.
+    func timeLabel(_ time: Int64, span: Int64) -> String {
+        let seconds = time / 1000
+        let text = Timestamp.rfc3339((seconds + timeZone.offset(at: seconds)) * 1000)
+        if span < 86_400_000 { return String(text.dropFirst(11).prefix(span < 3_600_000 ? 8 : 5)) }
+        return String(text.prefix(16)).replacingFirst("T", with: " ")
     }
 
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            default: escaped.append(character)
-            }
+    private func drawLegend(_ series: [RangeSeries], below frame: Frame, on canvas: inout SVGCanvas) {
+        for (number, one) in series.prefix(SVGChart.legendRows).enumerated() {
+            let row = frame.bottom + 32 + Double(number) * 16
+            canvas.rect(frame.left, row - 8, 14, 4, fill: SVGCanvas.color(number))
+            canvas.text(frame.left + 20, row, SVGChart.name(one.labels))
         }
-        return escaped
+        if series.count > SVGChart.legendRows {
+            canvas.text(frame.left + 300, frame.bottom + 32, "… and \(series.count - SVGChart.legendRows) more series")
+        }
+    }
+
+    /// A series' name in a legend: its labels as PromQL writes them.
+    static func name(_ labels: LabelSet) -> String {
+        labels.isEmpty ? "{}" : labels.description
     }
 }

@@ -8,6 +8,8 @@ public struct TerminalChart {
     public var height = 12
     public var color = false
     public var timeZone = TimeZone.utc
+    /// How values are printed on the y-axis.
+    public var unit = ValueUnit("")
 
     public init() {}
 
@@ -22,7 +24,7 @@ public struct TerminalChart {
         }
         let minimum = low == high ? low - 1 : low
         let maximum = low == high ? high + 1 : high
-        let labels = [maximum, (maximum + minimum) / 2, minimum].map(TerminalChart.humanize)
+        let labels = [maximum, (maximum + minimum) / 2, minimum].map(unit.format)
         let labelWidth = labels.map(\.count).max()! + 1
         let columns = max(10, width - labelWidth - 1)
         let dotsAcross = columns * 2, dotsDown = height * 4
@@ -93,24 +95,6 @@ public struct TerminalChart {
         let local = seconds + timeZone.offset(at: seconds)
         let text = Timestamp.rfc3339(local * 1000)
         return String(text.prefix(length)).replacingFirst("T", with: " ")
-    }
-
-    /// A short number for an axis: 1.5k, 2.3M, 0.25.
-    static func humanize(_ value: Double) -> String {
-        let magnitude = abs(value)
-        for (suffix, size) in [("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)] where magnitude >= size {
-            return FloatFormatter.string((value / size * 100).rounded() / 100) + suffix
-        }
-        if magnitude >= 1 || magnitude == 0 { return FloatFormatter.string((value * 100).rounded() / 100) }
-        return FloatFormatter.string(format3(value))
-    }
-
-    /// Three significant digits.
-    private static func format3(_ value: Double) -> Double {
-        guard value != 0 else { return 0 }
-        var scale = 1.0
-        while abs(value) * scale < 100 { scale *= 10 }
-        return (value * scale).rounded() / scale
     }
 }
 
