@@ -10,7 +10,8 @@ struct EvaluateCommand {
                 "-s DIR --replay --from T [--to T] RULES...",
                 "[--state FILE] RULES... < samples",
                 "check FILE...",
-                "test FILE..."],
+                "test FILE...",
+                "alerts [-s DIR | --state FILE]"],
         options: [
             OptionSpec(["-s", "--store"], argument: "DIR", help: "evaluate over the store DIR (default: samples streaming in on stdin)"),
             OptionSpec(["--state"], argument: "FILE", help: "keep alert state between runs in FILE (default with a store: DIR/malert.state)"),
@@ -35,6 +36,7 @@ struct EvaluateCommand {
             "malert -s /var/lib/metrics rules.yml --output-format alertmanager | curl -s -H 'Content-Type: application/json' --data-binary @- http://127.0.0.1:9093/api/v2/alerts",
             "malert check rules.yml",
             "malert test rules.test.yml",
+            "malert alerts -s /var/lib/metrics",
         ],
         notes: [
             "Groups are evaluated at multiples of their interval; a run evaluates every such instant since the last run (up to --catch-up).",

@@ -290,6 +290,35 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertTrue(query.stdout.hasPrefix("{alertname=\"TargetDown\",alertstate=\"firing\",instance=\"b\",job=\"web\",severity=\"page\"} 7 "), query.stdout)
     }
 
+    func testAlertsListsWhatTheStateHolds() throws {
+        let start: Int64 = 1_700_000_000_000 / 60_000 * 60_000
+        let (store, rules) = try makeStore(start: start, count: 30, upAgain: 30)
+        defer { try? FileManager.default.removeItem(atPath: (store as NSString).deletingLastPathComponent) }
+        XCTAssertEqual(try runTool("malert", ["-s", store, rules, "--at", String((start + 6 * 60_000) / 1000)]).status, 0)
+        let pending = try runTool("malert", ["alerts", "-s", store, "--output-format", "tsv"])
+        XCTAssertEqual(pending.stdout, "pending\t\(Timestamp.rfc3339(start + 6 * 60_000))\tTargetDown\t0\t{instance=\"b\",job=\"web\",severity=\"page\"}\tb is down\n")
+        XCTAssertEqual(try runTool("malert", ["-s", store, rules, "--at", String((start + 10 * 60_000) / 1000)]).status, 0)
+        let table = try runTool("malert", ["alerts", "-s", store])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = table.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, table.stdout)
+        XCTAssertTrue(lines[0].hasPrefix("STATE   ACTIVE SINCE"), table.stdout)
+        XCTAssertTrue(lines[1].hasPrefix("firing  \(Timestamp.rfc3339(start + 6 * 60_000))"), table.stdout)
+        let json = try runTool("malert", ["alerts", "--state", store + "/malert.state", "--output-format", "json"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let alert = (parsed?["alerts"] as? [[String: Any]])?.first
+        XCTAssertEqual(alert?["state"] as? String, "firing")
+        XCTAssertEqual(alert?["value"] as? String, "0e+00", "Prometheus prints the value with Go's %e, shortest digits")
+        XCTAssertEqual((alert?["labels"] as? [String: String])?["instance"], "b")
+        XCTAssertEqual(AlertListing.exponent(0.42), "4.2e-01")
+        XCTAssertEqual(AlertListing.exponent(-12345), "-1.2345e+04")
+        XCTAssertEqual(AlertListing.exponent(1e300), "1e+300")
+        let missing = try runTool("malert", ["alerts", "--state", store + "/nothing"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.hasPrefix("malert: "), missing.stderr)
+        XCTAssertEqual(try runTool("malert", ["alerts"]).status, 2, "no state named")
+    }
+
     func testCatchUpAndCorruptState() throws {
         let start: Int64 = 1_700_000_000_000 / 60_000 * 60_000
         let (store, rules) = try makeStore(start: start, count: 30)

@@ -36,6 +36,27 @@ public enum RuleStateFile {
         return nil
     }
 
+    /// The alerts kept in the state file at `path`, pending and firing (and, with `inactive`, those
+    /// resolved and still remembered), without the rule files: what `malert alerts` lists.
+    public static func alerts(in path: String, inactive: Bool = false) throws(StoreError) -> [Alert] {
+        let bytes = try StoreFile.readAll(path)
+        let root: JSONValue
+        do { root = try bytes.withUnsafeBufferPointer { buffer throws(LineError) in try JSONParser.parse(buffer) } } catch {
+            throw StoreError("\(path): state file is corrupt (\(error.reason) at byte \(error.column))")
+        }
+        guard case .array(let groups)? = root["groups"], root["version"] == .number("1") else {
+            throw StoreError("\(path): not a malert state file (version 1)")
+        }
+        var alerts: [Alert] = []
+        for group in groups {
+            guard case .array(let rules)? = group["rules"] else { continue }
+            for rule in rules {
+                alerts += ruleState(rule).alerts.values.filter { inactive || $0.state != .inactive }
+            }
+        }
+        return alerts
+    }
+
     /// Writes `engine.states` to `path` atomically (a new file, synced, renamed over the old one),
     /// readable by its owner only.
     public static func save(_ engine: RuleEngine, to path: String) throws(StoreError) {
