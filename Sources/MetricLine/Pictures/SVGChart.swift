@@ -40,10 +40,11 @@ public struct SVGChart {
         }
         switch kind {
         case .line, .area:
-            let legend = min(series.count, SVGChart.legendRows)
+            // A lone series without labels needs no legend: the title names it.
+            let legend = series.count == 1 && series[0].labels.isEmpty ? 0 : min(series.count, SVGChart.legendRows)
             let frame = Frame(left: 70, top: top, width: Double(width) - 90, height: Double(height) - top - 40 - Double(legend) * 16)
             drawTimeChart(series, in: frame, on: &canvas)
-            drawLegend(series, below: frame, on: &canvas)
+            if legend > 0 { drawLegend(series, below: frame, on: &canvas) }
         case .heatmap:
             drawHeatmap(series, in: Frame(left: 70, top: top, width: Double(width) - 90, height: Double(height) - top - 56), on: &canvas)
         case .stat, .gauge:
@@ -130,7 +131,10 @@ public struct SVGChart {
         while tick <= last {
             let position = frame.left + Double(tick - first) / span * frame.width
             canvas.line(position, frame.bottom, position, frame.bottom + 4, stroke: "#555")
-            canvas.text(position, frame.bottom + 16, timeLabel(tick, span: last - first), anchor: "middle")
+            // A label that would run off the document's edge is aligned to the tick instead.
+            let label = timeLabel(tick, span: last - first), half = Double(label.count) * 3.2
+            let anchor = position + half > Double(width) ? "end" : (position - half < 0 ? "start" : "middle")
+            canvas.text(position, frame.bottom + 16, label, anchor: anchor)
             tick += step
         }
     }

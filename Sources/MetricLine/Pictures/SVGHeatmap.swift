@@ -24,14 +24,21 @@ extension SVGChart {
                 below = cumulative
             }
         } else {
-            for one in series {
+            for (one, name) in zip(series, SVGChart.distinctNames(series.map(\.labels))) {
                 var values = [Double](repeating: .nan, count: times.count)
                 for (index, time) in one.timestamps.enumerated() { values[position[time]!] = one.values[index] }
-                rows.append((SVGChart.name(one.labels), values))
+                rows.append((name, values))
             }
         }
-        // Steps are merged (averaged) when there are more than pixels across.
-        let columns = min(times.count, max(1, Int(frame.width)))
+        // Room on the left for the longest row name, up to a third of the chart.
+        var frame = frame
+        let labelWidth = min(frame.width / 3, Double(rows.map(\.name.count).max() ?? 0) * 6.5 + 10)
+        if labelWidth > frame.left {
+            frame.width -= labelWidth - frame.left
+            frame.left = labelWidth
+        }
+        // Steps are merged (averaged) into cells at least 3 pixels wide.
+        let columns = min(times.count, max(1, Int(frame.width / 3)))
         let cellWidth = frame.width / Double(columns), cellHeight = frame.height / Double(rows.count)
         let shaded = rows.map { row in
             (0..<columns).map { column -> Double in
@@ -45,7 +52,8 @@ extension SVGChart {
             // The lowest bucket sits at the bottom, as on a value axis.
             let top = frame.bottom - Double(number + 1) * cellHeight
             for (column, value) in row.enumerated() where value.isFinite && value > 0 {
-                canvas.rect(frame.left + Double(column) * cellWidth, top, cellWidth + 0.05, cellHeight + 0.05,
+                // Cells overlap by half a pixel, so no seam of background shows between them.
+                canvas.rect(frame.left + Double(column) * cellWidth, top, cellWidth + 0.5, cellHeight + 0.5,
                             fill: SVGChart.shade(largest > 0 ? value / largest : 0))
             }
         }
@@ -64,6 +72,14 @@ extension SVGChart {
         }
         canvas.text(frame.left + 34, scaleTop + 9, "0", anchor: "end")
         canvas.text(frame.left + 206, scaleTop + 9, unit.format(largest) + (rows.count > 1 ? " per row" : ""))
+    }
+
+    /// Names that tell series apart: only the labels whose values differ between them
+    /// (`{cpu="0"}` rather than `{cpu="0",mode="idle"}`), or the whole set when nothing differs.
+    static func distinctNames(_ sets: [LabelSet]) -> [String] {
+        let varying = Set(sets.flatMap { $0.map(\.name) }).filter { name in Set(sets.map { $0.value(of: name) }).count > 1 }
+        guard !varying.isEmpty else { return sets.map(name) }
+        return sets.map { name($0.filter { varying.contains($0.name) }) }
     }
 
     /// An `le` label's bound, or nil when it is not a number.

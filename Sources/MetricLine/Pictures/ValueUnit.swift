@@ -79,7 +79,8 @@ public struct ValueUnit: Sendable, Equatable {
 
     /// Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten.
     static func niceTicks(_ low: Double, _ high: Double) -> (ticks: [Double], minimum: Double, maximum: Double) {
-        var (minimum, maximum) = low == high ? (low - 1, high + 1) : (low, high)
+        // A flat line gets room around it; a flat zero stays on the axis, as counts and rates do.
+        var (minimum, maximum) = low == high ? (low == 0 ? (0, 1) : (low - 1, high + 1)) : (low, high)
         let rough = (maximum - minimum) / 5
         var power = 1.0
         while power * 10 <= rough { power *= 10 }
