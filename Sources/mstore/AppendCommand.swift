@@ -93,6 +93,9 @@ final class Appender {
     let diagnostics: Diagnostics
     private let decoder: SampleDecoder
     private var pending = 0
+    /// Samples appended in this run, for the progress line.
+    private var appended: Int64 = 0
+    private let progress = Progress(tool: "mstore", label: "samples")
     private let readTime = Clock.nowMilliseconds()
     /// The store error that stopped appending, if any.
     var storeFailure: StoreError?
@@ -105,10 +108,12 @@ final class Appender {
 
     func append(from source: InputSource, format: SampleFormat) throws(InputError) -> Int {
         let descriptor: Int32 = source.name == "<stdin>" ? 0 : -1
-        let beforeRead = { [self] () -> Bool in
+        let beforeRead = { [self] (bytesRead: Int64, size: Int64?) -> Bool in
             if pending >= Appender.commitEvery || (pending > 0 && (descriptor < 0 || !Appender.inputReady(descriptor))) { commit() }
+            progress.update(count: appended, done: bytesRead, total: size)
             return storeFailure == nil
         }
+        defer { progress.finish() }
         if format == .prometheus {
             return try source.forEachLine(diagnostics: diagnostics, bufferSize: 1 << 20, beforeRead: beforeRead) { bytes, _ throws(LineError) in
                 guard storeFailure == nil else { return }
@@ -138,6 +143,7 @@ final class Appender {
         do {
             try writer.append(series: series, timestamp: timestamp ?? readTime, value: value)
             pending += 1
+            appended += 1
         } catch {
             storeFailure = error
         }

@@ -44,7 +44,13 @@ enum CompactCommand {
         }
         do {
             let writer = try StoreWriter(directory: parsed.positionals[0])
-            let report = try writer.compact(policy: policy)
+            let progress = Progress(tool: "mstore compact", label: "")
+            defer { progress.finish() }
+            let report = try writer.compact(policy: policy) { label, done, total in
+                progress.label = label
+                progress.update(count: Int64(done), done: Int64(done), total: Int64(total))
+            }
+            progress.finish()
             writer.warnings.forEach(diagnostics.warn)
             let written = report.merged.reduce(Int64(0)) { $0 + $1.bytes }
             var summary = "merged \(report.inputs) segments into \(report.merged.count) (\(written) bytes)"

@@ -130,3 +130,27 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(withBuffer(long) { Diagnostics.excerpt($0) }, String(repeating: "a", count: 80) + "… (200 bytes)")
     }
 }
+
+final class ProgressTests: XCTestCase {
+    func testALineOnATerminalOnlyAndNotTooOften() {
+        let written = Locked<[String]>([])
+        let progress = Progress(tool: "mstore", label: "samples", enabled: true, delay: 0) { written.set(written.get() + [$0]) }
+        progress.update(count: 1_500_000, done: 25, total: 100)
+        progress.update(count: 1_600_000, done: 26, total: 100)
+        XCTAssertEqual(written.get().count, 1, "redrawn at most twice a second")
+        XCTAssertTrue(written.get()[0].hasPrefix("\rmstore: 1.5M samples, "), written.get()[0])
+        XCTAssertTrue(written.get()[0].contains(", 25% (0s)\u{1B}[K"), written.get()[0])
+        progress.finish()
+        XCTAssertEqual(written.get().last, "\r\u{1B}[K", "erased at the end")
+
+        let quiet = Progress(tool: "mstore", label: "samples", enabled: false, delay: 0) { written.set(written.get() + [$0]) }
+        quiet.update(count: 1, done: 1, total: 2)
+        quiet.finish()
+        let late = Progress(tool: "mstore", label: "samples", enabled: true) { written.set(written.get() + [$0]) }
+        late.update(count: 1)
+        late.finish()
+        XCTAssertEqual(written.get().count, 2, "nothing when stderr is not a terminal, nor in the first two seconds")
+        XCTAssertEqual(Progress.line(tool: "mstore compact", label: "days merged", count: 3, seconds: 6, done: 3, total: 12),
+                       "mstore compact: 3 days merged, 0.5/s, 25% (6s)")
+    }
+}

@@ -40,9 +40,10 @@ public struct LineReader: ~Copyable {
     /// Calls `body` with every line and its 1-based number until the end of input, an error, an interrupt, or `body`
     /// returning false.
     /// `beforeRead` runs before every `read(2)`, when every complete line read so far has been
-    /// handed out: the place to commit work before possibly waiting for more input. It returns
-    /// false to stop reading.
-    public mutating func forEachLine(beforeRead: () -> Bool = { true }, _ body: (Line, _ number: Int) throws -> Bool) rethrows {
+    /// handed out: the place to commit work before possibly waiting for more input. It is given
+    /// the bytes read so far and returns false to stop reading.
+    public mutating func forEachLine(beforeRead: (_ bytesRead: Int64) -> Bool = { _ in true }, _ body: (Line, _ number: Int) throws -> Bool) rethrows {
+        var bytesRead: Int64 = 0
         var filled = 0          // bytes in the buffer
         var lineStart = 0       // start of the first unconsumed line
         var skipping = -1       // >= 0: inside an over-long line, this many bytes dropped so far
@@ -84,13 +85,14 @@ public struct LineReader: ~Copyable {
                 }
             }
             if Interrupt.requested { return }
-            guard beforeRead() else { return }
+            guard beforeRead(bytesRead) else { return }
             let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
             if count < 0 {
                 if errno == EINTR { continue }
                 readError = errno
                 return
             }
+            bytesRead += Int64(count)
             if count == 0 {
                 // End of input: a last line without a newline still counts.
                 if filled > 0 || skipping >= 0 {

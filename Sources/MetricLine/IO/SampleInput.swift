@@ -24,12 +24,14 @@ public struct InputSource: Sendable {
     public static let standardInput = InputSource(path: "-")
 
     /// Calls `body` with every line of this source and its number (and `beforeRead` before each
-    /// read from the source; it returns false to stop). A line that `body` rejects, or
+    /// read from the source, with the bytes read so far and the source's size when it is a regular
+    /// file; it returns false to stop). A line that `body` rejects, or
     /// one over the length limit, goes to `diagnostics` and reading goes on, unless strict. Returns
     /// the number of lines read; throws when the source cannot be opened or read, or (with a nil
     /// message, already reported) at the first bad line in strict mode.
     @discardableResult
-    public func forEachLine(diagnostics: Diagnostics, bufferSize: Int = 1 << 16, beforeRead: () -> Bool = { true },
+    public func forEachLine(diagnostics: Diagnostics, bufferSize: Int = 1 << 16,
+                            beforeRead: (_ bytesRead: Int64, _ size: Int64?) -> Bool = { _, _ in true },
                             _ body: (UnsafeBufferPointer<UInt8>, Int) throws(LineError) -> Void) throws(InputError) -> Int {
         let descriptor: Int32
         if let path {
@@ -40,8 +42,10 @@ public struct InputSource: Sendable {
         }
         defer { if path != nil { close(descriptor) } }
         var reader = LineReader(descriptor: descriptor, bufferSize: bufferSize)
+        var status = stat()
+        let size: Int64? = fstat(descriptor, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? Int64(status.st_size) : nil
         var stopped = false
-        reader.forEachLine(beforeRead: beforeRead) { line, number in
+        reader.forEachLine(beforeRead: { beforeRead($0, size) }) { line, number in
             switch line {
             case .tooLong(let length):
                 stopped = !diagnostics.reject(source: name, line: number, reason: "line too long (\(length) bytes)", text: nil)

@@ -22,6 +22,9 @@ public struct Compactor {
     /// What to keep how long, and which rollups to make. Retention counts back from the newest
     /// sample of the store (Prometheus's rule, so backfilled history is not deleted on arrival).
     public var policy = RetentionPolicy()
+    /// Told of each step done: what the step is (`days merged`, `5m rollups`), how many of them
+    /// are done, and how many there are.
+    public var progress: (_ label: String, _ done: Int, _ total: Int) -> Void = { _, _, _ in }
 
     public init(layout: StoreLayout) {
         self.layout = layout
@@ -36,14 +39,18 @@ public struct Compactor {
         let openWindows = Set(try layout.headLogs().map { StoreLayout.window(of: $0.window, length: span) })
         let bySpan = Dictionary(grouping: readers) { StoreLayout.window(of: $0.minTime, length: span) }
         var finished: [Int64: Segment.Reader] = [:]
-        for (start, group) in bySpan.sorted(by: { $0.key < $1.key }) {
-            // A span is finished when it has ended, no head log still feeds it, and every segment
-            // lies inside it.
-            guard start + span <= now, !openWindows.contains(start), group.allSatisfy({ $0.maxTime < start + span }) else { continue }
+        // A span is finished when it has ended, no head log still feeds it, and every segment lies
+        // inside it.
+        let spans = bySpan.sorted(by: { $0.key < $1.key }).filter { start, group in
+            start + span <= now && !openWindows.contains(start) && group.allSatisfy({ $0.maxTime < start + span })
+        }
+        let merges = spans.filter { $0.value.count > 1 || $0.value[0].chunksPerSeries > 1 }.count
+        for (start, group) in spans {
             guard group.count > 1 || group[0].chunksPerSeries > 1 else {
                 finished[start] = group[0]
                 continue
             }
+            defer { progress("days merged", report.merged.count, merges) }
             let generation = takeGeneration()
             let path = layout.segmentPath(window: start, generation: generation)
             let summary = try merge(group, into: path, generation: generation)
@@ -56,7 +63,9 @@ public struct Compactor {
             try FileSystem.makeDirectory(layout.directory + "/rollups")
             try FileSystem.makeDirectory(folder)
             let done = Set(try layout.segments(rollup: step).map(\.window))
-            for (start, segment) in finished.sorted(by: { $0.key < $1.key }) where !done.contains(start) {
+            let pending = finished.sorted(by: { $0.key < $1.key }).filter { !done.contains($0.key) }
+            for (index, (start, segment)) in pending.enumerated() {
+                defer { progress("\(Duration.text(step)) rollups", index + 1, pending.count) }
                 let generation = takeGeneration()
                 report.rollups.append(try Rollup.write(from: segment, step: step, to: layout.segmentPath(window: start, generation: generation)
                     .replacingPrefix(layout.segmentDirectory, with: folder), generation: generation))

@@ -138,11 +138,13 @@ public final class StoreWriter {
     }
 
     /// Merges finished days into one segment each, makes rollups and applies retention as
-    /// `policy` says (see `Compactor`).
-    public func compact(policy: RetentionPolicy = RetentionPolicy()) throws(StoreError) -> Compactor.Report {
+    /// `policy` says (see `Compactor`), telling `progress` of each step.
+    public func compact(policy: RetentionPolicy = RetentionPolicy(),
+                        progress: @escaping (_ label: String, _ done: Int, _ total: Int) -> Void = { _, _, _ in }) throws(StoreError) -> Compactor.Report {
         try close()
         var compactor = Compactor(layout: layout)
         compactor.policy = policy
+        compactor.progress = progress
         return try compactor.run { takeGeneration() }
     }
 
