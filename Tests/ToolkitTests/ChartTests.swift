@@ -38,7 +38,7 @@ final class SVGChartTests: XCTestCase {
         XCTAssertTrue(svg.hasSuffix("</svg>\n"))
         XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 3, "the NaN splits the first series in two")
         XCTAssertTrue(svg.contains("a &lt; b"))
-        XCTAssertTrue(svg.contains("x{path=&quot;/a&amp;b&quot;}"))
+        XCTAssertTrue(svg.contains("x{path=&#34;/a&amp;b&#34;}"))
         XCTAssertTrue(chart.render([]).contains("no data"))
         XCTAssertEqual(ValueUnit.niceTicks(0.13, 2.88).ticks, [0, 1, 2, 3])
         XCTAssertEqual(ValueUnit.niceTicks(0, 950).ticks, [0, 200, 400, 600, 800, 1000])
@@ -85,7 +85,8 @@ final class SVGChartKindTests: XCTestCase {
         // The axis reaches the largest total, 3 + 5, and no further than the next round tick.
         XCTAssertTrue(svg.contains(">8</text>"), svg)
         XCTAssertFalse(svg.contains(">10</text>"), svg)
-        XCTAssertTrue(svg.contains("{mode=&quot;system&quot;}"))
+        XCTAssertTrue(svg.contains("{mode=&#34;system&#34;}"))
+        XCTAssertTrue(SVGCanvas.escape("a\u{1}b\tc").hasPrefix("a\u{FFFD}b\tc"), "XML holds no control characters but tab, newline and return")
     }
 
     func testHeatmapTakesCumulativeBucketsApart() {
@@ -107,7 +108,7 @@ final class SVGChartKindTests: XCTestCase {
         XCTAssertEqual(cells.filter { $0.contains(SVGChart.shade(1)) }.count, 3, "the 0.5–1 bucket is the darkest")
         // Without le, each series is a row of its own.
         let plain = chart.render([RangeSeries(labels: [Label("x", "1")], timestamps: times, values: [1, 2, 3])])
-        XCTAssertTrue(plain.contains("{x=&quot;1&quot;}"))
+        XCTAssertTrue(plain.contains("{x=&#34;1&#34;}"))
     }
 
     func testStatAndGaugeShowTheLatestValue() {

@@ -119,6 +119,9 @@ final class DashboardTests: XCTestCase {
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("bad.panels:4: unknown key 'colour'"), bad.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/out.html"), "nothing is written")
+        try "panel: Load\nquery: node_load1\nsize: 10;x\n".write(toFile: directory + "/size.panels", atomically: true, encoding: .utf8)
+        let size = try runProgram("/usr/bin/env", ["MTOOLS_BIN=" + toolDirectory.path, script, "-s", directory, directory + "/size.panels"])
+        XCTAssertTrue(size.status == 2 && size.stderr.contains("size.panels:3: size wants WIDTHxHEIGHT"), size.stderr)
         // A panel whose query fails is shown as its error; the others still draw, and the status says so.
         let samples = "node_load1 1 1704067200000\nnode_load1 2 1704067260000\n"
         XCTAssertEqual(try runTool("mstore", [directory + "/store"], input: Data(samples.utf8)).status, 0)

@@ -70,17 +70,11 @@ struct SVGCanvas {
         FloatFormatter.string((value * 10).rounded() / 10)
     }
 
+    /// `text` as XML character data: HTML's escapes (as Go's templates write them), and the
+    /// control characters XML cannot hold replaced by U+FFFD.
     static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
+        let escaped = Template.GoText.htmlEscape(text)
+        guard escaped.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" }) else { return escaped }
+        return String(String.UnicodeScalarView(escaped.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" ? "\u{FFFD}" : $0 }))
     }
 }
