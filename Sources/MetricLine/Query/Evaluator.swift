@@ -26,8 +26,9 @@ public final class Evaluator {
     private var queryEnd: Int64 = 0
     /// Selected series per selector, so a range query selects once.
     private var selections: [String: [RangeSeries]] = [:]
-    /// What each selector fetched, in order: the selector, its series and samples (for --explain).
-    public private(set) var selectionReport: [(selector: String, series: Int, samples: Int)] = []
+    /// What each selector fetched, in order: the selector, its series and samples, and the time
+    /// the fetch took in microseconds (for --explain).
+    public private(set) var selectionReport: [(selector: String, series: Int, samples: Int, microseconds: Int64)] = []
     /// The sample times selectors fetch (everything unless restricted).
     var selectionWindow: (from: Int64, to: Int64) = (.min, .max)
 
@@ -154,10 +155,11 @@ public final class Evaluator {
     func selected(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
         let key = matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}")
         if let known = selections[key] { return known }
+        let started = Clock.monotonicMicroseconds()
         let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to)
         selections[key] = selected
         let text = "{" + matchers.map { $0.name + $0.operation.rawValue + "\"" + $0.value + "\"" }.joined(separator: ",") + "}"
-        selectionReport.append((text, selected.count, selected.reduce(0) { $0 + $1.timestamps.count }))
+        selectionReport.append((text, selected.count, selected.reduce(0) { $0 + $1.timestamps.count }, Clock.monotonicMicroseconds() - started))
         return selected
     }
 

@@ -118,6 +118,77 @@ extension Evaluator {
         }
     }
 
+    /// A function of one series' samples in a window, and of the window's bounds: what `rate`,
+    /// `avg_over_time` and the other functions of a range selector compute per series. Both the
+    /// instant evaluation and the range evaluation (`StepEvaluation`) call these, so they agree.
+    struct WindowReducer: Sendable {
+        /// Whether the result keeps the metric name (`last_over_time`).
+        var keepsName = false
+        var reduce: @Sendable (_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ bounds: WindowBounds) -> Double?
+    }
+
+    /// Where a window starts and ends (after `@` and `offset`), and its length, in milliseconds.
+    struct WindowBounds {
+        var start: Int64
+        var end: Int64
+        var range: Int64
+    }
+
+    /// The window functions without parameters, by name.
+    static let windowReducers: [String: WindowReducer] = {
+        var table: [String: WindowReducer] = [:]
+        func over(_ reduce: @escaping @Sendable (ArraySlice<Int64>, ArraySlice<Double>) -> Double?) -> WindowReducer {
+            WindowReducer { timestamps, values, _ in reduce(timestamps, values) }
+        }
+        table["rate"] = WindowReducer { extrapolated($0, $1, $2, counter: true, rate: true) }
+        table["increase"] = WindowReducer { extrapolated($0, $1, $2, counter: true, rate: false) }
+        table["delta"] = WindowReducer { extrapolated($0, $1, $2, counter: false, rate: false) }
+        table["irate"] = over { timestamps, values in instant(timestamps, values, rate: true) }
+        table["idelta"] = over { timestamps, values in instant(timestamps, values, rate: false) }
+        table["avg_over_time"] = over { _, values in mean(values) }
+        table["sum_over_time"] = over { _, values in kahanSum(values) }
+        table["count_over_time"] = over { _, values in Double(values.count) }
+        table["min_over_time"] = over { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 < $0 ? $1 : $0 } }
+        table["max_over_time"] = over { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 > $0 ? $1 : $0 } }
+        table["last_over_time"] = WindowReducer(keepsName: true) { _, values, _ in values.last }
+        table["present_over_time"] = over { _, _ in 1 }
+        table["stddev_over_time"] = over { _, values in Glibc.sqrt(variance(values)) }
+        table["stdvar_over_time"] = over { _, values in variance(values) }
+        table["mad_over_time"] = over { _, values in
+            let median = quantile(0.5, values)
+            return quantile(0.5, values.map { abs($0 - median) })
+        }
+        table["changes"] = over { _, values in
+            var changes = 0.0
+            for (previous, value) in zip(values, values.dropFirst()) where value != previous && !(value.isNaN && previous.isNaN) { changes += 1 }
+            return changes
+        }
+        table["resets"] = over { _, values in
+            var resets = 0.0
+            for (previous, value) in zip(values, values.dropFirst()) where value < previous { resets += 1 }
+            return resets
+        }
+        table["deriv"] = over { timestamps, values in
+            guard values.count >= 2 else { return nil }
+            return linearRegression(timestamps, values, at: timestamps.first!).slope
+        }
+        return table
+    }()
+
+    /// A window function as an implementation: the reducer applied to each window of the range
+    /// argument at `time`; the metric name is dropped unless the reducer keeps it.
+    static func windowFunction(_ reducer: WindowReducer) -> Implementation {
+        { evaluator, arguments, time in
+            let rangeArgument = arguments.first { $0.type == .rangeVector } ?? arguments[arguments.count - 1]
+            let bounds = evaluator.window(of: rangeArgument, at: time)
+            return .vector(try evaluator.windows(rangeArgument, at: time).compactMap { window in
+                reducer.reduce(window.timestamps, window.values, WindowBounds(start: bounds.start, end: bounds.end, range: bounds.range)).map {
+                    VectorElement(labels: window.labels, value: $0, dropsName: !reducer.keepsName)
+                }
+            })
+        }
+    }
+
     static let functions: [String: Implementation] = {
         var table: [String: Implementation] = [:]
         let math: [(String, @Sendable (Double) -> Double)] = [
@@ -131,39 +202,7 @@ extension Evaluator {
         ]
         for (name, function) in math { table[name] = mapValues(function) }
 
-        table["rate"] = { evaluator, arguments, time in try evaluator.extrapolated(arguments[0], at: time, counter: true, rate: true) }
-        table["increase"] = { evaluator, arguments, time in try evaluator.extrapolated(arguments[0], at: time, counter: true, rate: false) }
-        table["delta"] = { evaluator, arguments, time in try evaluator.extrapolated(arguments[0], at: time, counter: false, rate: false) }
-        table["irate"] = overTime { timestamps, values in instant(timestamps, values, rate: true) }
-        table["idelta"] = overTime { timestamps, values in instant(timestamps, values, rate: false) }
-
-        table["avg_over_time"] = overTime { _, values in mean(values) }
-        table["sum_over_time"] = overTime { _, values in kahanSum(values) }
-        table["count_over_time"] = overTime { _, values in Double(values.count) }
-        table["min_over_time"] = overTime { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 < $0 ? $1 : $0 } }
-        table["max_over_time"] = overTime { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 > $0 ? $1 : $0 } }
-        table["last_over_time"] = overTime(keepName: true) { _, values in values.last }
-        table["present_over_time"] = overTime { _, _ in 1 }
-        table["stddev_over_time"] = overTime { _, values in Glibc.sqrt(variance(values)) }
-        table["stdvar_over_time"] = overTime { _, values in variance(values) }
-        table["mad_over_time"] = overTime { _, values in
-            let median = quantile(0.5, values)
-            return quantile(0.5, values.map { abs($0 - median) })
-        }
-        table["changes"] = overTime { _, values in
-            var changes = 0.0
-            for (previous, value) in zip(values, values.dropFirst()) where value != previous && !(value.isNaN && previous.isNaN) { changes += 1 }
-            return changes
-        }
-        table["resets"] = overTime { _, values in
-            var resets = 0.0
-            for (previous, value) in zip(values, values.dropFirst()) where value < previous { resets += 1 }
-            return resets
-        }
-        table["deriv"] = overTime { timestamps, values in
-            guard values.count >= 2 else { return nil }
-            return linearRegression(timestamps, values, at: timestamps.first!).slope
-        }
+        for (name, reducer) in windowReducers { table[name] = windowFunction(reducer) }
         table["quantile_over_time"] = { evaluator, arguments, time in
             let q = try evaluator.scalarArgument(arguments[0], at: time)
             if q < 0 || q > 1 { evaluator.warn("quantile value should be between 0 and 1") }
@@ -309,39 +348,37 @@ extension Evaluator {
 
     // MARK: Rates
 
-    /// rate / increase / delta with Prometheus's extrapolation to the window's edges.
-    func extrapolated(_ argument: QueryExpression, at time: Int64, counter: Bool, rate: Bool) throws(QueryError) -> QueryValue {
-        let window = window(of: argument, at: time)
-        var result: [VectorElement] = []
-        for one in try windows(argument, at: time) where one.values.count >= 2 {
-            var correction = 0.0
-            let firstValue = one.values.first!, lastValue = one.values.last!
-            var previous = firstValue
-            if counter {
-                for value in one.values.dropFirst() {
-                    if value < previous { correction += previous }
-                    previous = value
-                }
+    /// rate / increase / delta of one window, with Prometheus's extrapolation to the window's
+    /// edges; nil with fewer than two samples.
+    static func extrapolated(_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ window: WindowBounds,
+                             counter: Bool, rate: Bool) -> Double? {
+        guard values.count >= 2 else { return nil }
+        var correction = 0.0
+        let firstValue = values.first!, lastValue = values.last!
+        var previous = firstValue
+        if counter {
+            for value in values.dropFirst() {
+                if value < previous { correction += previous }
+                previous = value
             }
-            var increase = lastValue - firstValue + correction
-            let first = Double(one.timestamps.first!), last = Double(one.timestamps.last!)
-            var durationToStart = (first - Double(window.start)) / 1000
-            let durationToEnd = (Double(window.end) - last) / 1000
-            let sampled = (last - first) / 1000
-            let average = sampled / Double(one.values.count - 1)
-            let threshold = average * 1.1
-            if durationToStart >= threshold { durationToStart = average / 2 }
-            if counter && increase > 0 && firstValue >= 0 {
-                // A counter cannot have been below zero: start no earlier than where it was zero.
-                let durationToZero = sampled * (firstValue / increase)
-                if durationToZero < durationToStart { durationToStart = durationToZero }
-            }
-            let extrapolateTo = sampled + durationToStart + (durationToEnd < threshold ? durationToEnd : average / 2)
-            increase *= extrapolateTo / sampled
-            if rate { increase /= Double(window.range) / 1000 }
-            result.append(.withoutName(one.labels, increase))
         }
-        return .vector(result)
+        var increase = lastValue - firstValue + correction
+        let first = Double(timestamps.first!), last = Double(timestamps.last!)
+        var durationToStart = (first - Double(window.start)) / 1000
+        let durationToEnd = (Double(window.end) - last) / 1000
+        let sampled = (last - first) / 1000
+        let average = sampled / Double(values.count - 1)
+        let threshold = average * 1.1
+        if durationToStart >= threshold { durationToStart = average / 2 }
+        if counter && increase > 0 && firstValue >= 0 {
+            // A counter cannot have been below zero: start no earlier than where it was zero.
+            let durationToZero = sampled * (firstValue / increase)
+            if durationToZero < durationToStart { durationToStart = durationToZero }
+        }
+        let extrapolateTo = sampled + durationToStart + (durationToEnd < threshold ? durationToEnd : average / 2)
+        increase *= extrapolateTo / sampled
+        if rate { increase /= Double(window.range) / 1000 }
+        return increase
     }
 
     /// irate / idelta: from the last two samples.
