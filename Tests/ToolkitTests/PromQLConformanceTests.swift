@@ -12,6 +12,8 @@ final class PromQLConformanceTests: XCTestCase {
         var passed = 0
         var failed: [String] = []
         var skipped = 0
+        /// Evals whose expression range queries evaluate over all steps at once.
+        var overSteps = 0
     }
 
     func testConformanceFiles() throws {
@@ -31,6 +33,8 @@ final class PromQLConformanceTests: XCTestCase {
         XCTAssertEqual(total, 961)
         XCTAssertGreaterThanOrEqual(outcome.passed, passingFloor)
         XCTAssertEqual(outcome.failed, [], "every eval that needs no native histograms passes")
+        print("PromQL conformance: \(outcome.overSteps) evals also compared as range queries evaluated over all steps at once and step by step")
+        XCTAssertGreaterThan(outcome.overSteps, 300)
     }
 
     /// Our own evals, in the same format, in Tests/ToolkitTests/Fixtures/promql: every one passes.
@@ -99,7 +103,7 @@ final class PromQLConformanceTests: XCTestCase {
                     outcome.skipped += 1
                     continue
                 }
-                if let problem = evaluate(line, expected: body, source: source) {
+                if let problem = evaluate(line, expected: body, source: source) ?? compareWaysOfEvaluating(line, source: source, outcome: &outcome) {
                     outcome.failed.append("\(place): \(line)\n    \(problem)")
                 } else {
                     outcome.passed += 1
@@ -137,6 +141,53 @@ final class PromQLConformanceTests: XCTestCase {
             return compareInstant(result, expected, ordered: ordered)
         } catch {
             return mustFail ? nil : "error: \(error.message)"
+        }
+    }
+
+    /// Where an eval's expression can be evaluated over all steps at once (`StepEvaluation`):
+    /// nil when that agrees exactly with step-by-step evaluation on a range query (the eval's own
+    /// range, or two minutes either side of an instant eval's time at a 30 s step), values bit for
+    /// bit and errors word for word.
+    private func compareWaysOfEvaluating(_ line: String, source: MemorySource, outcome: inout Outcome) -> String? {
+        let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let isRange = words.count > 1 && words[1] == "range"
+        let skipCount = isRange ? 8 : 4
+        guard words.count > skipCount else { return nil }
+        var rest = Substring(line)
+        for _ in 0..<skipCount { rest = rest.drop { $0 != " " }.drop { $0 == " " } }
+        guard let expression = try? Parser.parse(String(rest)), Evaluator.stepEvaluable(expression) else { return nil }
+        let start: Int64, end: Int64, step: Int64
+        if isRange {
+            guard let from = Duration.milliseconds(words[3]) ?? (words[3] == "0" ? 0 : nil),
+                  let to = Duration.milliseconds(words[5]) ?? (words[5] == "0" ? 0 : nil),
+                  let every = Duration.milliseconds(words[7]) else { return nil }
+            (start, end, step) = (from, to, every)
+        } else {
+            guard let time = Duration.milliseconds(words[3]) ?? (words[3] == "0" ? 0 : nil) else { return nil }
+            (start, end, step) = (time - 120_000, time + 120_000, 30_000)
+        }
+        outcome.overSteps += 1
+        func answer(stepByStep: Bool) -> Result<[RangeSeries], QueryError> {
+            let evaluator = Evaluator(source: source)
+            evaluator.alwaysStepByStep = stepByStep
+            return Result { () throws(QueryError) in try evaluator.range(expression, start: start, end: end, step: step) }
+        }
+        switch (answer(stepByStep: false), answer(stepByStep: true)) {
+        case (.success(let fast), .success(let reference)):
+            guard fast.count == reference.count else { return "over all steps: \(fast.count) series, step by step: \(reference.count)" }
+            for (a, b) in zip(fast, reference) {
+                guard a.labels == b.labels, a.timestamps == b.timestamps,
+                      zip(a.values, b.values).allSatisfy({ $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }) else {
+                    return "over all steps: \(a.labels.description) \(a.timestamps) \(a.values); step by step: \(b.labels.description) \(b.timestamps) \(b.values)"
+                }
+            }
+            return nil
+        case (.failure(let a), .failure(let b)):
+            return a.message == b.message ? nil : "over all steps: \(a.message); step by step: \(b.message)"
+        case (.success, .failure(let error)):
+            return "over all steps: a result; step by step: \(error.message)"
+        case (.failure(let error), .success):
+            return "over all steps: \(error.message); step by step: a result"
         }
     }
 

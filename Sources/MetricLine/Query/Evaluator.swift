@@ -31,6 +31,9 @@ public final class Evaluator {
     public private(set) var selectionReport: [(selector: String, series: Int, samples: Int, microseconds: Int64)] = []
     /// The sample times selectors fetch (everything unless restricted).
     var selectionWindow: (from: Int64, to: Int64) = (.min, .max)
+    /// Evaluate range queries step by step even where they could be evaluated over all steps at
+    /// once (`StepEvaluation`): the reference the tests compare the faster way with.
+    var alwaysStepByStep = false
 
     public init(source: SeriesSource) {
         self.source = source
@@ -59,6 +62,10 @@ public final class Evaluator {
         queryEnd = end
         warnings = []
         selections = [:]
+        if !alwaysStepByStep && Evaluator.stepEvaluable(expression) {
+            let grid = StepGrid(start: start, step: step, count: end < start ? 0 : Int((end - start) / step) + 1)
+            return try rangeResult(evaluateSteps(expression, grid), grid)
+        }
         // Series by label set; the label arrays themselves are the keys (hashing them needs no
         // allocation, unlike building a text key per element and step).
         var index: [LabelSet: Int] = [:]

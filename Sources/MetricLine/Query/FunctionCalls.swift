@@ -134,6 +134,20 @@ extension Evaluator {
         var range: Int64
     }
 
+    /// The functions of one number, applied to each element of an instant vector.
+    static let mathFunctions: [String: @Sendable (Double) -> Double] = {
+        let list: [(String, @Sendable (Double) -> Double)] = [
+            ("abs", { abs($0) }), ("ceil", { ceil($0) }), ("floor", { floor($0) }), ("exp", { Glibc.exp($0) }), ("sqrt", { Glibc.sqrt($0) }),
+            ("ln", { log($0) }), ("log2", { Glibc.log2($0) }), ("log10", { Glibc.log10($0) }),
+            ("sgn", { $0 > 0 ? 1 : ($0 < 0 ? -1 : $0) }),
+            ("acos", { Glibc.acos($0) }), ("acosh", { Glibc.acosh($0) }), ("asin", { Glibc.asin($0) }), ("asinh", { Glibc.asinh($0) }),
+            ("atan", { Glibc.atan($0) }), ("atanh", { Glibc.atanh($0) }), ("cos", { Glibc.cos($0) }), ("cosh", { Glibc.cosh($0) }),
+            ("sin", { Glibc.sin($0) }), ("sinh", { Glibc.sinh($0) }), ("tan", { Glibc.tan($0) }), ("tanh", { Glibc.tanh($0) }),
+            ("deg", { $0 * 180 / Double.pi }), ("rad", { $0 * Double.pi / 180 }),
+        ]
+        return Dictionary(uniqueKeysWithValues: list)
+    }()
+
     /// The window functions without parameters, by name.
     static let windowReducers: [String: WindowReducer] = {
         var table: [String: WindowReducer] = [:]
@@ -191,16 +205,7 @@ extension Evaluator {
 
     static let functions: [String: Implementation] = {
         var table: [String: Implementation] = [:]
-        let math: [(String, @Sendable (Double) -> Double)] = [
-            ("abs", { abs($0) }), ("ceil", { ceil($0) }), ("floor", { floor($0) }), ("exp", { Glibc.exp($0) }), ("sqrt", { Glibc.sqrt($0) }),
-            ("ln", { log($0) }), ("log2", { Glibc.log2($0) }), ("log10", { Glibc.log10($0) }),
-            ("sgn", { $0 > 0 ? 1 : ($0 < 0 ? -1 : $0) }),
-            ("acos", { Glibc.acos($0) }), ("acosh", { Glibc.acosh($0) }), ("asin", { Glibc.asin($0) }), ("asinh", { Glibc.asinh($0) }),
-            ("atan", { Glibc.atan($0) }), ("atanh", { Glibc.atanh($0) }), ("cos", { Glibc.cos($0) }), ("cosh", { Glibc.cosh($0) }),
-            ("sin", { Glibc.sin($0) }), ("sinh", { Glibc.sinh($0) }), ("tan", { Glibc.tan($0) }), ("tanh", { Glibc.tanh($0) }),
-            ("deg", { $0 * 180 / Double.pi }), ("rad", { $0 * Double.pi / 180 }),
-        ]
-        for (name, function) in math { table[name] = mapValues(function) }
+        for (name, function) in mathFunctions { table[name] = mapValues(function) }
 
         for (name, reducer) in windowReducers { table[name] = windowFunction(reducer) }
         table["quantile_over_time"] = { evaluator, arguments, time in

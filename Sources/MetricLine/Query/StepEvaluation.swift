@@ -1,0 +1,345 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Range queries evaluated over every step at once, series by series, for the expressions most
+/// range queries are made of: selectors, the window functions of a range selector (`rate`,
+/// `avg_over_time`…), functions of one number, `histogram_quantile`, aggregations without a
+/// parameter, and arithmetic or comparison with a scalar. A selector's samples are walked once
+/// with moving windows instead of being searched at every step, and labels are grouped and
+/// matched once instead of at every step. Each value is computed by the same code as in
+/// step-by-step evaluation (the window reducers, `kahanSum`, `bucketQuantile`…), in the same
+/// order, so both give the same numbers; anything else is evaluated step by step.
+extension Evaluator {
+    /// The steps of a range query.
+    struct StepGrid {
+        var start: Int64
+        var step: Int64
+        var count: Int
+
+        func time(_ index: Int) -> Int64 { start + Int64(index) * step }
+    }
+
+    /// One series of an expression's value over the steps: its labels, whether its metric name is
+    /// to be dropped at the end, and its value at each step where it has one.
+    struct StepSeries {
+        var labels: LabelSet
+        var dropsName: Bool
+        /// A value per step; meaningless where `present` is false.
+        var values: [Double]
+        var present: [Bool]
+    }
+
+    /// An expression's value over the steps.
+    enum StepValue {
+        case scalar([Double])
+        case vector([StepSeries])
+    }
+
+    /// Whether `expression` can be evaluated over all steps at once.
+    static func stepEvaluable(_ expression: QueryExpression) -> Bool {
+        switch expression {
+        case .number:
+            return true
+        case .parenthesized(let inner), .negate(let inner):
+            return stepEvaluable(inner)
+        case .vector(let selector):
+            return selector.at == nil
+        case .call(let name, let arguments):
+            if name == "time" { return arguments.isEmpty }
+            if mathFunctions[name] != nil { return arguments.count == 1 && stepEvaluable(arguments[0]) }
+            if windowReducers[name] != nil, arguments.count == 1, case .matrix(let selector, _) = unwrapped(arguments[0]) {
+                return selector.at == nil
+            }
+            if name == "histogram_quantile", arguments.count == 2, case .number = unwrapped(arguments[0]) {
+                return stepEvaluable(arguments[1])
+            }
+            return false
+        case .aggregate(let operation, let parameter, let inner, _, _):
+            // Nested aggregations stay step by step: there the order of an inner aggregation's
+            // groups, and so the order of an outer sum, may change from step to step.
+            guard parameter == nil, [.sum, .avg, .count, .group, .min, .max, .stddev, .stdvar].contains(operation) else { return false }
+            return stepEvaluable(inner) && !containsAggregation(inner)
+        case .binary(let operation, let left, let right, _, _):
+            guard ![.and, .or, .unless].contains(operation), left.type == .scalar || right.type == .scalar else { return false }
+            return stepEvaluable(left) && stepEvaluable(right)
+        case .string, .matrix, .subquery:
+            return false
+        }
+    }
+
+    private static func containsAggregation(_ expression: QueryExpression) -> Bool {
+        switch expression {
+        case .aggregate: true
+        case .parenthesized(let inner), .negate(let inner): containsAggregation(inner)
+        case .call(_, let arguments): arguments.contains(where: containsAggregation)
+        case .binary(_, let left, let right, _, _): containsAggregation(left) || containsAggregation(right)
+        default: false
+        }
+    }
+
+    /// The value of a step-evaluable expression over `grid`.
+    func evaluateSteps(_ expression: QueryExpression, _ grid: StepGrid) throws(QueryError) -> StepValue {
+        switch expression {
+        case .number(let value):
+            return .scalar([Double](repeating: value, count: grid.count))
+        case .parenthesized(let inner):
+            return try evaluateSteps(inner, grid)
+        case .negate(let inner):
+            switch try evaluateSteps(inner, grid) {
+            case .scalar(let values): return .scalar(values.map { -$0 })
+            case .vector(let series): return .vector(series.map { StepSeries(labels: $0.labels, dropsName: true, values: $0.values.map { -$0 }, present: $0.present) })
+            }
+        case .vector(let selector):
+            return .vector(try instantSteps(selector, grid))
+        case .call(let name, let arguments):
+            if name == "time" { return .scalar((0..<grid.count).map { Double(grid.time($0)) / 1000 }) }
+            if let function = Evaluator.mathFunctions[name] {
+                guard case .vector(let series) = try evaluateSteps(arguments[0], grid) else { throw QueryError("expected an instant vector") }
+                return .vector(series.map { StepSeries(labels: $0.labels, dropsName: true, values: $0.values.map(function), present: $0.present) })
+            }
+            if let reducer = Evaluator.windowReducers[name], case .matrix(let selector, let range) = Evaluator.unwrapped(arguments[0]) {
+                return .vector(try windowSteps(selector, range: range, reducer, grid))
+            }
+            guard case .number(let q) = Evaluator.unwrapped(arguments[0]), case .vector(let buckets) = try evaluateSteps(arguments[1], grid) else {
+                throw QueryError("function \"\(name)\" cannot be evaluated over steps")
+            }
+            return .vector(histogramQuantileSteps(q, buckets, grid))
+        case .aggregate(let operation, _, let inner, let grouping, let without):
+            guard case .vector(let series) = try evaluateSteps(inner, grid) else { throw QueryError("expected instant vector in aggregation") }
+            return .vector(aggregateSteps(operation, series, grouping: grouping, without: without, grid))
+        case .binary(let operation, let leftExpression, let rightExpression, _, let returnBool):
+            return binarySteps(operation, try evaluateSteps(leftExpression, grid), try evaluateSteps(rightExpression, grid), returnBool: returnBool)
+        case .string, .matrix, .subquery:
+            throw QueryError("expression cannot be evaluated over steps")
+        }
+    }
+
+    // MARK: Selectors
+
+    /// An instant selector at every step: each series' latest sample at or before the step (after
+    /// `offset`), within the lookback and not a staleness marker.
+    private func instantSteps(_ selector: VectorSelector, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
+        var result: [StepSeries] = []
+        for one in try selected(selector.matchers) {
+            var values = [Double](repeating: 0, count: grid.count)
+            var present = [Bool](repeating: false, count: grid.count)
+            var any = false
+            // `next` is the first sample after the step's reference time.
+            var next = 0
+            let timestamps = one.timestamps
+            for index in 0..<grid.count {
+                let reference = grid.time(index) - selector.offset
+                while next < timestamps.count && timestamps[next] <= reference { next += 1 }
+                guard next > 0, timestamps[next - 1] >= reference - lookback else { continue }
+                let value = one.values[next - 1]
+                if value.bitPattern == StaleMarker.bitPattern { continue }
+                values[index] = value
+                present[index] = true
+                any = true
+            }
+            if any { result.append(StepSeries(labels: one.labels, dropsName: false, values: values, present: present)) }
+        }
+        return result
+    }
+
+    /// A window function of a range selector at every step: the window `[t - range, t]` (after
+    /// `offset`) moves along each series' samples; staleness markers are left out of it.
+    private func windowSteps(_ selector: VectorSelector, range: Int64, _ reducer: WindowReducer, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
+        var result: [StepSeries] = []
+        for one in try selected(selector.matchers) {
+            let timestamps = one.timestamps, samples = one.values
+            // Staleness markers before each sample, only for series that have any.
+            var markersBefore: [Int32] = []
+            if samples.contains(where: { $0.bitPattern == StaleMarker.bitPattern }) {
+                markersBefore.reserveCapacity(samples.count + 1)
+                var count: Int32 = 0
+                markersBefore.append(0)
+                for value in samples {
+                    if value.bitPattern == StaleMarker.bitPattern { count += 1 }
+                    markersBefore.append(count)
+                }
+            }
+            var values = [Double](repeating: 0, count: grid.count)
+            var present = [Bool](repeating: false, count: grid.count)
+            var any = false
+            var lower = 0, upper = 0
+            for index in 0..<grid.count {
+                let end = grid.time(index) - selector.offset
+                let start = end - range
+                while lower < timestamps.count && timestamps[lower] < start { lower += 1 }
+                if upper < lower { upper = lower }
+                while upper < timestamps.count && timestamps[upper] <= end { upper += 1 }
+                guard lower < upper else { continue }
+                let bounds = WindowBounds(start: start, end: end, range: range)
+                let reduced: Double?
+                if !markersBefore.isEmpty && markersBefore[upper] != markersBefore[lower] {
+                    var kept: [Int64] = [], keptValues: [Double] = []
+                    for sample in lower..<upper where samples[sample].bitPattern != StaleMarker.bitPattern {
+                        kept.append(timestamps[sample])
+                        keptValues.append(samples[sample])
+                    }
+                    reduced = kept.isEmpty ? nil : reducer.reduce(kept[...], keptValues[...], bounds)
+                } else {
+                    reduced = reducer.reduce(timestamps[lower..<upper], samples[lower..<upper], bounds)
+                }
+                guard let reduced else { continue }
+                values[index] = reduced
+                present[index] = true
+                any = true
+            }
+            if any { result.append(StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present)) }
+        }
+        return result
+    }
+
+    // MARK: Functions, aggregations and operators
+
+    /// `histogram_quantile(q, buckets)` at every step: buckets are grouped once by their labels
+    /// without `le`, and each step's quantile comes from the buckets present then.
+    private func histogramQuantileSteps(_ q: Double, _ buckets: [StepSeries], _ grid: StepGrid) -> [StepSeries] {
+        if q < 0 || q > 1 { warn("quantile value should be between 0 and 1") }
+        var order: [LabelSet] = []
+        var groups: [LabelSet: [(bound: Double, series: Int)]] = [:]
+        for (number, one) in buckets.enumerated() {
+            var le = one.labels.value(of: "le")
+            guard let bound = le.withUTF8({ FloatParser.parse($0) }) else { continue }
+            let labels = one.labels.removing("le")
+            if groups[labels] == nil { order.append(labels) }
+            groups[labels, default: []].append((bound, number))
+        }
+        var result: [StepSeries] = []
+        var present: [(bound: Double, count: Double)] = []
+        for labels in order {
+            let members = groups[labels]!
+            var series = StepSeries(labels: labels, dropsName: true, values: [Double](repeating: 0, count: grid.count),
+                                    present: [Bool](repeating: false, count: grid.count))
+            for index in 0..<grid.count {
+                present.removeAll(keepingCapacity: true)
+                for member in members where buckets[member.series].present[index] {
+                    present.append((member.bound, buckets[member.series].values[index]))
+                }
+                guard !present.isEmpty else { continue }
+                series.values[index] = Evaluator.bucketQuantile(q, present)
+                series.present[index] = true
+            }
+            result.append(series)
+        }
+        return result
+    }
+
+    /// An aggregation at every step: each series' group is found once; at each step a group
+    /// combines its members present then, in the order step-by-step evaluation sees them.
+    private func aggregateSteps(_ operation: AggregationOperator, _ series: [StepSeries], grouping: [String], without: Bool,
+                                _ grid: StepGrid) -> [StepSeries] {
+        var order: [LabelSet] = []
+        var members: [LabelSet: [Int]] = [:]
+        for (number, one) in series.enumerated() {
+            let labels: LabelSet = without
+                ? one.labels.filter { $0.name != Segment.nameLabel && !grouping.contains($0.name) }
+                : one.labels.filter { grouping.contains($0.name) }
+            if members[labels] == nil { order.append(labels) }
+            members[labels, default: []].append(number)
+        }
+        var result: [StepSeries] = []
+        var values: [Double] = []
+        for labels in order {
+            let group = members[labels]!
+            // A name kept by `by (__name__)` is still dropped at the end if its members' were.
+            let dropsName = !without && grouping.contains(Segment.nameLabel) && group.contains { series[$0].dropsName }
+            var combined = StepSeries(labels: labels, dropsName: dropsName, values: [Double](repeating: 0, count: grid.count),
+                                      present: [Bool](repeating: false, count: grid.count))
+            for index in 0..<grid.count {
+                values.removeAll(keepingCapacity: true)
+                for member in group where series[member].present[index] { values.append(series[member].values[index]) }
+                guard !values.isEmpty else { continue }
+                combined.present[index] = true
+                combined.values[index] = switch operation {
+                case .sum: Evaluator.kahanSum(values)
+                case .avg: Evaluator.mean(values)
+                case .count: Double(values.count)
+                case .group: 1
+                case .min: values.dropFirst().reduce(values[0]) { $0.isNaN || $1 < $0 ? $1 : $0 }
+                case .max: values.dropFirst().reduce(values[0]) { $0.isNaN || $1 > $0 ? $1 : $0 }
+                case .stddev: sqrt(Evaluator.variance(values))
+                case .stdvar: Evaluator.variance(values)
+                default: .nan
+                }
+            }
+            result.append(combined)
+        }
+        return result
+    }
+
+    /// Arithmetic or comparison where at least one side is a scalar.
+    private func binarySteps(_ operation: BinaryOperator, _ left: StepValue, _ right: StepValue, returnBool: Bool) -> StepValue {
+        switch (left, right) {
+        case (.scalar(let a), .scalar(let b)):
+            return .scalar(zip(a, b).map { a, b in
+                let (value, keep) = Evaluator.apply(operation, a, b)
+                return operation.isComparison ? (keep ? 1 : 0) : value
+            })
+        case (.vector(let series), .scalar(let scalars)):
+            return .vector(series.map { scalarSteps(operation, $0, scalars, scalarOnLeft: false, returnBool: returnBool) })
+        case (.scalar(let scalars), .vector(let series)):
+            return .vector(series.map { scalarSteps(operation, $0, scalars, scalarOnLeft: true, returnBool: returnBool) })
+        case (.vector, .vector):
+            // Not step-evaluable (see `stepEvaluable`).
+            return .vector([])
+        }
+    }
+
+    private func scalarSteps(_ operation: BinaryOperator, _ one: StepSeries, _ scalars: [Double], scalarOnLeft: Bool, returnBool: Bool) -> StepSeries {
+        var result = one
+        result.dropsName = !operation.isComparison || returnBool || one.dropsName
+        for index in scalars.indices where one.present[index] {
+            let element = one.values[index]
+            let (a, b) = scalarOnLeft ? (scalars[index], element) : (element, scalars[index])
+            var (value, keep) = Evaluator.apply(operation, a, b)
+            // A comparison keeps the vector's value, whichever side it is on.
+            if operation.isComparison && scalarOnLeft { value = element }
+            if returnBool {
+                value = keep ? 1 : 0
+            } else if !keep {
+                result.present[index] = false
+                continue
+            }
+            result.values[index] = value
+        }
+        return result
+    }
+
+    /// The result of a range query from its value over the steps: series named as the query
+    /// returns them, with the steps where they have a value; series whose final names are the same
+    /// are one series, unless they have a value at the same step.
+    func rangeResult(_ value: StepValue, _ grid: StepGrid) throws(QueryError) -> [RangeSeries] {
+        switch value {
+        case .scalar(let values):
+            return [RangeSeries(labels: [], timestamps: (0..<grid.count).map(grid.time), values: values)]
+        case .vector(let series):
+            var index: [LabelSet: Int] = [:]
+            var merged: [(labels: LabelSet, values: [Double], present: [Bool])] = []
+            for one in series where one.present.contains(true) {
+                let labels = one.dropsName ? one.labels.removing(Segment.nameLabel) : one.labels
+                if let position = index[labels] {
+                    for step in 0..<grid.count where one.present[step] {
+                        if merged[position].present[step] { throw QueryError("vector cannot contain metrics with the same labelset") }
+                        merged[position].present[step] = true
+                        merged[position].values[step] = one.values[step]
+                    }
+                } else {
+                    index[labels] = merged.count
+                    merged.append((labels, one.values, one.present))
+                }
+            }
+            return merged.map { one in
+                var result = RangeSeries(labels: one.labels)
+                for step in 0..<grid.count where one.present[step] {
+                    result.timestamps.append(grid.time(step))
+                    result.values.append(one.values[step])
+                }
+                return result
+            }.sorted { $0.labels.key < $1.labels.key }
+        }
+    }
+}
