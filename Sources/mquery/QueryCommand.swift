@@ -124,7 +124,7 @@ struct QueryCommand {
         if arguments.has("--explain") {
             var lines = ["explain: \(text)"]
             for selection in evaluator.selectionReport {
-                lines.append("  selector \(selection.selector): \(selection.series) series, \(selection.samples) samples, read in \(FloatFormatter.string(Double(selection.microseconds) / 1000)) ms")
+                lines.append("  selector \(selection.selector): \(selection.series) series, \(selection.samples) samples, fetched in \(FloatFormatter.string(Double(selection.microseconds) / 1000)) ms")
             }
             if let store { lines.append("  chunks decoded: \(store.chunksRead) (raw samples; rollups are not used yet)") }
             for (name, microseconds) in stages { lines.append("  \(name): \(FloatFormatter.string(Double(microseconds) / 1000)) ms") }

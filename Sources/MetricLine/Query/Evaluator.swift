@@ -160,14 +160,32 @@ public final class Evaluator {
 
     /// Every series of a selector, with all its samples (selected once per query).
     func selected(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
-        let key = matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}")
+        let key = Evaluator.selectionKey(matchers)
         if let known = selections[key] { return known }
         let started = Clock.monotonicMicroseconds()
         let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to)
         selections[key] = selected
-        let text = "{" + matchers.map { $0.name + $0.operation.rawValue + "\"" + $0.value + "\"" }.joined(separator: ",") + "}"
-        selectionReport.append((text, selected.count, selected.reduce(0) { $0 + $1.timestamps.count }, Clock.monotonicMicroseconds() - started))
+        selectionReport.append((Evaluator.selectionText(matchers), selected.count, selected.reduce(0) { $0 + $1.timestamps.count },
+                                Clock.monotonicMicroseconds() - started))
         return selected
+    }
+
+    /// `transform` of every series of a selector, in order, read a series at a time (on several
+    /// threads where the source can); series it gives nil for are left out.
+    func mapSelected<T: Sendable>(_ matchers: [LabelMatcher], _ transform: @escaping @Sendable (RangeSeries) -> T?) throws(QueryError) -> [T] {
+        if let known = selections[Evaluator.selectionKey(matchers)] { return known.compactMap(transform) }
+        let started = Clock.monotonicMicroseconds()
+        let (results, samples) = try source.selectEach(matchers, from: selectionWindow.from, to: selectionWindow.to, transform)
+        selectionReport.append((Evaluator.selectionText(matchers), results.count, samples, Clock.monotonicMicroseconds() - started))
+        return results.compactMap { $0 }
+    }
+
+    private static func selectionKey(_ matchers: [LabelMatcher]) -> String {
+        matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}")
+    }
+
+    private static func selectionText(_ matchers: [LabelMatcher]) -> String {
+        "{" + matchers.map { $0.name + $0.operation.rawValue + "\"" + $0.value + "\"" }.joined(separator: ",") + "}"
     }
 
     func selectInstant(_ selector: VectorSelector, at time: Int64) throws(QueryError) -> [VectorElement] {

@@ -22,7 +22,7 @@ extension Evaluator {
 
     /// One series of an expression's value over the steps: its labels, whether its metric name is
     /// to be dropped at the end, and its value at each step where it has one.
-    struct StepSeries {
+    struct StepSeries: Sendable {
         var labels: LabelSet
         var dropsName: Bool
         /// A value per step; meaningless where `present` is false.
@@ -120,8 +120,8 @@ extension Evaluator {
     /// An instant selector at every step: each series' latest sample at or before the step (after
     /// `offset`), within the lookback and not a staleness marker.
     private func instantSteps(_ selector: VectorSelector, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
-        var result: [StepSeries] = []
-        for one in try selected(selector.matchers) {
+        let lookback = self.lookback, offset = selector.offset
+        return try mapSelected(selector.matchers) { one in
             var values = [Double](repeating: 0, count: grid.count)
             var present = [Bool](repeating: false, count: grid.count)
             var any = false
@@ -129,7 +129,7 @@ extension Evaluator {
             var next = 0
             let timestamps = one.timestamps
             for index in 0..<grid.count {
-                let reference = grid.time(index) - selector.offset
+                let reference = grid.time(index) - offset
                 while next < timestamps.count && timestamps[next] <= reference { next += 1 }
                 guard next > 0, timestamps[next - 1] >= reference - lookback else { continue }
                 let value = one.values[next - 1]
@@ -138,16 +138,15 @@ extension Evaluator {
                 present[index] = true
                 any = true
             }
-            if any { result.append(StepSeries(labels: one.labels, dropsName: false, values: values, present: present)) }
+            return any ? StepSeries(labels: one.labels, dropsName: false, values: values, present: present) : nil
         }
-        return result
     }
 
     /// A window function of a range selector at every step: the window `[t - range, t]` (after
     /// `offset`) moves along each series' samples; staleness markers are left out of it.
     private func windowSteps(_ selector: VectorSelector, range: Int64, _ reducer: WindowReducer, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
-        var result: [StepSeries] = []
-        for one in try selected(selector.matchers) {
+        let offset = selector.offset
+        return try mapSelected(selector.matchers) { one in
             let timestamps = one.timestamps, samples = one.values
             // Staleness markers before each sample, only for series that have any.
             var markersBefore: [Int32] = []
@@ -165,7 +164,7 @@ extension Evaluator {
             var any = false
             var lower = 0, upper = 0
             for index in 0..<grid.count {
-                let end = grid.time(index) - selector.offset
+                let end = grid.time(index) - offset
                 let start = end - range
                 while lower < timestamps.count && timestamps[lower] < start { lower += 1 }
                 if upper < lower { upper = lower }
@@ -188,9 +187,8 @@ extension Evaluator {
                 present[index] = true
                 any = true
             }
-            if any { result.append(StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present)) }
+            return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present) : nil
         }
-        return result
     }
 
     // MARK: Functions, aggregations and operators

@@ -13,6 +13,44 @@ public final class StoreSource: SeriesSource {
         }
         return result
     }
+
+    /// Series read and transformed on as many threads as there are processors, each taking a
+    /// contiguous share of the series (so a histogram's buckets, whose chunks build on one
+    /// another, mostly stay with one thread and its chunk cache).
+    public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64,
+                                        _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int) {
+        let locations = reader.locate(matching: matchers, from: from, to: to)
+        let workers = min(Workers.available, max(1, locations.count / 8))
+        let results = WorkerSlots<T>(locations.count)
+        let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String])>(workers)
+        let shared = SharedReader(reader: reader)
+        Workers.run(workers) { worker in
+            let caches = shared.reader.chunkCaches(budget: 1 << 20)
+            var tally = (samples: 0, chunks: 0, problems: [String]())
+            for index in (worker * locations.count / workers)..<((worker + 1) * locations.count / workers) {
+                let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches)
+                tally.samples += read.timestamps.count
+                tally.chunks += read.chunks
+                tally.problems += read.problems
+                if read.timestamps.isEmpty { continue }
+                results[index] = transform(RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
+            }
+            tallies[worker] = tally
+        }
+        var samples = 0
+        for worker in 0..<workers {
+            guard let tally = tallies[worker] else { continue }
+            samples += tally.samples
+            reader.record(chunks: tally.chunks, problems: tally.problems)
+        }
+        return ((0..<locations.count).compactMap { results[$0] }, samples)
+    }
+
+    /// The reader as threads share it: they only call `samples(of:caches:)` with caches of their
+    /// own, which reads the reader's files with pread and changes nothing of it.
+    private struct SharedReader: @unchecked Sendable {
+        let reader: StoreReader
+    }
 }
 
 extension Evaluator {

@@ -109,6 +109,20 @@ public enum QueryValue: Sendable {
 public protocol SeriesSource {
     /// Every series matching all `matchers`, with its samples in [from, to] in time order.
     func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries]
+
+    /// `transform` of every series `select` gives, in the same order, and the samples read. A
+    /// source that can read series apart does so on several threads, a series at a time, so
+    /// the samples of all need not be in memory at once.
+    func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64,
+                                 _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int)
+}
+
+extension SeriesSource {
+    public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64,
+                                        _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int) {
+        let series = try select(matchers, from: from, to: to)
+        return (series.map(transform), series.reduce(0) { $0 + $1.timestamps.count })
+    }
 }
 
 /// Series held in memory (tests, and samples read from stdin).

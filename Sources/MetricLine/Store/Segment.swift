@@ -374,18 +374,22 @@ public enum Segment {
         /// How many decoded samples the reader keeps for reuse, by chunk: a histogram's bases, read
         /// for each of their buckets, and chunks that several queries of one run read (malert's
         /// rules). When the budget is spent, everything is dropped at once.
-        public var cacheBudget = 1 << 16
-        private var cache: [Int: (timestamps: [Int64], values: [Double], through: Int64)] = [:]
-        private var cachedSamples = 0
+        public var cacheBudget: Int {
+            get { cache.budget }
+            set { cache.budget = newValue }
+        }
+        private let cache = ChunkCache(budget: 1 << 16)
 
         /// Reads and decodes one chunk, checking its checksum, and adds back its base's values;
-        /// samples after `limit` need not be decoded (some may come back, from the cache).
-        public func read(_ chunk: ChunkReference, through limit: Int64 = .max) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
-            try read(chunk, through: chunk.maxTime <= limit ? .max : limit, depth: 0)
+        /// samples after `limit` need not be decoded (some may come back, from the cache). With
+        /// `cache`, decoded chunks are kept there rather than in the reader's own cache: reads
+        /// with a cache each never touch the reader's state, so threads may read at once.
+        public func read(_ chunk: ChunkReference, through limit: Int64 = .max, cache: ChunkCache? = nil) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+            try read(chunk, through: chunk.maxTime <= limit ? .max : limit, depth: 0, cache: cache ?? self.cache)
         }
 
-        private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
-            if let known = cache[chunk.offset], known.through >= limit { return (known.timestamps, known.values) }
+        private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+            if let known = cache.entries[chunk.offset], known.through >= limit { return (known.timestamps, known.values) }
             let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
             guard CRC32C.checksum(bytes) == chunk.crc else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (checksum mismatch)")
@@ -400,19 +404,35 @@ public enum Segment {
                 guard depth < 64, Int(chunk.ordinal) < baseChunks.count else {
                     throw StoreError("\(path): damaged index (chunk at byte \(chunk.offset) has no base)")
                 }
-                let base = try read(baseChunks[Int(chunk.ordinal)], through: limit, depth: depth + 1)
+                let base = try read(baseChunks[Int(chunk.ordinal)], through: limit, depth: depth + 1, cache: cache)
                 guard base.timestamps.starts(with: result.timestamps), base.values.count >= result.values.count else {
                     throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (timestamps differ from its base)")
                 }
                 for index in result.values.indices { result.values[index] += base.values[index] }
             }
-            if cachedSamples + result.timestamps.count > cacheBudget {
-                cache.removeAll(keepingCapacity: true)
-                cachedSamples = 0
-            }
-            cache[chunk.offset] = (result.timestamps, result.values, limit)
-            cachedSamples += result.timestamps.count
+            cache.keep(chunk.offset, result, through: limit)
             return result
+        }
+    }
+
+    /// Decoded chunks of one segment kept for reuse, by offset, up to a budget of samples; when
+    /// the budget is spent, everything is dropped at once.
+    public final class ChunkCache {
+        public var budget: Int
+        fileprivate var entries: [Int: (timestamps: [Int64], values: [Double], through: Int64)] = [:]
+        private var samples = 0
+
+        public init(budget: Int) {
+            self.budget = budget
+        }
+
+        fileprivate func keep(_ offset: Int, _ decoded: (timestamps: [Int64], values: [Double]), through limit: Int64) {
+            if samples + decoded.timestamps.count > budget {
+                entries.removeAll(keepingCapacity: true)
+                samples = 0
+            }
+            entries[offset] = (decoded.timestamps, decoded.values, limit)
+            samples += decoded.timestamps.count
         }
     }
 }

@@ -56,32 +56,30 @@ public final class StoreReader {
         }
     }
 
-    /// Where one series' samples are: segment series numbers and head entries.
-    private struct Sources {
-        var key: ExpositionParser.SeriesKey
+    /// Where one series' samples are: its segment series numbers and head log entries.
+    public struct SeriesLocation: Sendable {
+        public var key: ExpositionParser.SeriesKey
         var segmentSeries: [(segment: Int, number: Int)] = []
         var headSeries: [(head: Int, index: Int)] = []
     }
 
-    /// Calls `body` for every series that matches all `matchers`, in canonical key order, with its
-    /// samples in [from, to] merged from every file, sorted, without duplicates. Unreadable chunks
-    /// are skipped and added to `problems`.
-    public func forEachSeries(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max,
-                              _ body: (ExpositionParser.SeriesKey, [Int64], [Double]) throws -> Void) rethrows {
-        var sources: [[UInt8]: Sources] = [:]
+    /// The series that match all `matchers` and may have samples in [from, to], in canonical key
+    /// order, without reading their samples.
+    public func locate(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max) -> [SeriesLocation] {
+        var locations: [[UInt8]: SeriesLocation] = [:]
         for (segmentIndex, segment) in segments.enumerated() where segment.maxTime >= from && segment.minTime <= to {
             for number in candidates(segment, matchers) {
                 let key = segment.key(number)
                 guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
                 var canonical: [UInt8] = []
                 ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
-                sources[canonical, default: Sources(key: key)].segmentSeries.append((segmentIndex, number))
+                locations[canonical, default: SeriesLocation(key: key)].segmentSeries.append((segmentIndex, number))
             }
         }
         for (headIndex, head) in heads.enumerated() {
             for (index, keyBytes) in head.contents.keys.enumerated() {
-                if sources[keyBytes] != nil {
-                    sources[keyBytes]!.headSeries.append((headIndex, index))
+                if locations[keyBytes] != nil {
+                    locations[keyBytes]!.headSeries.append((headIndex, index))
                     continue
                 }
                 let key = keyBytes.withUnsafeBufferPointer { bytes -> ExpositionParser.SeriesKey? in
@@ -89,43 +87,74 @@ public final class StoreReader {
                     return try? ExpositionParser.parseSeriesKey(&cursor)
                 }
                 guard let key, matchers.allSatisfy({ $0.matches(key) }) else { continue }
-                sources[keyBytes, default: Sources(key: key)].headSeries.append((headIndex, index))
+                locations[keyBytes, default: SeriesLocation(key: key)].headSeries.append((headIndex, index))
             }
         }
-        for canonical in sources.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let source = sources[canonical]!
-            var timestamps: [Int64] = []
-            var values: [Double] = []
-            for (segmentIndex, number) in source.segmentSeries {
-                let segment = segments[segmentIndex]
-                for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
-                    do throws(StoreError) {
-                        chunksRead += 1
-                        let decoded = try segment.read(chunk, through: to)
-                        timestamps.append(contentsOf: decoded.timestamps)
-                        values.append(contentsOf: decoded.values)
-                    } catch {
-                        problems.append(error.message)
-                    }
+        return locations.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { locations[$0]! }
+    }
+
+    /// A located series' samples in [from, to], merged from every file, sorted, without
+    /// duplicates; unreadable chunks are skipped and named in `problems`. With `caches` (one per
+    /// segment, see `chunkCaches`), nothing of the reader changes, so threads may read at once,
+    /// each with caches of its own.
+    public func samples(of location: SeriesLocation, from: Int64 = .min, to: Int64 = .max, caches: [Segment.ChunkCache]? = nil)
+        -> (timestamps: [Int64], values: [Double], chunks: Int, problems: [String]) {
+        var timestamps: [Int64] = []
+        var values: [Double] = []
+        var chunks = 0
+        var problems: [String] = []
+        for (segmentIndex, number) in location.segmentSeries {
+            let segment = segments[segmentIndex]
+            for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
+                do throws(StoreError) {
+                    chunks += 1
+                    let decoded = try segment.read(chunk, through: to, cache: caches?[segmentIndex])
+                    timestamps.append(contentsOf: decoded.timestamps)
+                    values.append(contentsOf: decoded.values)
+                } catch {
+                    problems.append(error.message)
                 }
             }
-            for (headIndex, index) in source.headSeries {
-                timestamps.append(contentsOf: heads[headIndex].contents.timestamps[index])
-                values.append(contentsOf: heads[headIndex].contents.values[index])
-            }
-            var (sortedTimes, sortedValues, _, _) = StoreWriter.sortedUnique(timestamps, values)
-            if from != .min || to != .max {
-                let lower = sortedTimes.firstIndex { $0 >= from } ?? sortedTimes.count
-                let upper = sortedTimes.lastIndex { $0 <= to }.map { $0 + 1 } ?? 0
-                if lower >= upper {
-                    continue
-                }
-                sortedTimes = Array(sortedTimes[lower..<upper])
-                sortedValues = Array(sortedValues[lower..<upper])
-            }
-            if sortedTimes.isEmpty { continue }
-            try body(source.key, sortedTimes, sortedValues)
         }
+        for (headIndex, index) in location.headSeries {
+            timestamps.append(contentsOf: heads[headIndex].contents.timestamps[index])
+            values.append(contentsOf: heads[headIndex].contents.values[index])
+        }
+        (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values)
+        if from != .min || to != .max {
+            let lower = timestamps.partitionIndex { $0 >= from }
+            let upper = timestamps.partitionIndex { $0 > to }
+            if lower > 0 || upper < timestamps.count {
+                timestamps = lower < upper ? Array(timestamps[lower..<upper]) : []
+                values = lower < upper ? Array(values[lower..<upper]) : []
+            }
+        }
+        return (timestamps, values, chunks, problems)
+    }
+
+    /// A chunk cache per segment, for one thread's `samples(of:caches:)`.
+    public func chunkCaches(budget: Int) -> [Segment.ChunkCache] {
+        segments.map { _ in Segment.ChunkCache(budget: budget) }
+    }
+
+    /// Calls `body` for every series that matches all `matchers`, in canonical key order, with its
+    /// samples in [from, to] merged from every file, sorted, without duplicates. Unreadable chunks
+    /// are skipped and added to `problems`.
+    public func forEachSeries(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max,
+                              _ body: (ExpositionParser.SeriesKey, [Int64], [Double]) throws -> Void) rethrows {
+        for location in locate(matching: matchers, from: from, to: to) {
+            let read = samples(of: location, from: from, to: to)
+            chunksRead += read.chunks
+            problems += read.problems
+            if read.timestamps.isEmpty { continue }
+            try body(location.key, read.timestamps, read.values)
+        }
+    }
+
+    /// Adds what reads on other threads found: chunks decoded and problems.
+    public func record(chunks: Int, problems: [String]) {
+        chunksRead += chunks
+        self.problems += problems
     }
 
     /// Series numbers of `segment` worth checking: the postings of an equality matcher, or all.
