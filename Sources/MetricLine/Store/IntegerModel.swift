@@ -13,10 +13,11 @@ public final class IntegerModel {
 
     /// lengthContexts × 128 tree nodes.
     private let lengthProbabilities: UnsafeMutablePointer<UInt16>
-    /// 65 lengths × 16 tree nodes for the adaptive mantissa bits.
+    /// 65 lengths × 16 tree nodes for the adaptive mantissa bits, then the sign in the context of
+    /// the previous sign (3). Probabilities live outside the object's stored properties, so
+    /// adapting them needs no exclusivity checks.
     private let mantissaProbabilities: UnsafeMutablePointer<UInt16>
-    /// Sign in the context of the previous sign.
-    private var signProbabilities: (UInt16, UInt16, UInt16) = (RangeCoding.probabilityHalf, RangeCoding.probabilityHalf, RangeCoding.probabilityHalf)
+    private var signProbabilities: UnsafeMutablePointer<UInt16> { mantissaProbabilities + 65 * IntegerModel.mantissaTreeSize }
     /// The bit length of the previous magnitude, the context of the next.
     private var previousLength = 0
     /// 0 none, 1 positive, 2 negative.
@@ -29,7 +30,7 @@ public final class IntegerModel {
         let lengthCount = IntegerModel.lengthContexts * IntegerModel.lengthTreeSize
         lengthProbabilities = .allocate(capacity: lengthCount)
         lengthProbabilities.initialize(repeating: RangeCoding.probabilityHalf, count: lengthCount)
-        let mantissaCount = 65 * IntegerModel.mantissaTreeSize
+        let mantissaCount = 65 * IntegerModel.mantissaTreeSize + 3
         mantissaProbabilities = .allocate(capacity: mantissaCount)
         mantissaProbabilities.initialize(repeating: RangeCoding.probabilityHalf, count: mantissaCount)
     }
@@ -55,7 +56,7 @@ public final class IntegerModel {
         previousLength = length
         guard length > 0 else { return }
         let negative = value < 0
-        withSignProbability { encoder.encode(negative, &$0) }
+        encoder.encode(negative, &signProbabilities[previousSign])
         previousSign = negative ? 2 : 1
         // Mantissa below the leading one.
         let below = length - 1
@@ -82,7 +83,7 @@ public final class IntegerModel {
         let length = min(node - 128, 64)
         previousLength = length
         guard length > 0 else { return 0 }
-        let negative = withSignProbability { decoder.decode(&$0) }
+        let negative = decoder.decode(&signProbabilities[previousSign])
         previousSign = negative ? 2 : 1
         let below = length - 1
         let adaptive = min(below, IntegerModel.adaptiveMantissaBits)
@@ -99,14 +100,5 @@ public final class IntegerModel {
         // A magnitude of 2^63 only comes from Int64.min (or damaged data).
         if magnitude > UInt64(Int64.max) { return Int64.min }
         return negative ? -Int64(magnitude) : Int64(magnitude)
-    }
-
-    @inline(__always)
-    private func withSignProbability<R>(_ body: (inout UInt16) -> R) -> R {
-        switch previousSign {
-        case 0: return body(&signProbabilities.0)
-        case 1: return body(&signProbabilities.1)
-        default: return body(&signProbabilities.2)
-        }
     }
 }
