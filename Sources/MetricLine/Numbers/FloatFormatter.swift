@@ -52,8 +52,10 @@ public enum FloatFormatter {
     static func appendFewDecimals(_ value: Double, to output: inout [UInt8]) -> Bool {
         let magnitude = abs(value)
         guard magnitude >= 1e-6, magnitude < 1e15 else { return false }
+        // Up to 8 places: beyond, values rarely have so few digits, and trying costs more than
+        // the general path.
         var places = 1
-        while places <= 15 {
+        while places <= 8 {
             let power = FloatParser.exactPowersOfTen[places]
             let scaled = (magnitude * power).rounded()
             if scaled >= 9_007_199_254_740_992 { return false }

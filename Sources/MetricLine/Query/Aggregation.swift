@@ -162,29 +162,36 @@ extension Evaluator {
         return sorted[lower] * (1 - weight) + sorted[upper] * weight
     }
 
-    /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent.
+    /// Go's `strconv.FormatFloat(value, 'f', -1, 64)`, as Prometheus writes values: the shortest
+    /// digits, never an exponent.
     static func goFormat(_ value: Double) -> String {
+        var bytes: [UInt8] = []
+        appendGoFormat(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func appendGoFormat(_ value: Double, to output: inout [UInt8]) {
         // Between 1e-6 and 1e21 the canonical writer prints the same plain shortest digits, faster.
         let magnitude = abs(value)
-        if magnitude >= 1e-6 && magnitude < 1e21 { return FloatFormatter.string(value) }
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
+        if magnitude >= 1e-6 && magnitude < 1e21 { return FloatFormatter.append(value, to: &output) }
+        if value.isNaN { return output.append(contentsOf: "NaN".utf8) }
+        if value.isInfinite { return output.append(contentsOf: (value < 0 ? "-Inf" : "+Inf").utf8) }
+        if value < 0 || (value == 0 && value.sign == .minus) { output.append(UInt8(ascii: "-")) }
+        if value == 0 { return output.append(UInt8(ascii: "0")) }
         var digits = Digits()
         digits.readShortest(value)
-        var text = value < 0 || (value == 0 && value.sign == .minus) ? "-" : ""
         let k = digits.count, n = digits.pointPosition
-        if value == 0 { return text + "0" }
         if n <= 0 {
-            text += "0." + String(repeating: "0", count: -n)
-            for index in 0..<k { text.append(Character(Unicode.Scalar(digits[index]))) }
+            output.append(contentsOf: "0.".utf8)
+            output.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -n))
+            for index in 0..<k { output.append(digits[index]) }
         } else if n >= k {
-            for index in 0..<k { text.append(Character(Unicode.Scalar(digits[index]))) }
-            text += String(repeating: "0", count: n - k)
+            for index in 0..<k { output.append(digits[index]) }
+            output.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n - k))
         } else {
-            for index in 0..<n { text.append(Character(Unicode.Scalar(digits[index]))) }
-            text += "."
-            for index in n..<k { text.append(Character(Unicode.Scalar(digits[index]))) }
+            for index in 0..<n { output.append(digits[index]) }
+            output.append(UInt8(ascii: "."))
+            for index in n..<k { output.append(digits[index]) }
         }
-        return text
     }
 }
