@@ -115,19 +115,27 @@ struct Digits {
     /// Reads the shortest round-trip digits from the standard library's own shortest formatting.
     mutating func readShortest(_ value: Double) {
         // `description` prints the shortest digits that round-trip (e.g. "1.2345e-07", "0.1", "123.0").
-        let text = abs(value).description.utf8
+        var description = abs(value).description
+        description.withUTF8 { readShortest($0) }
+    }
+
+    private mutating func readShortest(_ text: UnsafeBufferPointer<UInt8>) {
         count = 0
         pointPosition = 0
         var exponent = 0
         var sawPoint = false
         var leadingZeros = true
-        var iterator = text.makeIterator()
-        while let byte = iterator.next() {
+        var position = 0
+        while position < text.count {
+            let byte = text[position]
+            position += 1
             if byte == UInt8(ascii: ".") {
                 sawPoint = true
             } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
                 var negativeExponent = false
-                while let next = iterator.next() {
+                while position < text.count {
+                    let next = text[position]
+                    position += 1
                     if next == UInt8(ascii: "-") { negativeExponent = true } else if next != UInt8(ascii: "+") {
                         exponent = exponent * 10 + Int(next - UInt8(ascii: "0"))
                     }
