@@ -126,7 +126,13 @@ struct QueryCommand {
             for selection in evaluator.selectionReport {
                 lines.append("  selector \(selection.selector): \(selection.series) series, \(selection.samples) samples, fetched in \(FloatFormatter.string(Double(selection.microseconds) / 1000)) ms")
             }
-            if let store { lines.append("  chunks decoded: \(store.chunksRead) (raw samples; rollups are not used yet)") }
+            if let store {
+                lines.append("  chunks decoded: \(store.chunksRead)")
+                let filled = (source as? StoreSource)?.filledSamples ?? 0
+                let tiers = store.tiers.map { Duration.text($0.step) }.joined(separator: ", ")
+                lines.append(filled > 0 ? "  rollups (\(tiers)): \(filled) samples stand in where raw samples are gone"
+                                        : "  rollups: none needed (raw samples cover the range)")
+            }
             for (name, microseconds) in stages { lines.append("  \(name): \(FloatFormatter.string(Double(microseconds) / 1000)) ms") }
             Diagnostics.writeStandardError(lines.joined(separator: "\n") + "\n")
         }

@@ -84,3 +84,50 @@ final class StepEvaluationTests: XCTestCase {
         XCTAssertEqual((0..<1000).compactMap { slots[$0] }, (0..<1000).map { $0 * 2 })
     }
 }
+
+/// Queries reaching back before a store's raw samples: rollups stand in, stamped at the end of
+/// their bucket, with the statistic the function needs.
+final class RollupFillTests: XCTestCase {
+    func testRollupsStandInWhereRawSamplesAreGone() throws {
+        let start: Int64 = 1_704_067_200_000
+        var lines = ""
+        var points: [(Int64, Double)] = []
+        for minute in 0..<(3 * 1440) {
+            let time = start + Int64(minute) * 60_000
+            let value = Double((minute * 37) % 101)
+            points.append((time, value))
+            lines += "x{a=\"1\"} \(value) \(time)\n"
+        }
+        let directory = NSTemporaryDirectory() + "rollfill-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        XCTAssertEqual(try runTool("mstore", [directory], input: Data(lines.utf8)).status, 0)
+        try "raw 1d\nrollup 5m 30d\n".write(toFile: directory + ".policy", atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: directory + ".policy") }
+        let compacted = try runTool("mstore", ["compact", directory, "--policy", directory + ".policy"])
+        XCTAssertEqual(compacted.status, 0, compacted.stderr)
+        let reader = try StoreReader(directory: directory)
+        XCTAssertGreaterThanOrEqual(reader.segments.map(\.minTime).min()!, start + 86_400_000, "the first day's raw samples are gone")
+
+        let at = start + 10 * 3_600_000  // in the first day: rollups only
+        let query = try runTool("mquery", ["-s", directory, "max_over_time(x[1h])", "--from", String(at / 1000), "--to", String(at / 1000),
+                                           "--step", "1h", "--explain"])
+        XCTAssertEqual(query.status, 0, query.stderr)
+        // Buckets ending within [at - 1h, at] hold the raw samples of [at - 65m, at).
+        let expected = points.filter { $0.0 >= at - 3_900_000 && $0.0 < at }.map(\.1).max()!
+        XCTAssertEqual(query.stdout, "{a=\"1\"} \(FloatFormatter.string(expected)) \(at)\n")
+        XCTAssertTrue(query.stderr.contains("rollups (5m): 13 samples stand in where raw samples are gone"), query.stderr)
+
+        // Where raw samples remain, they answer, exactly.
+        let late = start + 60 * 3_600_000
+        let raw = try runTool("mquery", ["-s", directory, "max_over_time(x[1h])", "--at", String(late / 1000)])
+        let rawExpected = points.filter { $0.0 >= late - 3_600_000 && $0.0 <= late }.map(\.1).max()!
+        XCTAssertEqual(raw.stdout, "{a=\"1\"} \(FloatFormatter.string(rawExpected)) \(late)\n")
+        // A count depends on how many samples there are: no stand-ins for it.
+        let count = try runTool("mquery", ["-s", directory, "count_over_time(x[1h])", "--at", String(at / 1000)])
+        XCTAssertEqual(count.stdout, "", "nothing rather than a count of buckets")
+        // An instant selector sees each bucket's last value from the end of the bucket on.
+        let last = try runTool("mquery", ["-s", directory, "x", "--at", String(at / 1000)])
+        let lastExpected = points.last { $0.0 < at }!.1
+        XCTAssertEqual(last.stdout, "x{a=\"1\"} \(FloatFormatter.string(lastExpected)) \(at)\n")
+    }
+}

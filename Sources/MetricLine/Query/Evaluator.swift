@@ -31,6 +31,9 @@ public final class Evaluator {
     public private(set) var selectionReport: [(selector: String, series: Int, samples: Int, microseconds: Int64)] = []
     /// The sample times selectors fetch (everything unless restricted).
     var selectionWindow: (from: Int64, to: Int64) = (.min, .max)
+    /// The rollup statistic that stands in for raw samples where those are gone, for the
+    /// selectors of the function being evaluated (see `rollupStatistic(for:)`).
+    var fillStatistic: Rollup.Statistic? = .last
     /// Evaluate range queries step by step even where they could be evaluated over all steps at
     /// once (`StepEvaluation`): the reference the tests compare the faster way with.
     var alwaysStepByStep = false
@@ -160,10 +163,10 @@ public final class Evaluator {
 
     /// Every series of a selector, with all its samples (selected once per query).
     func selected(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
-        let key = Evaluator.selectionKey(matchers)
+        let key = Evaluator.selectionKey(matchers) + "\u{0}" + (fillStatistic?.rawValue ?? "")
         if let known = selections[key] { return known }
         let started = Clock.monotonicMicroseconds()
-        let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to)
+        let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic)
         selections[key] = selected
         selectionReport.append((Evaluator.selectionText(matchers), selected.count, selected.reduce(0) { $0 + $1.timestamps.count },
                                 Clock.monotonicMicroseconds() - started))
@@ -173,11 +176,24 @@ public final class Evaluator {
     /// `transform` of every series of a selector, in order, read a series at a time (on several
     /// threads where the source can); series it gives nil for are left out.
     func mapSelected<T: Sendable>(_ matchers: [LabelMatcher], _ transform: @escaping @Sendable (RangeSeries) -> T?) throws(QueryError) -> [T] {
-        if let known = selections[Evaluator.selectionKey(matchers)] { return known.compactMap(transform) }
+        if let known = selections[Evaluator.selectionKey(matchers) + "\u{0}" + (fillStatistic?.rawValue ?? "")] { return known.compactMap(transform) }
         let started = Clock.monotonicMicroseconds()
-        let (results, samples) = try source.selectEach(matchers, from: selectionWindow.from, to: selectionWindow.to, transform)
+        let (results, samples) = try source.selectEach(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic, transform)
         selectionReport.append((Evaluator.selectionText(matchers), results.count, samples, Clock.monotonicMicroseconds() - started))
         return results.compactMap { $0 }
+    }
+
+    /// Which rollup statistic answers best for a function's selectors where raw samples are gone:
+    /// the maximum for `max_over_time`, the minimum for `min_over_time`, none for functions whose
+    /// answer depends on how many samples there are (`sum_over_time`, `count_over_time`…), and
+    /// the last value of each bucket for everything else.
+    static func rollupStatistic(for function: String) -> Rollup.Statistic? {
+        switch function {
+        case "max_over_time": .max
+        case "min_over_time": .min
+        case "sum_over_time", "count_over_time", "stddev_over_time", "stdvar_over_time", "present_over_time", "absent_over_time": nil
+        default: .last
+        }
     }
 
     private static func selectionKey(_ matchers: [LabelMatcher]) -> String {

@@ -99,6 +99,9 @@ extension Evaluator {
                 return .vector(series.map { StepSeries(labels: $0.labels, dropsName: true, values: $0.values.map(function), present: $0.present) })
             }
             if let reducer = Evaluator.windowReducers[name], case .matrix(let selector, let range) = Evaluator.unwrapped(arguments[0]) {
+                let outer = fillStatistic
+                fillStatistic = Evaluator.rollupStatistic(for: name)
+                defer { fillStatistic = outer }
                 return .vector(try windowSteps(selector, range: range, reducer, grid))
             }
             guard case .number(let q) = Evaluator.unwrapped(arguments[0]), case .vector(let buckets) = try evaluateSteps(arguments[1], grid) else {

@@ -6,10 +6,21 @@ public final class StoreSource: SeriesSource {
         self.reader = reader
     }
 
+    /// Samples that rollups filled in where raw samples were gone, over all reads (for --explain).
+    public private(set) var filledSamples = 0
+
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries] {
+        try select(matchers, from: from, to: to, filling: nil)
+    }
+
+    public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?) throws(QueryError) -> [RangeSeries] {
         var result: [RangeSeries] = []
-        reader.forEachSeries(matching: matchers, from: from, to: to) { key, timestamps, values in
-            result.append(RangeSeries(labels: LabelSet(key), timestamps: timestamps, values: values))
+        for location in reader.locate(matching: matchers, from: from, to: to, filling: filling) {
+            let read = reader.samples(of: location, from: from, to: to)
+            reader.record(chunks: read.chunks, problems: read.problems)
+            filledSamples += read.filled
+            if read.timestamps.isEmpty { continue }
+            result.append(RangeSeries(labels: LabelSet(location.key), timestamps: read.timestamps, values: read.values))
         }
         return result
     }
@@ -17,21 +28,22 @@ public final class StoreSource: SeriesSource {
     /// Series read and transformed on as many threads as there are processors, each taking a
     /// contiguous share of the series (so a histogram's buckets, whose chunks build on one
     /// another, mostly stay with one thread and its chunk cache).
-    public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64,
+    public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                         _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int) {
-        let locations = reader.locate(matching: matchers, from: from, to: to)
+        let locations = reader.locate(matching: matchers, from: from, to: to, filling: filling)
         let workers = min(Workers.available, max(1, locations.count / 8))
         let results = WorkerSlots<T>(locations.count)
-        let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String])>(workers)
+        let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
         let shared = SharedReader(reader: reader)
         Workers.run(workers) { worker in
             let caches = shared.reader.chunkCaches(budget: 1 << 20)
-            var tally = (samples: 0, chunks: 0, problems: [String]())
+            var tally = (samples: 0, chunks: 0, problems: [String](), filled: 0)
             for index in (worker * locations.count / workers)..<((worker + 1) * locations.count / workers) {
                 let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches)
                 tally.samples += read.timestamps.count
                 tally.chunks += read.chunks
                 tally.problems += read.problems
+                tally.filled += read.filled
                 if read.timestamps.isEmpty { continue }
                 results[index] = transform(RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
             }
@@ -41,6 +53,7 @@ public final class StoreSource: SeriesSource {
         for worker in 0..<workers {
             guard let tally = tallies[worker] else { continue }
             samples += tally.samples
+            filledSamples += tally.filled
             reader.record(chunks: tally.chunks, problems: tally.problems)
         }
         return ((0..<locations.count).compactMap { results[$0] }, samples)

@@ -110,17 +110,25 @@ public protocol SeriesSource {
     /// Every series matching all `matchers`, with its samples in [from, to] in time order.
     func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries]
 
+    /// As `select`; a source that keeps rollups fills in with the statistic `filling` where raw
+    /// samples are gone.
+    func select(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?) throws(QueryError) -> [RangeSeries]
+
     /// `transform` of every series `select` gives, in the same order, and the samples read. A
     /// source that can read series apart does so on several threads, a series at a time, so
     /// the samples of all need not be in memory at once.
-    func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64,
+    func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                  _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int)
 }
 
 extension SeriesSource {
-    public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64,
+    public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?) throws(QueryError) -> [RangeSeries] {
+        try select(matchers, from: from, to: to)
+    }
+
+    public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                         _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int) {
-        let series = try select(matchers, from: from, to: to)
+        let series = try select(matchers, from: from, to: to, filling: filling)
         return (series.map(transform), series.reduce(0) { $0 + $1.timestamps.count })
     }
 }

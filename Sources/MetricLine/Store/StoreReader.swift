@@ -21,10 +21,20 @@ public final class StoreReader {
     /// Problems found while reading, each naming its file.
     public private(set) var problems: [String] = []
 
+    /// The store's rollup tiers, finest first, opened when a read first asks for them (only for
+    /// a reader of raw samples).
+    public private(set) lazy var tiers: [(step: Int64, reader: StoreReader)] = {
+        guard rollupStep == nil, let steps = try? layout.rollupSteps() else { return [] }
+        return steps.compactMap { step in (try? StoreReader(directory: layout.directory, rollup: step)).map { (step, $0) } }
+    }()
+    /// The step of the rollups this reader reads, or nil for raw samples.
+    private let rollupStep: Int64?
+
     /// Opens the store's raw samples, or with `rollup` its rollups of that step (whose series
     /// carry the label `__rollup__`; see `Rollup`).
     public init(directory: String, rollup: Int64? = nil) throws(StoreError) {
         layout = StoreLayout(directory: directory)
+        rollupStep = rollup
         guard FileSystem.exists(layout.segmentDirectory) || FileSystem.exists(layout.headDirectory) else {
             throw StoreError("\(layout.directory): no store here (no segments/ or head/ directory)")
         }
@@ -61,11 +71,18 @@ public final class StoreReader {
         public var key: ExpositionParser.SeriesKey
         var segmentSeries: [(segment: Int, number: Int)] = []
         var headSeries: [(head: Int, index: Int)] = []
+        /// Rollup series of the same key that fill in before its raw samples: tier, segment and
+        /// series number, finest tier first.
+        var rollupSeries: [(tier: Int, segment: Int, number: Int)] = []
     }
 
     /// The series that match all `matchers` and may have samples in [from, to], in canonical key
-    /// order, without reading their samples.
-    public func locate(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max) -> [SeriesLocation] {
+    /// order, without reading their samples. With `filling`, a series' rollups of that statistic
+    /// (see `Rollup`) stand in for its raw samples where those are gone: before its first raw
+    /// sample, and for series whose raw samples have all expired; each is stamped at the end of
+    /// its bucket.
+    public func locate(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max,
+                       filling statistic: Rollup.Statistic? = nil) -> [SeriesLocation] {
         var locations: [[UInt8]: SeriesLocation] = [:]
         for (segmentIndex, segment) in segments.enumerated() where segment.maxTime >= from && segment.minTime <= to {
             for number in candidates(segment, matchers) {
@@ -90,6 +107,22 @@ public final class StoreReader {
                 locations[keyBytes, default: SeriesLocation(key: key)].headSeries.append((headIndex, index))
             }
         }
+        if let statistic, let wanted = try? LabelMatcher(Rollup.label, .equal, statistic.rawValue) {
+            for (tierIndex, tier) in tiers.enumerated() {
+                for (segmentIndex, segment) in tier.reader.segments.enumerated() where segment.maxTime >= from && segment.minTime <= to {
+                    for number in tier.reader.candidates(segment, matchers + [wanted]) {
+                        let rollupKey = segment.key(number)
+                        guard wanted.matches(rollupKey) else { continue }
+                        let key = ExpositionParser.SeriesKey(name: rollupKey.name, labels: rollupKey.labels.filter { $0.name != Rollup.label })
+                        // The statistic's label aside, the rollup series must match as a raw one would.
+                        guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
+                        var canonical: [UInt8] = []
+                        ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
+                        locations[canonical, default: SeriesLocation(key: key)].rollupSeries.append((tierIndex, segmentIndex, number))
+                    }
+                }
+            }
+        }
         return locations.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { locations[$0]! }
     }
 
@@ -98,7 +131,7 @@ public final class StoreReader {
     /// segment, see `chunkCaches`), nothing of the reader changes, so threads may read at once,
     /// each with caches of its own.
     public func samples(of location: SeriesLocation, from: Int64 = .min, to: Int64 = .max, caches: [Segment.ChunkCache]? = nil)
-        -> (timestamps: [Int64], values: [Double], chunks: Int, problems: [String]) {
+        -> (timestamps: [Int64], values: [Double], chunks: Int, problems: [String], filled: Int) {
         var timestamps: [Int64] = []
         var values: [Double] = []
         var chunks = 0
@@ -121,6 +154,44 @@ public final class StoreReader {
             values.append(contentsOf: heads[headIndex].contents.values[index])
         }
         (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values)
+        var filled = 0
+        if !location.rollupSeries.isEmpty {
+            // Finest tier first; each fills only before what the finer ones (and raw) cover.
+            var covered = timestamps.first ?? .max
+            var before: [(timestamps: [Int64], values: [Double])] = []
+            for tierIndex in Set(location.rollupSeries.map(\.tier)).sorted() {
+                let tier = tiers[tierIndex].reader
+                var tierTimes: [Int64] = [], tierValues: [Double] = []
+                for entry in location.rollupSeries where entry.tier == tierIndex {
+                    let segment = tier.segments[entry.segment]
+                    for chunk in segment.chunks(entry.number) where chunk.minTime < covered && chunk.maxTime + tiers[tierIndex].step >= from {
+                        do throws(StoreError) {
+                            chunks += 1
+                            let decoded = try segment.read(chunk, cache: Segment.ChunkCache(budget: 1 << 16))
+                            tierTimes.append(contentsOf: decoded.timestamps)
+                            tierValues.append(contentsOf: decoded.values)
+                        } catch {
+                            problems.append(error.message)
+                        }
+                    }
+                }
+                (tierTimes, tierValues, _, _) = StoreWriter.sortedUnique(tierTimes, tierValues)
+                // A bucket's statistic is known at its end: stamped there, a query never sees
+                // samples from after its time.
+                let step = tiers[tierIndex].step
+                tierTimes = tierTimes.map { $0 + step }
+                let begin = tierTimes.partitionIndex { $0 >= from }
+                let end = tierTimes.partitionIndex { $0 >= covered || $0 > to }
+                guard begin < end else { continue }
+                before.insert((Array(tierTimes[begin..<end]), Array(tierValues[begin..<end])), at: 0)
+                filled += end - begin
+                covered = tierTimes[begin]
+            }
+            if filled > 0 {
+                timestamps = before.flatMap(\.timestamps) + timestamps
+                values = before.flatMap(\.values) + values
+            }
+        }
         if from != .min || to != .max {
             let lower = timestamps.partitionIndex { $0 >= from }
             let upper = timestamps.partitionIndex { $0 > to }
@@ -129,7 +200,7 @@ public final class StoreReader {
                 values = lower < upper ? Array(values[lower..<upper]) : []
             }
         }
-        return (timestamps, values, chunks, problems)
+        return (timestamps, values, chunks, problems, filled)
     }
 
     /// A chunk cache per segment, for one thread's `samples(of:caches:)`.
@@ -158,7 +229,7 @@ public final class StoreReader {
     }
 
     /// Series numbers of `segment` worth checking: the postings of an equality matcher, or all.
-    private func candidates(_ segment: Segment.Reader, _ matchers: [LabelMatcher]) -> [Int] {
+    func candidates(_ segment: Segment.Reader, _ matchers: [LabelMatcher]) -> [Int] {
         var best: [Int32]?
         for matcher in matchers where matcher.operation == .equal && !matcher.value.isEmpty {
             let list = segment.postings(name: matcher.name, value: matcher.value)
