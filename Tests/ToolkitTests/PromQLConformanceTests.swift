@@ -118,6 +118,13 @@ final class PromQLConformanceTests: XCTestCase {
         let command = words[0].lowercased()
         let mustFail = command.hasSuffix("_fail")
         let ordered = command.hasSuffix("_ordered")
+        let mustWarn = command.hasSuffix("_warn")
+        // `eval` must raise no warning, `eval_warn` at least one.
+        func warningProblem(_ evaluator: Evaluator) -> String? {
+            if mustWarn && evaluator.warnings.isEmpty { return "expected a warning, got none" }
+            if !mustWarn && !evaluator.warnings.isEmpty { return "expected no warning, got \(evaluator.warnings)" }
+            return nil
+        }
         let isRange = words.count > 1 && words[1] == "range"
         let skipCount = isRange ? 8 : 4
         guard words.count > skipCount else { return "cannot read the eval line" }
@@ -133,12 +140,12 @@ final class PromQLConformanceTests: XCTestCase {
                       let step = Duration.milliseconds(words[7]) else { return "bad range" }
                 let result = try evaluator.range(expression, start: start, end: end, step: step)
                 if mustFail { return "expected an error, got a result" }
-                return compareRange(result, expected, start: start, step: step)
+                return compareRange(result, expected, start: start, step: step) ?? warningProblem(evaluator)
             }
             guard let time = Duration.milliseconds(words[3]) ?? (words[3] == "0" ? 0 : nil) else { return "bad time" }
             let result = try evaluator.instant(expression, at: time)
             if mustFail { return "expected an error, got a result" }
-            return compareInstant(result, expected, ordered: ordered)
+            return compareInstant(result, expected, ordered: ordered) ?? warningProblem(evaluator)
         } catch {
             return mustFail ? nil : "error: \(error.message)"
         }
@@ -147,7 +154,7 @@ final class PromQLConformanceTests: XCTestCase {
     /// Where an eval's expression can be evaluated over all steps at once (`StepEvaluation`):
     /// nil when that agrees exactly with step-by-step evaluation on a range query (the eval's own
     /// range, or two minutes either side of an instant eval's time at a 30 s step), values bit for
-    /// bit and errors word for word.
+    /// bit, warnings and errors word for word.
     private func compareWaysOfEvaluating(_ line: String, source: MemorySource, outcome: inout Outcome) -> String? {
         let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         let isRange = words.count > 1 && words[1] == "range"
@@ -167,13 +174,16 @@ final class PromQLConformanceTests: XCTestCase {
             (start, end, step) = (time - 120_000, time + 120_000, 30_000)
         }
         outcome.overSteps += 1
+        var warnings: [[String]] = []
         func answer(stepByStep: Bool) -> Result<[RangeSeries], QueryError> {
             let evaluator = Evaluator(source: source)
             evaluator.alwaysStepByStep = stepByStep
+            defer { warnings.append(evaluator.warnings) }
             return Result { () throws(QueryError) in try evaluator.range(expression, start: start, end: end, step: step) }
         }
         switch (answer(stepByStep: false), answer(stepByStep: true)) {
         case (.success(let fast), .success(let reference)):
+            guard warnings[0] == warnings[1] else { return "over all steps: warnings \(warnings[0]); step by step: \(warnings[1])" }
             guard fast.count == reference.count else { return "over all steps: \(fast.count) series, step by step: \(reference.count)" }
             for (a, b) in zip(fast, reference) {
                 guard a.labels == b.labels, a.timestamps == b.timestamps,

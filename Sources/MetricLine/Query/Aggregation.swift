@@ -60,7 +60,7 @@ extension Evaluator {
             case .stddev: result.append(VectorElement(labels: labels, value: sqrt(Evaluator.variance(values))))
             case .stdvar: result.append(VectorElement(labels: labels, value: Evaluator.variance(values)))
             case .quantile:
-                if scalarParameter < 0 || scalarParameter > 1 { warn("quantile value should be between 0 and 1") }
+                if !(0...1).contains(scalarParameter) { warn("quantile value should be between 0 and 1") }
                 result.append(VectorElement(labels: labels, value: Evaluator.quantile(scalarParameter, values)))
             case .topk, .bottomk, .limitk:
                 guard !scalarParameter.isNaN else { throw QueryError("Parameter value is NaN") }
