@@ -58,6 +58,7 @@ final class StepEvaluationTests: XCTestCase {
             "rate(c[5m])", "sum by (job) (rate(c[5m]))", "increase(c[10m]) > 500", "-c", "c offset 10m",
             "histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))", "avg by (instance) (h_bucket)",
             "g", "max_over_time(g[10m])", "count(g)", "changes(g[30m]) * 2", "time() - 1704067200",
+            "max_over_time(c[10m])", "min_over_time(h_bucket[7m])",
         ]
         for text in expressions {
             let expression = try Parser.parse(text)
@@ -73,6 +74,23 @@ final class StepEvaluationTests: XCTestCase {
                 XCTAssertEqual(a.timestamps, b.timestamps, "\(text) \(a.labels.description)")
                 XCTAssertTrue(zip(a.values, b.values).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(text) \(a.labels.description): \(a.values) vs \(b.values)")
             }
+        }
+    }
+
+    /// The queue that max/min_over_time keep over a moving window picks, of equal values, the
+    /// first, as looking at every sample does (0 and -0 are equal and print differently).
+    func testExtremesKeepTheFirstOfEqualValues() throws {
+        let memory = MemorySource()
+        let values: [Double] = [0, -0.0, 5, 5, -0.0, 0, 3, -1, -1, 0, -0.0, 7]
+        memory.set([Label("__name__", "z")], timestamps: values.indices.map { Int64($0) * 10_000 }, values: values)
+        for text in ["max_over_time(z[30s])", "min_over_time(z[20s])", "max_over_time(z[1m])", "min_over_time(z[5s])"] {
+            let expression = try Parser.parse(text)
+            let fast = try Evaluator(source: memory).range(expression, start: 0, end: 120_000, step: 5_000)
+            let reference = Evaluator(source: memory)
+            reference.alwaysStepByStep = true
+            let expected = try reference.range(expression, start: 0, end: 120_000, step: 5_000)
+            XCTAssertEqual(fast.map(\.timestamps), expected.map(\.timestamps), text)
+            XCTAssertEqual(fast.flatMap(\.values).map(\.bitPattern), expected.flatMap(\.values).map(\.bitPattern), text)
         }
     }
 

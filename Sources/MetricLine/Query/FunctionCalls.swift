@@ -127,7 +127,20 @@ extension Evaluator {
     struct WindowReducer: Sendable {
         /// Whether the result keeps the metric name (`last_over_time`).
         var keepsName = false
+        /// For `max_over_time` and `min_over_time`: which way is better, so a window moving along
+        /// a series without NaN can keep its best in a queue instead of looking at every sample.
+        var extreme: Extreme? = nil
         var reduce: @Sendable (_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ bounds: WindowBounds) -> Double?
+    }
+
+    enum Extreme: Sendable {
+        case maximum, minimum
+
+        /// Whether `value` beats `other` (strictly: of equal values, the first one stays).
+        @inline(__always)
+        func beats(_ value: Double, _ other: Double) -> Bool {
+            self == .maximum ? value > other : value < other
+        }
     }
 
     /// Where a window starts and ends (after `@` and `offset`), and its length, in milliseconds.
@@ -165,8 +178,8 @@ extension Evaluator {
         table["avg_over_time"] = over { _, values in mean(values) }
         table["sum_over_time"] = over { _, values in kahanSum(values) }
         table["count_over_time"] = over { _, values in Double(values.count) }
-        table["min_over_time"] = over { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 < $0 ? $1 : $0 } }
-        table["max_over_time"] = over { _, values in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 > $0 ? $1 : $0 } }
+        table["min_over_time"] = WindowReducer(extreme: .minimum) { _, values, _ in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 < $0 ? $1 : $0 } }
+        table["max_over_time"] = WindowReducer(extreme: .maximum) { _, values, _ in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 > $0 ? $1 : $0 } }
         table["last_over_time"] = WindowReducer(keepsName: true) { _, values, _ in values.last }
         table["present_over_time"] = over { _, _ in 1 }
         table["stddev_over_time"] = over { _, values in Glibc.sqrt(variance(values)) }

@@ -165,14 +165,32 @@ extension Evaluator {
             var values = [Double](repeating: 0, count: grid.count)
             var present = [Bool](repeating: false, count: grid.count)
             var any = false
+            // max/min_over_time of a series without NaN or staleness markers: the window's best
+            // is the head of a queue of candidates, each beating every later one (of equal
+            // values the first stays, as when every sample is looked at).
+            let extreme = markersBefore.isEmpty && !samples.contains(where: \.isNaN) ? reducer.extreme : nil
+            var queue: [Int] = [], queueHead = 0
             var lower = 0, upper = 0
             for index in 0..<grid.count {
                 let end = grid.time(index) - offset
                 let start = end - range
                 while lower < timestamps.count && timestamps[lower] < start { lower += 1 }
                 if upper < lower { upper = lower }
-                while upper < timestamps.count && timestamps[upper] <= end { upper += 1 }
+                while upper < timestamps.count && timestamps[upper] <= end {
+                    if let extreme {
+                        while queue.count > queueHead && extreme.beats(samples[upper], samples[queue[queue.count - 1]]) { queue.removeLast() }
+                        queue.append(upper)
+                    }
+                    upper += 1
+                }
                 guard lower < upper else { continue }
+                if extreme != nil {
+                    while queue[queueHead] < lower { queueHead += 1 }
+                    values[index] = samples[queue[queueHead]]
+                    present[index] = true
+                    any = true
+                    continue
+                }
                 let bounds = WindowBounds(start: start, end: end, range: range)
                 let reduced: Double?
                 if !markersBefore.isEmpty && markersBefore[upper] != markersBefore[lower] {
