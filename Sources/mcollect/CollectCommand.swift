@@ -64,9 +64,10 @@ struct CollectCommand {
         }
         for command in arguments.values("--exec") { chosen.append(CommandCollector(command: command, timeout: timeout)) }
         let scrapeTimeout = scrapeTimeout  // checked here, whether or not anything is scraped
-        for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout)) }
+        let caFile = arguments.value("--ca-file")
+        for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout, caFile: caFile)) }
         for target in arguments.values("--probe-tcp") { chosen.append(ProbeCollector(kind: .tcp, target: target, timeout: scrapeTimeout)) }
-        for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout)) }
+        for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout, caFile: caFile)) }
         return chosen
     }
 
@@ -86,7 +87,7 @@ struct CollectCommand {
         for index in files.indices {
             if let warning = files[index].refresh(force: force) { diagnostics.warn(warning) }
             for target in files[index].targets {
-                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, targetLabels: target.labels))
+                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, caFile: arguments.value("--ca-file"), targetLabels: target.labels))
             }
         }
         return result

@@ -45,13 +45,15 @@ struct FileSDTargets {
             guard let targets = group["targets"]?.sequence else { throw CollectError("\(path):\(group.position): each entry needs 'targets', a list") }
             var labels: [Label] = []
             var metricsPath = "/metrics"
+            var scheme = "http"
             var job: String?
             for entry in group["labels"]?.mapping ?? [] {
                 guard let value = entry.value.scalar else { throw CollectError("\(path):\(entry.value.position): label \"\(entry.key)\" wants a string") }
                 switch entry.key {
                 case "__metrics_path__": metricsPath = value
                 case "__scheme__":
-                    guard value == "http" else { throw CollectError("\(path):\(entry.value.position): only the http scheme is supported so far") }
+                    guard value == "http" || value == "https" else { throw CollectError("\(path):\(entry.value.position): __scheme__ wants http or https, not \"\(value)\"") }
+                    scheme = value
                 case "job": job = value
                 default:
                     guard Names.isLegacyLabelName(entry.key) else { throw CollectError("\(path):\(entry.keyPosition): \"\(entry.key)\" is not a label name") }
@@ -62,7 +64,7 @@ struct FileSDTargets {
                 guard let address = target.scalar, !address.isEmpty, !address.contains("/") else {
                     throw CollectError("\(path):\(target.position): a target is host:port")
                 }
-                result.append(("http://" + address + metricsPath, job, Sample.canonicalLabels(labels)))
+                result.append((scheme + "://" + address + metricsPath, job, Sample.canonicalLabels(labels)))
             }
         }
         return result

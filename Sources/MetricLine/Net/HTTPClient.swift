@@ -8,23 +8,35 @@ public struct NetworkError: Error, Sendable {
     public init(_ message: String) { self.message = message }
 }
 
+/// Where a request goes: an `http://` or `https://` URL taken apart.
 public struct HTTPTarget: Sendable {
+    /// The URL as given (with `/metrics` when it names no path).
+    public var url: String
+    /// Whether it is `https://` (sent through libcurl, see `CurlTransport`).
+    public var secure: Bool
     public var host: String
     public var port: UInt16
     public var path: String
     public var hostAndPort: String { "\(host):\(port)" }
 
     public init(_ url: String) throws(NetworkError) {
-        guard url.hasPrefix("http://") else { throw NetworkError("\(url): only http:// URLs are supported so far") }
-        let rest = url.dropFirst(7)
+        if url.hasPrefix("https://") {
+            secure = true
+        } else if url.hasPrefix("http://") {
+            secure = false
+        } else {
+            throw NetworkError("\(url): want an http:// or https:// URL")
+        }
+        let rest = url.dropFirst(secure ? 8 : 7)
         let authority = rest.prefix { $0 != "/" }
         path = rest.count > authority.count ? String(rest.dropFirst(authority.count)) : "/metrics"
+        self.url = rest.count > authority.count ? url : url + "/metrics"
         if let colon = authority.lastIndex(of: ":"), let port = UInt16(authority[authority.index(after: colon)...]) {
             host = String(authority[..<colon])
             self.port = port
         } else {
             host = String(authority)
-            port = 80
+            port = secure ? 443 : 80
         }
         guard !host.isEmpty else { throw NetworkError("\(url): no host") }
     }
@@ -46,14 +58,32 @@ public enum HTTPClient {
     }
 
     /// `GET`, as a scraper sends it: metrics pages shrink about tenfold with gzip.
-    public static func get(_ target: HTTPTarget, accept: String, timeout: Int64, userAgent: String = "mcollect/\(Toolkit.version)") throws(NetworkError) -> Response {
-        try send("GET", target, headers: [("Accept", accept), ("Accept-Encoding", "gzip")], body: [], timeout: timeout, userAgent: userAgent)
+    /// `caFile` names the certificates that https:// servers may be signed by (default: the
+    /// system's).
+    public static func get(_ target: HTTPTarget, accept: String, timeout: Int64, caFile: String? = nil,
+                           userAgent: String = "mcollect/\(Toolkit.version)") throws(NetworkError) -> Response {
+        // libcurl asks for (and undoes) compression itself.
+        let headers = target.secure ? [("Accept", accept)] : [("Accept", accept), ("Accept-Encoding", "gzip")]
+        return try send("GET", target, headers: headers, body: [], timeout: timeout, userAgent: userAgent, caFile: caFile)
+    }
+
+    /// `GET` of an https:// target, also telling when the server's certificate expires (for
+    /// probes), in milliseconds since the epoch.
+    public static func getSecure(_ target: HTTPTarget, accept: String, timeout: Int64, caFile: String? = nil,
+                                 userAgent: String = "mcollect/\(Toolkit.version)") throws(NetworkError) -> (response: Response, certificateExpiry: Int64?) {
+        let answer = try CurlTransport.send("GET", url: target.url, headers: [("Accept", accept)], body: [], timeout: timeout,
+                                            userAgent: userAgent, caFile: caFile)
+        return (answer.response, answer.certificateExpiry)
     }
 
     /// Sends one request (`Connection: close`) and reads the whole response, all before `timeout`
     /// milliseconds have passed.
     public static func send(_ method: String, _ target: HTTPTarget, headers: [(String, String)], body: [UInt8], timeout: Int64,
-                            userAgent: String) throws(NetworkError) -> Response {
+                            userAgent: String, caFile: String? = nil) throws(NetworkError) -> Response {
+        if target.secure {
+            return try CurlTransport.send(method, url: target.url, headers: headers, body: body, timeout: timeout, userAgent: userAgent,
+                                          caFile: caFile).response
+        }
         let deadline = Clock.nowMilliseconds() + timeout
         let socket = try connect(target, deadline: deadline)
         defer { close(socket) }

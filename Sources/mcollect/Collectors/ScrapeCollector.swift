@@ -1,7 +1,7 @@
 import Glibc
 import MetricLine
 
-/// Scrapes a Prometheus or OpenMetrics endpoint over plain HTTP, adding `job` and `instance`
+/// Scrapes a Prometheus or OpenMetrics endpoint over HTTP or HTTPS, adding `job` and `instance`
 /// labels and the synthetic `up`, `scrape_duration_seconds` and `scrape_samples_scraped`, as
 /// Prometheus does.
 struct ScrapeCollector: Collector {
@@ -9,6 +9,8 @@ struct ScrapeCollector: Collector {
     let job: String
     /// Milliseconds before the scrape is abandoned.
     let timeout: Int64
+    /// The certificates an https:// target may be signed by (default: the system's).
+    var caFile: String? = nil
     /// Labels of the target (from a file_sd file), put on every sample; they win over the
     /// scraped ones, as Prometheus's target labels do.
     var targetLabels: [Label] = []
@@ -22,7 +24,7 @@ struct ScrapeCollector: Collector {
         do throws(CollectError) {
             let response = try networkStep { () throws(NetworkError) in
                 try HTTPClient.get(try HTTPTarget(url), accept: "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
-                                   timeout: timeout)
+                                   timeout: timeout, caFile: caFile)
             }
             guard response.status == 200 else { throw CollectError("\(url): HTTP status \(response.status)") }
             let openMetrics = response.header("content-type")?.hasPrefix("application/openmetrics-text") ?? false

@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+@testable import MetricLine
+
+/// Scrapes and probes of https:// targets through the system's libcurl, against a real TLS
+/// server on 127.0.0.1 (Python's ssl module) with a certificate made by the openssl command.
+final class HTTPSTests: XCTestCase {
+    private var server: Process?
+    private var directory = ""
+
+    override func tearDown() {
+        server?.terminate()
+        server?.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A self-signed certificate for 127.0.0.1 and a TLS server using it; returns the port.
+    private func startTLSServer() throws -> Int {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "openssl is not installed")
+        directory = NSTemporaryDirectory() + "https-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let made = try runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/key.pem",
+                                                       "-out", directory + "/cert.pem", "-days", "30", "-subj", "/CN=127.0.0.1",
+                                                       "-addext", "subjectAltName=IP:127.0.0.1"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        try """
+        import http.server, ssl, sys
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b'# TYPE demo gauge\\ndemo{a="1"} 42\\n'
+                self.send_response(200)
+                self.send_header('Content-Type', 'text/plain; version=0.0.4')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *arguments): pass
+        server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1] + '/cert.pem', sys.argv[1] + '/key.pem')
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        open(sys.argv[1] + '/port', 'w').write(str(server.server_address[1]))
+        server.serve_forever()
+        """.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [directory + "/server.py", directory]
+        try process.run()
+        server = process
+        for _ in 0..<100 {
+            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let port = Int(text) { return port }
+            usleep(50_000)
+        }
+        XCTFail("the TLS server did not start")
+        return 0
+    }
+
+    func testScrapeAndProbeOverTLS() throws {
+        let port = try startTLSServer()
+        let url = "https://127.0.0.1:\(port)/metrics"
+        let scrape = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", url, "--ca-file", directory + "/cert.pem"])
+        XCTAssertEqual(scrape.status, 0, scrape.stderr)
+        XCTAssertTrue(scrape.stdout.contains("demo{a=\"1\",instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 42 "), scrape.stdout)
+        XCTAssertTrue(scrape.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 1 "), scrape.stdout)
+
+        let probe = try runTool("mcollect", ["--once", "--collect", "time", "--probe-http", url, "--ca-file", directory + "/cert.pem"])
+        XCTAssertTrue(probe.stdout.contains("probe_success{target=\"\(url)\"} 1 "), probe.stdout)
+        XCTAssertTrue(probe.stdout.contains("probe_http_status_code{target=\"\(url)\"} 200 "), probe.stdout)
+        // The certificate's notAfter, as Python's ssl module reads openssl's text of it.
+        let notAfter = try runProgram("/usr/bin/openssl", ["x509", "-in", directory + "/cert.pem", "-noout", "-enddate"]).stdout
+            .replacingOccurrences(of: "notAfter=", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let seconds = try runProgram("/usr/bin/python3", ["-c", "import ssl, sys; print(int(ssl.cert_time_to_seconds(sys.argv[1])))", notAfter])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(probe.stdout.contains("probe_ssl_earliest_cert_expiry{target=\"\(url)\"} \(seconds) "), "\(notAfter) = \(seconds)\n\(probe.stdout)")
+
+        // file_sd targets with __scheme__ https.
+        try #"[{"targets": ["127.0.0.1:\#(port)"], "labels": {"__scheme__": "https", "team": "a"}}]"#
+            .write(toFile: directory + "/targets.json", atomically: true, encoding: .utf8)
+        let discovered = try runTool("mcollect", ["--once", "--collect", "time", "--file-sd", directory + "/targets.json", "--ca-file", directory + "/cert.pem"])
+        XCTAssertTrue(discovered.stdout.contains("demo{a=\"1\",instance=\"127.0.0.1:\(port)\",job=\"mcollect\",team=\"a\"} 42 "), discovered.stdout + discovered.stderr)
+
+        // Without the certificate to trust, the server is not believed.
+        let untrusted = try runTool("mcollect", ["--once", "--collect", "time", "--probe-http", url, "--scrape", url])
+        XCTAssertTrue(untrusted.stdout.contains("probe_success{target=\"\(url)\"} 0 "), untrusted.stdout)
+        XCTAssertTrue(untrusted.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 0 "), untrusted.stdout)
+        XCTAssertTrue(untrusted.stderr.contains("certificate"), untrusted.stderr)
+    }
+
+    func testCertificateDates() {
+        XCTAssertEqual(CurlTransport.parseCertificateDate("Dec 24 04:00:57 2026 GMT"), 1_798_084_857_000)
+        XCTAssertEqual(CurlTransport.parseCertificateDate("Jan  1 00:00:00 2030 GMT"), 1_893_456_000_000)
+        XCTAssertEqual(CurlTransport.parseCertificateDate("2030-01-01 00:00:00 GMT"), 1_893_456_000_000)
+        XCTAssertNil(CurlTransport.parseCertificateDate("soon"))
+    }
+}
