@@ -130,6 +130,9 @@ extension Evaluator {
         /// For `max_over_time` and `min_over_time`: which way is better, so a window moving along
         /// a series without NaN can keep its best in a queue instead of looking at every sample.
         var extreme: Extreme? = nil
+        /// For `rate` and `increase`: the reduction of a window known to hold no counter reset,
+        /// which need not look for one (the answer is the same).
+        var resetFree: (@Sendable (_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ bounds: WindowBounds) -> Double?)? = nil
         var reduce: @Sendable (_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ bounds: WindowBounds) -> Double?
     }
 
@@ -170,8 +173,12 @@ extension Evaluator {
         func over(_ reduce: @escaping @Sendable (ArraySlice<Int64>, ArraySlice<Double>) -> Double?) -> WindowReducer {
             WindowReducer { timestamps, values, _ in reduce(timestamps, values) }
         }
-        table["rate"] = WindowReducer { extrapolated($0, $1, $2, counter: true, rate: true) }
-        table["increase"] = WindowReducer { extrapolated($0, $1, $2, counter: true, rate: false) }
+        table["rate"] = WindowReducer(resetFree: { extrapolated($0, $1, $2, counter: true, rate: true, resetFree: true) }) {
+            extrapolated($0, $1, $2, counter: true, rate: true)
+        }
+        table["increase"] = WindowReducer(resetFree: { extrapolated($0, $1, $2, counter: true, rate: false, resetFree: true) }) {
+            extrapolated($0, $1, $2, counter: true, rate: false)
+        }
         table["delta"] = WindowReducer { extrapolated($0, $1, $2, counter: false, rate: false) }
         table["irate"] = over { timestamps, values in instant(timestamps, values, rate: true) }
         table["idelta"] = over { timestamps, values in instant(timestamps, values, rate: false) }
@@ -371,13 +378,14 @@ extension Evaluator {
 
     /// rate / increase / delta of one window, with Prometheus's extrapolation to the window's
     /// edges; nil with fewer than two samples.
+    /// `resetFree` says the caller knows no value in the window falls below the one before.
     static func extrapolated(_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ window: WindowBounds,
-                             counter: Bool, rate: Bool) -> Double? {
+                             counter: Bool, rate: Bool, resetFree: Bool = false) -> Double? {
         guard values.count >= 2 else { return nil }
         var correction = 0.0
         let firstValue = values.first!, lastValue = values.last!
         var previous = firstValue
-        if counter {
+        if counter && !resetFree {
             for value in values.dropFirst() {
                 if value < previous { correction += previous }
                 previous = value

@@ -170,6 +170,17 @@ extension Evaluator {
             // values the first stays, as when every sample is looked at).
             let extreme = markersBefore.isEmpty && !samples.contains(where: \.isNaN) ? reducer.extreme : nil
             var queue: [Int] = [], queueHead = 0
+            // rate/increase: resets (a value below the one before) up to each sample, so a window
+            // without one skips looking.
+            var resetsThrough: [Int32] = []
+            if reducer.resetFree != nil && markersBefore.isEmpty {
+                resetsThrough.reserveCapacity(samples.count)
+                var count: Int32 = 0
+                for index in samples.indices {
+                    if index > 0 && samples[index] < samples[index - 1] { count += 1 }
+                    resetsThrough.append(count)
+                }
+            }
             var lower = 0, upper = 0
             for index in 0..<grid.count {
                 let end = grid.time(index) - offset
@@ -200,6 +211,8 @@ extension Evaluator {
                         keptValues.append(samples[sample])
                     }
                     reduced = kept.isEmpty ? nil : reducer.reduce(kept[...], keptValues[...], bounds)
+                } else if let resetFree = reducer.resetFree, !resetsThrough.isEmpty, resetsThrough[upper - 1] == resetsThrough[lower] {
+                    reduced = resetFree(timestamps[lower..<upper], samples[lower..<upper], bounds)
                 } else {
                     reduced = reducer.reduce(timestamps[lower..<upper], samples[lower..<upper], bounds)
                 }
