@@ -236,8 +236,11 @@ public enum Segment {
         public let maxTime: Int64
         public let fileSize: Int64
         private let symbols: [String]
-        /// Per series: name symbol, label symbol pairs, chunks.
-        private let series: [(name: Int32, labels: [(Int32, Int32)], chunks: [ChunkReference])]
+        /// The index, kept whole: each series' entry (name, labels, chunks) is read from it when
+        /// asked for, since most queries need few of them. Every entry was checked at opening.
+        private let index: [UInt8]
+        /// Where each series' entry starts in `index`.
+        private let seriesOffsets: [Int32]
         /// Label name -> value -> series numbers (ascending).
         private let postings: [String: [String: [Int32]]]
 
@@ -269,7 +272,8 @@ public enum Segment {
                 guard CRC32C.checksum(index) == indexCRC else { throw StoreError("\(path): damaged index (checksum mismatch)") }
                 let parsed = index.withUnsafeBytes { raw in Reader.parseIndex(raw, minTime: footerMin, chunkLimit: Int(indexOffset)) }
                 guard let parsed else { throw StoreError("\(path): damaged index (bad contents)") }
-                (generation, replaces, symbols, series, postings) = parsed
+                (generation, replaces, symbols, seriesOffsets, postings) = parsed
+                self.index = index
             } catch {
                 close(descriptor)
                 throw error
@@ -278,8 +282,9 @@ public enum Segment {
 
         deinit { close(descriptor) }
 
+        /// Reads the index: symbols and postings whole, series entries only checked and located.
         private static func parseIndex(_ raw: UnsafeRawBufferPointer, minTime: Int64, chunkLimit: Int)
-            -> (UInt64, [UInt64], [String], [(name: Int32, labels: [(Int32, Int32)], chunks: [ChunkReference])], [String: [String: [Int32]]])? {
+            -> (UInt64, [UInt64], [String], [Int32], [String: [String: [Int32]]])? {
             var reader = ByteReader(raw)
             do throws(ByteReader.Truncated) {
                 guard try reader.varint() == UInt64(formatVersion) else { return nil }
@@ -293,28 +298,29 @@ public enum Segment {
                     guard value < symbols.count else { throw ByteReader.Truncated() }
                     return Int32(value)
                 }
-                var series: [(name: Int32, labels: [(Int32, Int32)], chunks: [ChunkReference])] = []
+                var offsets: [Int32] = []
                 let seriesCount = try reader.count()
-                series.reserveCapacity(min(seriesCount, raw.count))
+                offsets.reserveCapacity(min(seriesCount, raw.count))
                 for _ in 0..<seriesCount {
-                    let name = try symbol()
-                    var labels: [(Int32, Int32)] = []
-                    for _ in 0..<(try reader.count(limit: 1 << 16)) { labels.append((try symbol(), try symbol())) }
-                    var chunks: [ChunkReference] = []
-                    for ordinal in 0..<(try reader.count(limit: 1 << 24)) {
+                    offsets.append(Int32(reader.offset))
+                    _ = try symbol()
+                    for _ in 0..<(try reader.count(limit: 1 << 16)) {
+                        _ = try symbol()
+                        _ = try symbol()
+                    }
+                    for _ in 0..<(try reader.count(limit: 1 << 24)) {
                         let offset = try reader.count(limit: chunkLimit)
                         let length = try reader.count(limit: chunkLimit)
                         guard offset + length <= chunkLimit else { return nil }
-                        let samples = try reader.count(limit: ChunkCodec.maximumSamples)
+                        _ = try reader.count(limit: ChunkCodec.maximumSamples)
                         let base = try reader.count(limit: seriesCount)
-                        guard base <= series.count else { return nil }  // only earlier series
-                        let first = minTime &+ (try reader.signed())
-                        let last = first &+ Int64(bitPattern: try reader.varint())
-                        chunks.append(ChunkReference(offset: offset, length: length, samples: samples, base: Int32(base) - 1, ordinal: Int32(ordinal),
-                                                     minTime: first, maxTime: last, crc: try reader.uint32()))
+                        guard base <= offsets.count - 1 else { return nil }  // only earlier series
+                        _ = try reader.signed()
+                        _ = try reader.varint()
+                        _ = try reader.uint32()
                     }
-                    series.append((name, labels, chunks))
                 }
+                let series = offsets
                 var postings: [String: [String: [Int32]]] = [:]
                 for _ in 0..<(try reader.count()) {
                     let labelName = symbols[Int(try symbol())]
@@ -332,26 +338,60 @@ public enum Segment {
                     }
                     postings[labelName] = values
                 }
-                return (generation, replaces, symbols, series, postings)
+                return (generation, replaces, symbols, offsets, postings)
             } catch {
                 return nil
             }
         }
 
         /// How many series the segment holds.
-        public var seriesCount: Int { series.count }
+        public var seriesCount: Int { seriesOffsets.count }
 
         /// How many samples the segment holds.
-        public var sampleCount: Int { series.reduce(0) { $0 + $1.chunks.reduce(0) { $0 + $1.samples } } }
+        public var sampleCount: Int { (0..<seriesCount).reduce(0) { $0 + chunks($1).reduce(0) { $0 + $1.samples } } }
 
         /// The name and labels of series `number`.
         public func key(_ number: Int) -> ExpositionParser.SeriesKey {
-            let entry = series[number]
-            return ExpositionParser.SeriesKey(name: symbols[Int(entry.name)], labels: entry.labels.map { Label(symbols[Int($0.0)], symbols[Int($0.1)]) })
+            index.withUnsafeBytes { raw in
+                var reader = ByteReader(raw, offset: Int(seriesOffsets[number]))
+                // Checked when the segment was opened.
+                let name = symbols[(try? reader.count()) ?? 0]
+                var labels: [Label] = []
+                for _ in 0..<((try? reader.count()) ?? 0) {
+                    let label = symbols[(try? reader.count()) ?? 0]
+                    labels.append(Label(label, symbols[(try? reader.count()) ?? 0]))
+                }
+                return ExpositionParser.SeriesKey(name: name, labels: labels)
+            }
         }
 
         /// The chunks of series `number`, in time order.
-        public func chunks(_ number: Int) -> [ChunkReference] { series[number].chunks }
+        public func chunks(_ number: Int) -> [ChunkReference] {
+            index.withUnsafeBytes { raw in
+                var reader = ByteReader(raw, offset: Int(seriesOffsets[number]))
+                var chunks: [ChunkReference] = []
+                do throws(ByteReader.Truncated) {
+                    _ = try reader.count()
+                    for _ in 0..<(try reader.count()) {
+                        _ = try reader.count()
+                        _ = try reader.count()
+                    }
+                    for ordinal in 0..<(try reader.count()) {
+                        let offset = try reader.count(limit: .max)
+                        let length = try reader.count(limit: .max)
+                        let samples = try reader.count(limit: .max)
+                        let base = try reader.count(limit: .max)
+                        let first = minTime &+ (try reader.signed())
+                        let last = first &+ Int64(bitPattern: try reader.varint())
+                        chunks.append(ChunkReference(offset: offset, length: length, samples: samples, base: Int32(base) - 1, ordinal: Int32(ordinal),
+                                                     minTime: first, maxTime: last, crc: try reader.uint32()))
+                    }
+                } catch {
+                    // Checked when the segment was opened.
+                }
+                return chunks
+            }
+        }
 
         /// Series numbers whose label `name` has `value` (`__name__` for the metric name), ascending.
         public func postings(name: String, value: String) -> [Int32] { postings[name]?[value] ?? [] }
@@ -400,7 +440,7 @@ public enum Segment {
             }
             var result = (timestamps: decoded.timestamps, values: decoded.values)
             if chunk.base >= 0 {
-                let baseChunks = series[Int(chunk.base)].chunks
+                let baseChunks = chunks(Int(chunk.base))
                 guard depth < 64, Int(chunk.ordinal) < baseChunks.count else {
                     throw StoreError("\(path): damaged index (chunk at byte \(chunk.offset) has no base)")
                 }
