@@ -102,18 +102,21 @@ public struct RangeDecoder {
         return bytes[index]
     }
 
-    /// Decodes one bit coded with `probability`, adapting it as the encoder did. Without
-    /// branches on the bit, which is as hard to predict as the data is to compress.
+    /// Decodes one bit coded with `probability`, adapting it as the encoder did.
     @inline(__always)
     public mutating func decode(_ probability: inout UInt16) -> Bool {
         let bound = (range >> RangeCoding.probabilityBits) &* UInt32(probability)
-        let bit = code >= bound
-        let mask = 0 &- UInt32(bit ? 1 : 0)
-        code &-= bound & mask
-        range = ((range &- bound) & mask) | (bound & ~mask)
-        let up = (RangeCoding.probabilityOne &- probability) >> RangeCoding.adaptationShift
-        let down = probability >> RangeCoding.adaptationShift
-        probability = bit ? probability &- down : probability &+ up
+        let bit: Bool
+        if code < bound {
+            range = bound
+            probability &+= (RangeCoding.probabilityOne &- probability) >> RangeCoding.adaptationShift
+            bit = false
+        } else {
+            code &-= bound
+            range &-= bound
+            probability &-= probability >> RangeCoding.adaptationShift
+            bit = true
+        }
         while range < RangeCoding.topValue {
             range <<= 8
             code = (code << 8) | UInt32(nextByte())
