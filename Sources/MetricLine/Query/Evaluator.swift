@@ -105,7 +105,7 @@ public final class Evaluator {
             time += step
             stepNumber += 1
         }
-        return series.sorted { $0.labels.key < $1.labels.key }
+        return series.sortedByLabels()
     }
 
     private func checkUnique(_ elements: [VectorElement]) throws(QueryError) {

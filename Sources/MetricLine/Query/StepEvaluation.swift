@@ -371,7 +371,7 @@ extension Evaluator {
                     result.values.append(one.values[step])
                 }
                 return result
-            }.sorted { $0.labels.key < $1.labels.key }
+            }.sortedByLabels()
         }
     }
 }

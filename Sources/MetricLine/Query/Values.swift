@@ -84,6 +84,14 @@ public struct VectorElement: Equatable, Sendable {
     }
 }
 
+extension Array where Element == RangeSeries {
+    /// The series in the order range queries return them: by label set, its key computed once per
+    /// series rather than at every comparison.
+    func sortedByLabels() -> [RangeSeries] {
+        map { ($0.labels.key, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+}
+
 /// One series of a range vector or a range query's result.
 public struct RangeSeries: Equatable, Sendable {
     public var labels: LabelSet
