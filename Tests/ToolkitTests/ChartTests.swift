@@ -42,6 +42,27 @@ final class SVGChartTests: XCTestCase {
         XCTAssertTrue(chart.render([]).contains("no data"))
         XCTAssertEqual(ValueUnit.niceTicks(0.13, 2.88).ticks, [0, 1, 2, 3])
         XCTAssertEqual(ValueUnit.niceTicks(0, 950).ticks, [0, 200, 400, 600, 800, 1000])
+        // Spans a double cannot hold, and huge flat lines, end rather than loop.
+        XCTAssertEqual(ValueUnit.niceTicks(-1.7e308, 1.7e308).ticks, [-1.7e308, 1.7e308])
+        XCTAssertLessThan(ValueUnit("percent").ticks(0, 1e307).ticks.count, 50)
+        let flatTicks = ValueUnit.niceTicks(1e30, 1e30)
+        XCTAssertLessThan(flatTicks.minimum, 1e30)
+        XCTAssertGreaterThan(flatTicks.maximum, 1e30)
+    }
+
+    func testOverflowingStacksAndCrowdedLegendsStillDraw() {
+        var chart = SVGChart()
+        chart.kind = .area
+        let huge = [RangeSeries(labels: [Label("a", "1")], timestamps: [0, 60_000], values: [1e308, 1e308]),
+                    RangeSeries(labels: [Label("a", "2")], timestamps: [0, 60_000], values: [1e308, 1e308])]
+        XCTAssertFalse(chart.render(huge).contains("NaN"))
+        chart.kind = .line
+        chart.height = 200
+        chart.title = "crowded"
+        let many = (0..<12).map { RangeSeries(labels: [Label("n", "\($0)")], timestamps: [0, 60_000], values: [Double($0), 1]) }
+        let svg = chart.render(many)
+        XCTAssertFalse(svg.contains("height=\"-"), "the plot keeps a height of its own")
+        XCTAssertTrue(svg.contains("more series"), svg)
     }
 }
 

@@ -115,7 +115,10 @@ final class RollupFillTests: XCTestCase {
             let value = Double((minute * 37) % 101)
             points.append((time, value))
             lines += "x{a=\"1\"} \(value) \(time)\n"
+            // y stops at 14:03 on the third day (raw samples kept), with a staleness marker 15 s later.
+            if minute >= 2880 && minute <= 2880 + 14 * 60 + 3 { lines += "y 1 \(time)\n" }
         }
+        lines += "y stale \(start + Int64(2880 + 14 * 60 + 3) * 60_000 + 15_000)\n"
         let directory = NSTemporaryDirectory() + "rollfill-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         XCTAssertEqual(try runTool("mstore", [directory], input: Data(lines.utf8)).status, 0)
@@ -143,6 +146,10 @@ final class RollupFillTests: XCTestCase {
         // A count depends on how many samples there are: no stand-ins for it.
         let count = try runTool("mquery", ["-s", directory, "count_over_time(x[1h])", "--at", String(at / 1000)])
         XCTAssertEqual(count.stdout, "", "nothing rather than a count of buckets")
+        // A series that went stale stays gone, though a rollup bucket stamped after it is in view.
+        let afterStale = start + Int64(2880 + 14 * 60 + 8) * 60_000 + 30_000
+        let gone = try runTool("mquery", ["-s", directory, "y", "--at", String(afterStale / 1000)])
+        XCTAssertEqual(gone.stdout, "", "y went stale at 14:03:15")
         // An instant selector sees each bucket's last value from the end of the bucket on.
         let last = try runTool("mquery", ["-s", directory, "x", "--at", String(at / 1000)])
         let lastExpected = points.last { $0.0 < at }!.1

@@ -157,23 +157,29 @@ enum CurlTransport {
                       certificateExpiry: certificateExpiry(curl, handle))
     }
 
-    /// The "Expire date" libcurl reports for the first certificate of the chain (the server's).
+    /// The earliest "Expire date" libcurl reports over the certificates the server sent (its own
+    /// and the intermediates), as the blackbox exporter's earliest expiry is.
     private static func certificateExpiry(_ curl: Library, _ handle: OpaquePointer) -> Int64? {
         var info: UnsafeMutableRawPointer?
         guard curl.getInfo(handle, infoCertificateInfo, &info) == 0, let info else { return nil }
         // struct curl_certinfo { int num_of_certs; struct curl_slist **certinfo; }
-        let count = info.load(as: Int32.self)
-        guard count > 0, let lists = info.load(fromByteOffset: MemoryLayout<Int>.size, as: UnsafeMutablePointer<UnsafeMutableRawPointer?>?.self),
-              var entry = lists[0] else { return nil }
-        while true {
-            // struct curl_slist { char *data; struct curl_slist *next; }
-            if let data = entry.load(as: UnsafePointer<CChar>?.self) {
-                let text = String(cString: data)
-                if text.hasPrefix("Expire date:") { return parseCertificateDate(String(text.dropFirst(12))) }
+        let count = Int(info.load(as: Int32.self))
+        guard count > 0, let lists = info.load(fromByteOffset: MemoryLayout<Int>.size, as: UnsafeMutablePointer<UnsafeMutableRawPointer?>?.self) else { return nil }
+        var earliest: Int64?
+        for certificate in 0..<count {
+            var entry = lists[certificate]
+            while let current = entry {
+                // struct curl_slist { char *data; struct curl_slist *next; }
+                if let data = current.load(as: UnsafePointer<CChar>?.self) {
+                    let text = String(cString: data)
+                    if text.hasPrefix("Expire date:"), let expiry = parseCertificateDate(String(text.dropFirst(12))) {
+                        earliest = min(earliest ?? expiry, expiry)
+                    }
+                }
+                entry = current.load(fromByteOffset: MemoryLayout<Int>.size, as: UnsafeMutableRawPointer?.self)
             }
-            guard let next = entry.load(fromByteOffset: MemoryLayout<Int>.size, as: UnsafeMutableRawPointer?.self) else { return nil }
-            entry = next
         }
+        return earliest
     }
 
     /// OpenSSL's certificate date, `Jan  1 00:00:00 2030 GMT` (or libcurl's `2030-01-01 00:00:00 GMT`),
@@ -199,10 +205,12 @@ enum CurlTransport {
 }
 
 private extension String {
+    /// The text without `set`'s characters at either end, by scalar ("\r\n" is one Character).
     func trimmingCharacters(in set: String) -> String {
-        var text = Substring(self)
-        while let first = text.first, set.contains(first) { text.removeFirst() }
-        while let last = text.last, set.contains(last) { text.removeLast() }
-        return String(text)
+        let trimmed = Set(set.unicodeScalars)
+        var scalars = Substring(self).unicodeScalars
+        while let first = scalars.first, trimmed.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, trimmed.contains(last) { scalars.removeLast() }
+        return String(scalars)
     }
 }

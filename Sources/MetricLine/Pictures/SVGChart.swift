@@ -41,10 +41,12 @@ public struct SVGChart {
         switch kind {
         case .line, .area:
             // A lone series without labels needs no legend: the title names it.
-            let legend = series.count == 1 && series[0].labels.isEmpty ? 0 : min(series.count, SVGChart.legendRows)
-            let frame = Frame(left: 70, top: top, width: Double(width) - 90, height: Double(height) - top - 40 - Double(legend) * 16)
+            // Legend rows as many as fit under a plot at least 60 pixels high.
+            let fitting = max(0, Int((Double(height) - top - 40 - 60) / 16))
+            let legend = series.count == 1 && series[0].labels.isEmpty ? 0 : min(series.count, SVGChart.legendRows, fitting)
+            let frame = Frame(left: 70, top: top, width: Double(width) - 90, height: max(20, Double(height) - top - 40 - Double(legend) * 16))
             drawTimeChart(series, in: frame, on: &canvas)
-            if legend > 0 { drawLegend(series, below: frame, on: &canvas) }
+            if legend > 0 { drawLegend(series, rows: legend, below: frame, on: &canvas) }
         case .heatmap:
             drawHeatmap(series, in: Frame(left: 70, top: top, width: Double(width) - 90, height: Double(height) - top - 56), on: &canvas)
         case .stat, .gauge:
@@ -80,8 +82,12 @@ public struct SVGChart {
                 totals.append(running)
             }
         }
-        let finite = kind == .area ? totals.flatMap { $0 } : series.flatMap { $0.values.filter(\.isFinite) }
-        let (ticks, minimum, maximum) = unit.ticks(finite.min()!, finite.max()!)
+        let finite = (kind == .area ? totals.flatMap { $0 } : series.flatMap(\.values)).filter(\.isFinite)
+        guard let low = finite.min(), let high = finite.max() else {
+            canvas.text(frame.left, frame.top + 20, "no finite values to draw")
+            return
+        }
+        let (ticks, minimum, maximum) = unit.ticks(low, high)
         let first = times.first!, last = times.last!
         let span = Double(max(last - first, 1))
         func x(_ time: Int64) -> Double { frame.left + Double(time - first) / span * frame.width }
@@ -147,14 +153,14 @@ public struct SVGChart {
         return String(text.prefix(16)).replacingFirst("T", with: " ")
     }
 
-    private func drawLegend(_ series: [RangeSeries], below frame: Frame, on canvas: inout SVGCanvas) {
-        for (number, one) in series.prefix(SVGChart.legendRows).enumerated() {
+    private func drawLegend(_ series: [RangeSeries], rows: Int, below frame: Frame, on canvas: inout SVGCanvas) {
+        for (number, one) in series.prefix(rows).enumerated() {
             let row = frame.bottom + 32 + Double(number) * 16
             canvas.rect(frame.left, row - 8, 14, 4, fill: SVGCanvas.color(number))
             canvas.text(frame.left + 20, row, SVGChart.name(one.labels))
         }
-        if series.count > SVGChart.legendRows {
-            canvas.text(frame.left + 300, frame.bottom + 32, "… and \(series.count - SVGChart.legendRows) more series")
+        if series.count > rows {
+            canvas.text(frame.left + 300, frame.bottom + 32, "… and \(series.count - rows) more series")
         }
     }
 

@@ -79,9 +79,16 @@ public struct ValueUnit: Sendable, Equatable {
 
     /// Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten.
     static func niceTicks(_ low: Double, _ high: Double) -> (ticks: [Double], minimum: Double, maximum: Double) {
-        // A flat line gets room around it; a flat zero stays on the axis, as counts and rates do.
-        var (minimum, maximum) = low == high ? (low == 0 ? (0, 1) : (low - 1, high + 1)) : (low, high)
+        // A flat line gets room around it (a tenth of its size when that is more than one); a
+        // flat zero stays on the axis, as counts and rates do. Beyond what a double can span,
+        // the axis is just the two ends.
+        let room = max(1, abs(low) / 10)
+        var (minimum, maximum) = low == high ? (low == 0 ? (0, 1) : (low - room, high + room)) : (low, high)
         let rough = (maximum - minimum) / 5
+        guard rough.isFinite, rough > 0, minimum.isFinite, maximum.isFinite else {
+            return ([minimum, maximum].filter(\.isFinite), minimum.isFinite ? minimum : -.greatestFiniteMagnitude,
+                    maximum.isFinite ? maximum : .greatestFiniteMagnitude)
+        }
         var power = 1.0
         while power * 10 <= rough { power *= 10 }
         while power > rough && power > 1e-12 { power /= 10 }

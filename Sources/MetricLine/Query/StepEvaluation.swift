@@ -56,8 +56,9 @@ extension Evaluator {
             }
             return false
         case .aggregate(let operation, let parameter, let inner, _, _):
-            // Nested aggregations stay step by step: there the order of an inner aggregation's
-            // groups, and so the order of an outer sum, may change from step to step.
+            // Nested aggregations (and aggregations of histogram_quantile, which groups too) stay
+            // step by step: there the order of the inner groups, and so the order of an outer
+            // sum, may change from step to step.
             guard parameter == nil, [.sum, .avg, .count, .group, .min, .max, .stddev, .stdvar].contains(operation) else { return false }
             return stepEvaluable(inner) && !containsAggregation(inner)
         case .binary(let operation, let left, let right, _, _):
@@ -72,7 +73,7 @@ extension Evaluator {
         switch expression {
         case .aggregate: true
         case .parenthesized(let inner), .negate(let inner): containsAggregation(inner)
-        case .call(_, let arguments): arguments.contains(where: containsAggregation)
+        case .call(let name, let arguments): name == "histogram_quantile" || arguments.contains(where: containsAggregation)
         case .binary(_, let left, let right, _, _): containsAggregation(left) || containsAggregation(right)
         default: false
         }

@@ -36,7 +36,9 @@ public final class StoreSource: SeriesSource {
         let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
         let shared = SharedReader(reader: reader)
         Workers.run(workers) { worker in
-            let caches = shared.reader.chunkCaches(budget: 1 << 20)
+            // Enough for a histogram's bases to be reused by its next buckets; a long query over
+            // many segments must not keep every decoded chunk.
+            let caches = shared.reader.chunkCaches(budget: 1 << 16)
             var tally = (samples: 0, chunks: 0, problems: [String](), filled: 0)
             for index in (worker * locations.count / workers)..<((worker + 1) * locations.count / workers) {
                 let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches)

@@ -31,7 +31,8 @@ public enum AlertListing {
     }
 
     private static func flattened(_ field: String) -> String {
-        String(field.map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 })
+        // By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        String(String.UnicodeScalarView(field.unicodeScalars.map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 }))
     }
 
     private static func table(_ alerts: [Alert]) -> String {

@@ -109,7 +109,8 @@ public final class StoreReader {
         }
         if let statistic, let wanted = try? LabelMatcher(Rollup.label, .equal, statistic.rawValue) {
             for (tierIndex, tier) in tiers.enumerated() {
-                for (segmentIndex, segment) in tier.reader.segments.enumerated() where segment.maxTime >= from && segment.minTime <= to {
+                // A bucket is stamped at its end, a step after the start the segment records.
+                for (segmentIndex, segment) in tier.reader.segments.enumerated() where segment.maxTime + tier.step >= from && segment.minTime <= to {
                     for number in tier.reader.candidates(segment, matchers + [wanted]) {
                         let rollupKey = segment.key(number)
                         guard wanted.matches(rollupKey) else { continue }
@@ -156,8 +157,16 @@ public final class StoreReader {
         (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values)
         var filled = 0
         if !location.rollupSeries.isEmpty {
-            // Finest tier first; each fills only before what the finer ones (and raw) cover.
-            var covered = timestamps.first ?? .max
+            // Finest tier first; each fills only before what the finer ones and raw samples cover:
+            // from the series' first raw sample anywhere, not just in [from, to] (a series that
+            // went stale before the window must stay gone).
+            var covered = Int64.max
+            for (segmentIndex, number) in location.segmentSeries {
+                if let first = segments[segmentIndex].chunks(number).first { covered = min(covered, first.minTime) }
+            }
+            for (headIndex, index) in location.headSeries {
+                if let first = heads[headIndex].contents.timestamps[index].first { covered = min(covered, first) }
+            }
             var before: [(timestamps: [Int64], values: [Double])] = []
             for tierIndex in Set(location.rollupSeries.map(\.tier)).sorted() {
                 let tier = tiers[tierIndex].reader
