@@ -110,20 +110,9 @@ extension Evaluator {
 
     /// A sum with Kahan's compensation, as Prometheus sums.
     static func kahanSum<Values: Collection<Double>>(_ values: Values) -> Double {
-        var sum = 0.0
-        var compensation = 0.0
-        for value in values {
-            let total = sum + value
-            if total.isInfinite {
-                compensation = 0
-            } else if abs(sum) >= abs(value) {
-                compensation += (sum - total) + value
-            } else {
-                compensation += (value - total) + sum
-            }
-            sum = total
-        }
-        return sum.isInfinite ? sum : sum + compensation
+        var sum = KahanSum()
+        for value in values { sum.add(value) }
+        return sum.result
     }
 
     /// The mean, falling back to an incremental mean when the plain sum would overflow.
@@ -194,4 +183,25 @@ extension Evaluator {
             for index in n..<k { output.append(digits[index]) }
         }
     }
+}
+
+/// A running sum with Kahan's compensation, as Prometheus sums: one value at a time, so sums can
+/// also be kept side by side (a step each) and come out the same.
+struct KahanSum {
+    private var sum = 0.0
+    private var compensation = 0.0
+
+    mutating func add(_ value: Double) {
+        let total = sum + value
+        if total.isInfinite {
+            compensation = 0
+        } else if abs(sum) >= abs(value) {
+            compensation += (sum - total) + value
+        } else {
+            compensation += (value - total) + sum
+        }
+        sum = total
+    }
+
+    var result: Double { sum.isInfinite ? sum : sum + compensation }
 }

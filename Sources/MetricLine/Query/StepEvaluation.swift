@@ -282,21 +282,51 @@ extension Evaluator {
             let dropsName = !without && grouping.contains(Segment.nameLabel) && group.contains { series[$0].dropsName }
             var combined = StepSeries(labels: labels, dropsName: dropsName, values: [Double](repeating: 0, count: grid.count),
                                       present: [Bool](repeating: false, count: grid.count))
-            for index in 0..<grid.count {
-                values.removeAll(keepingCapacity: true)
-                for member in group where series[member].present[index] { values.append(series[member].values[index]) }
-                guard !values.isEmpty else { continue }
-                combined.present[index] = true
-                combined.values[index] = switch operation {
-                case .sum: Evaluator.kahanSum(values)
-                case .avg: Evaluator.mean(values)
-                case .count: Double(values.count)
-                case .group: 1
-                case .min: values.dropFirst().reduce(values[0]) { $0.isNaN || $1 < $0 ? $1 : $0 }
-                case .max: values.dropFirst().reduce(values[0]) { $0.isNaN || $1 > $0 ? $1 : $0 }
-                case .stddev: sqrt(Evaluator.variance(values))
-                case .stdvar: Evaluator.variance(values)
-                default: .nan
+            switch operation {
+            case .sum, .avg, .count, .group, .min, .max:
+                // Member by member, a running sum (or extreme) per step: the same operations in the
+                // same order as gathering each step's values first.
+                var sums = operation == .sum || operation == .avg ? [KahanSum](repeating: KahanSum(), count: grid.count) : []
+                var counts = [Int](repeating: 0, count: grid.count)
+                for member in group {
+                    let one = series[member]
+                    for index in 0..<grid.count where one.present[index] {
+                        let value = one.values[index]
+                        counts[index] += 1
+                        switch operation {
+                        case .sum, .avg: sums[index].add(value)
+                        case .min: if counts[index] == 1 || combined.values[index].isNaN || value < combined.values[index] { combined.values[index] = value }
+                        case .max: if counts[index] == 1 || combined.values[index].isNaN || value > combined.values[index] { combined.values[index] = value }
+                        default: break
+                        }
+                    }
+                }
+                for index in 0..<grid.count where counts[index] > 0 {
+                    combined.present[index] = true
+                    switch operation {
+                    case .sum: combined.values[index] = sums[index].result
+                    case .count: combined.values[index] = Double(counts[index])
+                    case .group: combined.values[index] = 1
+                    case .avg:
+                        let sum = sums[index].result
+                        if sum.isFinite {
+                            combined.values[index] = sum / Double(counts[index])
+                        } else {
+                            // Overflow or non-finite members: the mean as one step's values give it.
+                            values.removeAll(keepingCapacity: true)
+                            for member in group where series[member].present[index] { values.append(series[member].values[index]) }
+                            combined.values[index] = Evaluator.mean(values)
+                        }
+                    default: break
+                    }
+                }
+            default:
+                for index in 0..<grid.count {
+                    values.removeAll(keepingCapacity: true)
+                    for member in group where series[member].present[index] { values.append(series[member].values[index]) }
+                    guard !values.isEmpty else { continue }
+                    combined.present[index] = true
+                    combined.values[index] = operation == .stddev ? sqrt(Evaluator.variance(values)) : Evaluator.variance(values)
                 }
             }
             result.append(combined)
