@@ -33,6 +33,12 @@ final class HTTPSTests: XCTestCase {
                 self.send_header('Content-Length', str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                open(sys.argv[1] + '/posted.json', 'ab').write(body + b'\\n')
+                self.send_response(200)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
             def log_message(self, *arguments): pass
         server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -83,6 +89,38 @@ final class HTTPSTests: XCTestCase {
         XCTAssertTrue(untrusted.stdout.contains("probe_success{target=\"\(url)\"} 0 "), untrusted.stdout)
         XCTAssertTrue(untrusted.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 0 "), untrusted.stdout)
         XCTAssertTrue(untrusted.stderr.contains("certificate"), untrusted.stderr)
+    }
+
+    func testWebhookOverTLSWithTheReceiversCAFile() throws {
+        let port = try startTLSServer()
+        func configuration(caFile: Bool) -> String {
+            """
+            route:
+              receiver: hook
+              group_by: [alertname]
+            receivers:
+              - name: hook
+                webhook_configs:
+                  - url: https://127.0.0.1:\(port)/secret-token
+            """ + (caFile ? "\n        http_config:\n          tls_config:\n            ca_file: \(directory)/cert.pem\n" : "\n")
+        }
+        try configuration(caFile: true).write(toFile: directory + "/trusted.yml", atomically: true, encoding: .utf8)
+        try configuration(caFile: false).write(toFile: directory + "/untrusted.yml", atomically: true, encoding: .utf8)
+        let event = "# ALERT firing {alertname=\"Demo\",severity=\"info\"} startsAt=2026-01-01T00:00:00Z endsAt=2099-01-01T00:00:00Z value=1 fingerprint=0000000000000001 annotations={}\n"
+        let trusted = try runTool("mnotify", ["-c", directory + "/trusted.yml", "--state", directory + "/state-a"], input: Data(event.utf8))
+        XCTAssertEqual(trusted.status, 0, trusted.stderr)
+        let posted = try String(contentsOfFile: directory + "/posted.json", encoding: .utf8)
+        XCTAssertTrue(posted.contains("\"alertname\":\"Demo\""), posted)
+        // Without the certificate: not delivered, and the message keeps the URL's path (a secret) out.
+        let untrusted = try runTool("mnotify", ["-c", directory + "/untrusted.yml", "--state", directory + "/state-b", "--wait", "0s"], input: Data(event.utf8))
+        XCTAssertTrue(untrusted.stderr.contains("127.0.0.1:\(port)"), untrusted.stderr)
+        XCTAssertFalse(untrusted.stderr.contains("secret-token"), untrusted.stderr)
+        let check = try runTool("mnotify", ["check", directory + "/trusted.yml"])
+        XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        try configuration(caFile: true).replacingOccurrences(of: "cert.pem", with: "missing.pem").write(toFile: directory + "/missing.yml", atomically: true, encoding: .utf8)
+        let missing = try runTool("mnotify", ["check", directory + "/missing.yml"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue((missing.stdout + missing.stderr).contains("ca_file"), missing.stdout + missing.stderr)
     }
 
     func testCertificateDates() {

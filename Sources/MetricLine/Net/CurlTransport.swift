@@ -78,7 +78,9 @@ enum CurlTransport {
         case .success(let loaded): curl = loaded
         case .failure(let error): throw error
         }
-        guard let handle = curl.easyInit() else { throw NetworkError("\(url): libcurl could not start a transfer") }
+        // Messages name host and port only: a URL's path may hold a secret (Slack's webhooks do).
+        let place = (try? HTTPTarget(url).hostAndPort) ?? "https"
+        guard let handle = curl.easyInit() else { throw NetworkError("\(place): libcurl could not start a transfer") }
         defer { curl.easyCleanup(handle) }
         let received = Received()
         let context = Unmanaged.passRetained(received)
@@ -139,10 +141,10 @@ enum CurlTransport {
                 }
             }
         }
-        if received.tooLarge { throw NetworkError("\(url): response over 64 MiB") }
+        if received.tooLarge { throw NetworkError("\(place): response over 64 MiB") }
         guard code == 0 else {
             let reason = curl.easyStrerror(code).map { String(cString: $0) } ?? "error \(code)"
-            throw NetworkError("\(url): \(reason)")
+            throw NetworkError("\(place): \(reason)")
         }
         var status = 0
         _ = curl.getInfo(handle, infoResponseCode, &status)

@@ -38,12 +38,12 @@ public struct Delivery {
             let webhook = receiver.webhooks[integration.index]
             guard let shown = Self.visible(notification, sendResolved: webhook.sendResolved) else { return .skipped }
             let payload = Self.webhookBody(WebhookPayload.truncated(shown, maxAlerts: webhook.maxAlerts), webhook)
-            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, integration: integration)
+            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, caFile: webhook.caFile, integration: integration)
         case "slack":
             guard integration.index < receiver.slack.count else { break }
             let slack = receiver.slack[integration.index]
             guard let shown = Self.visible(notification, sendResolved: slack.sendResolved) else { return .skipped }
-            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, integration: integration)
+            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, caFile: slack.caFile, integration: integration)
         case "email":
             guard integration.index < receiver.email.count else { break }
             let email = receiver.email[integration.index]
@@ -149,7 +149,7 @@ public struct Delivery {
         return shown.alerts.isEmpty ? nil : shown
     }
 
-    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, integration: Integration) -> Outcome {
+    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, caFile: String?, integration: Integration) -> Outcome {
         var address = url ?? ""
         if let urlFile {
             guard let bytes = try? StoreFile.readAll(urlFile) else { return .retry("\(integration.description): cannot read its url_file") }
@@ -158,7 +158,7 @@ public struct Delivery {
         do throws(NetworkError) {
             let target = try HTTPTarget(address)
             let response = try HTTPClient.send("POST", target, headers: [("Content-Type", "application/json")], body: body, timeout: timeout,
-                                               userAgent: "mnotify/\(Toolkit.version)")
+                                               userAgent: "mnotify/\(Toolkit.version)", caFile: caFile)
             switch response.status {
             case 200..<300: return .delivered
             case 429, 500..<600: return .retry("\(integration.description): HTTP \(response.status)")

@@ -84,6 +84,8 @@ public struct WebhookConfig: Sendable {
     /// The whole request body, for APIs that want their own JSON (`body_template`, an mnotify
     /// extension); nil sends Alertmanager's payload.
     public var bodyTemplate: NotificationTemplate?
+    /// `http_config: tls_config: ca_file`: the certificates an https:// receiver may be signed by.
+    public var caFile: String?
 }
 
 /// `slack_configs` entry.
@@ -96,6 +98,8 @@ public struct SlackConfig: Sendable {
     /// The message's title (`title`) and the text under it in place of the alerts' sections (`text`).
     public var title: NotificationTemplate?
     public var text: NotificationTemplate?
+    /// `http_config: tls_config: ca_file`, as for webhooks.
+    public var caFile: String?
 }
 
 /// `email_configs` entry; mail goes through `sendmail -t -i`.
@@ -328,6 +332,7 @@ struct NotifyConfigReader {
             if let text = item["max_alerts"]?.scalar { if let value = Int(text), value >= 0 { config.maxAlerts = value } else { fail(item["max_alerts"]!.position, "max_alerts: want a number") } }
             if let value = duration(item["timeout"], "timeout") { config.timeout = value }
             config.bodyTemplate = template(item["body_template"], key: "body_template", receiver: name, in: "webhook")
+            config.caFile = caFile(item["http_config"], receiver: name)
             receiver.webhooks.append(config)
         }
         for item in list(node["slack_configs"], "slack_configs") {
@@ -341,6 +346,7 @@ struct NotifyConfigReader {
             config.sendResolved = flag(item["send_resolved"], default: false)
             config.title = template(item["title"], key: "title", receiver: name, in: "slack")
             config.text = template(item["text"], key: "text", receiver: name, in: "slack")
+            config.caFile = caFile(item["http_config"], receiver: name)
             receiver.slack.append(config)
         }
         for item in list(node["email_configs"], "email_configs") {
@@ -388,6 +394,17 @@ struct NotifyConfigReader {
             fail(node.position, "receiver \"\(receiver)\": \(kind) \(key): \(error.message)")
             return nil
         }
+    }
+
+    /// `http_config: tls_config: ca_file` of a receiver, checked to be readable; the rest of
+    /// `http_config` is accepted and not used.
+    private mutating func caFile(_ node: YAMLNode?, receiver: String) -> String? {
+        guard let file = node?["tls_config"]?["ca_file"] else { return nil }
+        guard let path = file.scalar, FileSystem.exists(path) else {
+            fail(file.position, "receiver \"\(receiver)\": tls_config ca_file \(file.scalar.map { "\"\($0)\"" } ?? "") is not a file that can be read")
+            return nil
+        }
+        return path
     }
 
     private mutating func known(_ node: YAMLNode, _ keys: [String], in what: String) {
