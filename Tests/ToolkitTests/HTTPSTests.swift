@@ -36,6 +36,7 @@ final class HTTPSTests: XCTestCase {
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
                 open(sys.argv[1] + '/posted.json', 'ab').write(body + b'\\n')
+                open(sys.argv[1] + '/authorization', 'a').write(str(self.headers.get('Authorization')) + '\\n')
                 self.send_response(200)
                 self.send_header('Content-Length', '0')
                 self.end_headers()
@@ -121,6 +122,52 @@ final class HTTPSTests: XCTestCase {
         let missing = try runTool("mnotify", ["check", directory + "/missing.yml"])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue((missing.stdout + missing.stderr).contains("ca_file"), missing.stdout + missing.stderr)
+    }
+
+    func testReceiversSendTheirAuthorization() throws {
+        let port = try startTLSServer()
+        try "s3cret\n".write(toFile: directory + "/password", atomically: true, encoding: .utf8)
+        try """
+        route:
+          receiver: basic
+          group_by: [alertname]
+          routes:
+            - matchers: [team="b"]
+              receiver: bearer
+        receivers:
+          - name: basic
+            webhook_configs:
+              - url: https://127.0.0.1:\(port)/a
+                http_config:
+                  tls_config: {ca_file: \(directory)/cert.pem}
+                  basic_auth: {username: alice, password_file: \(directory)/password}
+          - name: bearer
+            webhook_configs:
+              - url: https://127.0.0.1:\(port)/b
+                http_config:
+                  tls_config: {ca_file: \(directory)/cert.pem}
+                  authorization: {credentials: token-1}
+        """.write(toFile: directory + "/auth.yml", atomically: true, encoding: .utf8)
+        let events = ["a", "b"].map {
+            "# ALERT firing {alertname=\"Demo\",team=\"\($0)\"} startsAt=2026-01-01T00:00:00Z endsAt=2099-01-01T00:00:00Z value=1 fingerprint=000000000000000\($0 == "a" ? 1 : 2) annotations={}\n"
+        }.joined()
+        let run = try runTool("mnotify", ["-c", directory + "/auth.yml", "--state", directory + "/state"], input: Data(events.utf8))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let sent = try String(contentsOfFile: directory + "/authorization", encoding: .utf8).split(separator: "\n").sorted()
+        XCTAssertEqual(sent, ["Basic YWxpY2U6czNjcmV0", "Bearer token-1"], "alice:s3cret in base64, and the bearer token")
+        try """
+        route: {receiver: both}
+        receivers:
+          - name: both
+            webhook_configs:
+              - url: https://127.0.0.1:1/
+                http_config:
+                  basic_auth: {username: a, password: b}
+                  authorization: {credentials: c}
+        """.write(toFile: directory + "/both.yml", atomically: true, encoding: .utf8)
+        let both = try runTool("mnotify", ["check", directory + "/both.yml"])
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue((both.stdout + both.stderr).contains("at most one of basic_auth and authorization"), both.stdout + both.stderr)
     }
 
     func testCertificateDates() {

@@ -38,12 +38,14 @@ public struct Delivery {
             let webhook = receiver.webhooks[integration.index]
             guard let shown = Self.visible(notification, sendResolved: webhook.sendResolved) else { return .skipped }
             let payload = Self.webhookBody(WebhookPayload.truncated(shown, maxAlerts: webhook.maxAlerts), webhook)
-            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, caFile: webhook.caFile, integration: integration)
+            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, caFile: webhook.caFile,
+                        authorization: webhook.authorization, integration: integration)
         case "slack":
             guard integration.index < receiver.slack.count else { break }
             let slack = receiver.slack[integration.index]
             guard let shown = Self.visible(notification, sendResolved: slack.sendResolved) else { return .skipped }
-            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, caFile: slack.caFile, integration: integration)
+            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, caFile: slack.caFile,
+                        authorization: slack.authorization, integration: integration)
         case "email":
             guard integration.index < receiver.email.count else { break }
             let email = receiver.email[integration.index]
@@ -149,7 +151,8 @@ public struct Delivery {
         return shown.alerts.isEmpty ? nil : shown
     }
 
-    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, caFile: String?, integration: Integration) -> Outcome {
+    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, caFile: String?, authorization: HTTPAuthorization?,
+                      integration: Integration) -> Outcome {
         var address = url ?? ""
         if let urlFile {
             guard let bytes = try? StoreFile.readAll(urlFile) else { return .retry("\(integration.description): cannot read its url_file") }
@@ -157,7 +160,9 @@ public struct Delivery {
         }
         do throws(NetworkError) {
             let target = try HTTPTarget(address)
-            let response = try HTTPClient.send("POST", target, headers: [("Content-Type", "application/json")], body: body, timeout: timeout,
+            var headers = [("Content-Type", "application/json")]
+            if let authorization { headers.append(("Authorization", try authorization.headerValue())) }
+            let response = try HTTPClient.send("POST", target, headers: headers, body: body, timeout: timeout,
                                                userAgent: "mnotify/\(Toolkit.version)", caFile: caFile)
             switch response.status {
             case 200..<300: return .delivered

@@ -86,6 +86,8 @@ public struct WebhookConfig: Sendable {
     public var bodyTemplate: NotificationTemplate?
     /// `http_config: tls_config: ca_file`: the certificates an https:// receiver may be signed by.
     public var caFile: String?
+    /// `http_config: basic_auth` or `authorization`.
+    public var authorization: HTTPAuthorization?
 }
 
 /// `slack_configs` entry.
@@ -98,8 +100,9 @@ public struct SlackConfig: Sendable {
     /// The message's title (`title`) and the text under it in place of the alerts' sections (`text`).
     public var title: NotificationTemplate?
     public var text: NotificationTemplate?
-    /// `http_config: tls_config: ca_file`, as for webhooks.
+    /// `http_config: tls_config: ca_file` and `basic_auth` or `authorization`, as for webhooks.
     public var caFile: String?
+    public var authorization: HTTPAuthorization?
 }
 
 /// `email_configs` entry; mail goes through `sendmail -t -i`.
@@ -333,6 +336,7 @@ struct NotifyConfigReader {
             if let value = duration(item["timeout"], "timeout") { config.timeout = value }
             config.bodyTemplate = template(item["body_template"], key: "body_template", receiver: name, in: "webhook")
             config.caFile = caFile(item["http_config"], receiver: name)
+            config.authorization = authorization(item["http_config"], receiver: name)
             receiver.webhooks.append(config)
         }
         for item in list(node["slack_configs"], "slack_configs") {
@@ -347,6 +351,7 @@ struct NotifyConfigReader {
             config.title = template(item["title"], key: "title", receiver: name, in: "slack")
             config.text = template(item["text"], key: "text", receiver: name, in: "slack")
             config.caFile = caFile(item["http_config"], receiver: name)
+            config.authorization = authorization(item["http_config"], receiver: name)
             receiver.slack.append(config)
         }
         for item in list(node["email_configs"], "email_configs") {
@@ -405,6 +410,31 @@ struct NotifyConfigReader {
             return nil
         }
         return path
+    }
+
+    /// `http_config: basic_auth` or `authorization` of a receiver (not both, nor a password and
+    /// a password file together, as Alertmanager refuses).
+    private mutating func authorization(_ node: YAMLNode?, receiver: String) -> HTTPAuthorization? {
+        let basic = node?["basic_auth"], other = node?["authorization"]
+        if basic != nil, let other {
+            fail(other.position, "receiver \"\(receiver)\": at most one of basic_auth and authorization")
+            return nil
+        }
+        if let basic {
+            known(basic, ["username", "password", "password_file"], in: "basic_auth")
+            let password = basic["password"]?.scalar, file = basic["password_file"]?.scalar
+            if password != nil && file != nil { fail(basic.position, "receiver \"\(receiver)\": at most one of basic_auth password and password_file") }
+            return .basic(username: basic["username"]?.scalar ?? "", password: password, passwordFile: file)
+        }
+        if let other {
+            known(other, ["type", "credentials", "credentials_file"], in: "authorization")
+            let value = other["credentials"]?.scalar, file = other["credentials_file"]?.scalar
+            if value != nil && file != nil { fail(other.position, "receiver \"\(receiver)\": at most one of authorization credentials and credentials_file") }
+            let type = other["type"]?.scalar ?? "Bearer"
+            if type.lowercased() == "basic" { fail(other.position, "receiver \"\(receiver)\": authorization type Basic: use basic_auth") }
+            return .credentials(type: type, value: value, file: file)
+        }
+        return nil
     }
 
     private mutating func known(_ node: YAMLNode, _ keys: [String], in what: String) {
