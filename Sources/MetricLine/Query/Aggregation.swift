@@ -29,9 +29,7 @@ extension Evaluator {
         var order: [String] = []
         var groups: [String: (labels: LabelSet, members: [VectorElement])] = [:]
         for element in elements {
-            let labels: LabelSet = without
-                ? element.labels.filter { $0.name != Segment.nameLabel && !grouping.contains($0.name) }
-                : element.labels.filter { grouping.contains($0.name) }
+            let labels = Evaluator.groupLabels(element.labels, grouping, without: without)
             let key = labels.key
             if groups[key] == nil {
                 groups[key] = (labels, [])
@@ -106,6 +104,12 @@ extension Evaluator {
         }
         result += valueOrder.map { VectorElement(labels: valueCounts[$0]!.0, value: valueCounts[$0]!.1) }
         return .vector(result)
+    }
+
+    /// The labels an aggregation groups a series by: `by` keeps the grouping labels, `without`
+    /// drops them and the metric name.
+    static func groupLabels(_ labels: LabelSet, _ grouping: [String], without: Bool) -> LabelSet {
+        without ? labels.filter { $0.name != Segment.nameLabel && !grouping.contains($0.name) } : labels.filter { grouping.contains($0.name) }
     }
 
     /// A sum with Kahan's compensation, as Prometheus sums.

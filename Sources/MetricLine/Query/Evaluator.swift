@@ -163,7 +163,7 @@ public final class Evaluator {
 
     /// Every series of a selector, with all its samples (selected once per query).
     func selected(_ matchers: [LabelMatcher]) throws(QueryError) -> [RangeSeries] {
-        let key = Evaluator.selectionKey(matchers) + "\u{0}" + (fillStatistic?.rawValue ?? "")
+        let key = selectionKey(matchers)
         if let known = selections[key] { return known }
         let started = Clock.monotonicMicroseconds()
         let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic)
@@ -176,7 +176,7 @@ public final class Evaluator {
     /// `transform` of every series of a selector, in order, read a series at a time (on several
     /// threads where the source can); series it gives nil for are left out.
     func mapSelected<T: Sendable>(_ matchers: [LabelMatcher], _ transform: @escaping @Sendable (RangeSeries) -> T?) throws(QueryError) -> [T] {
-        if let known = selections[Evaluator.selectionKey(matchers) + "\u{0}" + (fillStatistic?.rawValue ?? "")] { return known.compactMap(transform) }
+        if let known = selections[selectionKey(matchers)] { return known.compactMap(transform) }
         let started = Clock.monotonicMicroseconds()
         let (results, samples) = try source.selectEach(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic, transform)
         selectionReport.append((Evaluator.selectionText(matchers), results.count, samples, Clock.monotonicMicroseconds() - started))
@@ -196,8 +196,29 @@ public final class Evaluator {
         }
     }
 
-    private static func selectionKey(_ matchers: [LabelMatcher]) -> String {
-        matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}")
+    /// What a selection is cached by: its matchers and the rollup statistic that fills it in.
+    private func selectionKey(_ matchers: [LabelMatcher]) -> String {
+        matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}") + "\u{0}" + (fillStatistic?.rawValue ?? "")
+    }
+
+    /// `body` with the selectors inside function `name` filled in from rollups as it needs (see
+    /// `rollupStatistic(for:)`), both when evaluating step by step and over all steps.
+    func withFillStatistic<T>(for name: String, _ body: () throws(QueryError) -> T) throws(QueryError) -> T {
+        let outer = fillStatistic
+        fillStatistic = Evaluator.rollupStatistic(for: name)
+        defer { fillStatistic = outer }
+        return try body()
+    }
+
+    /// The samples of positions `range` without staleness markers, which end a series and are no
+    /// values of it.
+    static func withoutStaleMarkers(_ timestamps: [Int64], _ values: [Double], _ range: Range<Int>) -> (timestamps: [Int64], values: [Double]) {
+        var kept: (timestamps: [Int64], values: [Double]) = ([], [])
+        for index in range where values[index].bitPattern != StaleMarker.bitPattern {
+            kept.timestamps.append(timestamps[index])
+            kept.values.append(values[index])
+        }
+        return kept
     }
 
     private static func selectionText(_ matchers: [LabelMatcher]) -> String {
@@ -233,12 +254,8 @@ public final class Evaluator {
             guard lower < upper else { continue }
             let values = one.values[lower..<upper]
             if values.contains(where: { $0.bitPattern == StaleMarker.bitPattern }) {
-                var times: [Int64] = [], kept: [Double] = []
-                for index in lower..<upper where one.values[index].bitPattern != StaleMarker.bitPattern {
-                    times.append(one.timestamps[index])
-                    kept.append(one.values[index])
-                }
-                if !times.isEmpty { result.append(Window(labels: one.labels, timestamps: times[...], values: kept[...])) }
+                let kept = Evaluator.withoutStaleMarkers(one.timestamps, one.values, lower..<upper)
+                if !kept.timestamps.isEmpty { result.append(Window(labels: one.labels, timestamps: kept.timestamps[...], values: kept.values[...])) }
             } else {
                 result.append(Window(labels: one.labels, timestamps: one.timestamps[lower..<upper], values: values))
             }

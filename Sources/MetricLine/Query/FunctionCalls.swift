@@ -10,15 +10,14 @@ extension Evaluator {
 
     func call(_ name: String, _ arguments: [QueryExpression], at time: Int64) throws(QueryError) -> QueryValue {
         guard let implementation = Evaluator.functions[name] else { throw QueryError("function \"\(name)\" is not supported yet") }
-        let outer = fillStatistic
-        fillStatistic = Evaluator.rollupStatistic(for: name)
-        defer { fillStatistic = outer }
-        do {
-            return try implementation(self, arguments, time)
-        } catch let error as QueryError {
-            throw error
-        } catch {
-            throw QueryError("\(error)")
+        return try withFillStatistic(for: name) { () throws(QueryError) in
+            do {
+                return try implementation(self, arguments, time)
+            } catch let error as QueryError {
+                throw error
+            } catch {
+                throw QueryError("\(error)")
+            }
         }
     }
 

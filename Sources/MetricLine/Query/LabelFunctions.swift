@@ -40,12 +40,7 @@ extension Evaluator {
         var order: [String] = []
         var groups: [String: (labels: LabelSet, buckets: [(bound: Double, count: Double)])] = [:]
         for element in try vectorArgument(arguments[1], at: time) {
-            let le = element.labels.value(of: "le")
-            var copy = le
-            guard let bound = copy.withUTF8({ FloatParser.parse($0) }) else { continue }
-            // Grouped with the metric name, which is dropped only from the result: buckets of
-            // two metrics never mix (and collide, as in Prometheus).
-            let labels = element.labels.removing("le")
+            guard let (bound, labels) = Evaluator.bucket(element.labels) else { continue }
             let key = labels.key
             if groups[key] == nil {
                 groups[key] = (labels, [])
@@ -57,6 +52,15 @@ extension Evaluator {
             let (labels, buckets) = groups[key]!
             return .withoutName(labels, Evaluator.bucketQuantile(q, buckets))
         })
+    }
+
+    /// A bucket's upper bound (its `le` label) and the labels of its histogram: the rest, metric
+    /// name included, so buckets of two metrics never mix (and collide, as in Prometheus); nil
+    /// when `le` is not a number.
+    static func bucket(_ labels: LabelSet) -> (bound: Double, histogram: LabelSet)? {
+        var le = labels.value(of: "le")
+        guard let bound = le.withUTF8({ FloatParser.parse($0) }) else { return nil }
+        return (bound, labels.removing("le"))
     }
 
     /// The quantile of cumulative buckets, interpolating linearly inside the bucket that holds it.

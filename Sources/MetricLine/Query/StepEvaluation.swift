@@ -94,21 +94,7 @@ extension Evaluator {
         case .vector(let selector):
             return .vector(try instantSteps(selector, grid))
         case .call(let name, let arguments):
-            if name == "time" { return .scalar((0..<grid.count).map { Double(grid.time($0)) / 1000 }) }
-            if let function = Evaluator.mathFunctions[name] {
-                guard case .vector(let series) = try evaluateSteps(arguments[0], grid) else { throw QueryError("expected an instant vector") }
-                return .vector(series.map { StepSeries(labels: $0.labels, dropsName: true, values: $0.values.map(function), present: $0.present) })
-            }
-            if let reducer = Evaluator.windowReducers[name], case .matrix(let selector, let range) = Evaluator.unwrapped(arguments[0]) {
-                let outer = fillStatistic
-                fillStatistic = Evaluator.rollupStatistic(for: name)
-                defer { fillStatistic = outer }
-                return .vector(try windowSteps(selector, range: range, reducer, grid))
-            }
-            guard case .number(let q) = Evaluator.unwrapped(arguments[0]), case .vector(let buckets) = try evaluateSteps(arguments[1], grid) else {
-                throw QueryError("function \"\(name)\" cannot be evaluated over steps")
-            }
-            return .vector(histogramQuantileSteps(q, buckets, grid))
+            return try withFillStatistic(for: name) { () throws(QueryError) in try callSteps(name, arguments, grid) }
         case .aggregate(let operation, _, let inner, let grouping, let without):
             guard case .vector(let series) = try evaluateSteps(inner, grid) else { throw QueryError("expected instant vector in aggregation") }
             return .vector(aggregateSteps(operation, series, grouping: grouping, without: without, grid))
@@ -117,6 +103,22 @@ extension Evaluator {
         case .string, .matrix, .subquery:
             throw QueryError("expression cannot be evaluated over steps")
         }
+    }
+
+    /// A function call over all steps (see `stepEvaluable` for which).
+    private func callSteps(_ name: String, _ arguments: [QueryExpression], _ grid: StepGrid) throws(QueryError) -> StepValue {
+        if name == "time" { return .scalar((0..<grid.count).map { Double(grid.time($0)) / 1000 }) }
+        if let function = Evaluator.mathFunctions[name] {
+            guard case .vector(let series) = try evaluateSteps(arguments[0], grid) else { throw QueryError("expected an instant vector") }
+            return .vector(series.map { StepSeries(labels: $0.labels, dropsName: true, values: $0.values.map(function), present: $0.present) })
+        }
+        if let reducer = Evaluator.windowReducers[name], case .matrix(let selector, let range) = Evaluator.unwrapped(arguments[0]) {
+            return .vector(try windowSteps(selector, range: range, reducer, grid))
+        }
+        guard case .number(let q) = Evaluator.unwrapped(arguments[0]), case .vector(let buckets) = try evaluateSteps(arguments[1], grid) else {
+            throw QueryError("function \"\(name)\" cannot be evaluated over steps")
+        }
+        return .vector(histogramQuantileSteps(q, buckets, grid))
     }
 
     // MARK: Selectors
@@ -206,12 +208,8 @@ extension Evaluator {
                 let bounds = WindowBounds(start: start, end: end, range: range)
                 let reduced: Double?
                 if !markersBefore.isEmpty && markersBefore[upper] != markersBefore[lower] {
-                    var kept: [Int64] = [], keptValues: [Double] = []
-                    for sample in lower..<upper where samples[sample].bitPattern != StaleMarker.bitPattern {
-                        kept.append(timestamps[sample])
-                        keptValues.append(samples[sample])
-                    }
-                    reduced = kept.isEmpty ? nil : reducer.reduce(kept[...], keptValues[...], bounds)
+                    let kept = Evaluator.withoutStaleMarkers(timestamps, samples, lower..<upper)
+                    reduced = kept.timestamps.isEmpty ? nil : reducer.reduce(kept.timestamps[...], kept.values[...], bounds)
                 } else if let resetFree = reducer.resetFree, !resetsThrough.isEmpty, resetsThrough[upper - 1] == resetsThrough[lower] {
                     reduced = resetFree(timestamps[lower..<upper], samples[lower..<upper], bounds)
                 } else {
@@ -235,9 +233,7 @@ extension Evaluator {
         var order: [LabelSet] = []
         var groups: [LabelSet: [(bound: Double, series: Int)]] = [:]
         for (number, one) in buckets.enumerated() {
-            var le = one.labels.value(of: "le")
-            guard let bound = le.withUTF8({ FloatParser.parse($0) }) else { continue }
-            let labels = one.labels.removing("le")
+            guard let (bound, labels) = Evaluator.bucket(one.labels) else { continue }
             if groups[labels] == nil { order.append(labels) }
             groups[labels, default: []].append((bound, number))
         }
@@ -268,9 +264,7 @@ extension Evaluator {
         var order: [LabelSet] = []
         var members: [LabelSet: [Int]] = [:]
         for (number, one) in series.enumerated() {
-            let labels: LabelSet = without
-                ? one.labels.filter { $0.name != Segment.nameLabel && !grouping.contains($0.name) }
-                : one.labels.filter { grouping.contains($0.name) }
+            let labels = Evaluator.groupLabels(one.labels, grouping, without: without)
             if members[labels] == nil { order.append(labels) }
             members[labels, default: []].append(number)
         }
