@@ -155,8 +155,8 @@ public struct Delivery {
                       integration: Integration) -> Outcome {
         var address = url ?? ""
         if let urlFile {
-            guard let bytes = try? StoreFile.readAll(urlFile) else { return .retry("\(integration.description): cannot read its url_file") }
-            address = String(decoding: bytes, as: UTF8.self).trimmingBlanks.split(separator: "\n").first.map(String.init) ?? ""
+            guard let secret = SecretFile.read(urlFile) else { return .retry("\(integration.description): cannot read its url_file") }
+            address = secret
         }
         do throws(NetworkError) {
             let target = try HTTPTarget(address)

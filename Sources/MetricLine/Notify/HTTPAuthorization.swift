@@ -18,9 +18,8 @@ public enum HTTPAuthorization: Sendable, Equatable {
         }
     }
 
-    /// A secret file's first line, without surrounding blanks.
     private static func read(_ path: String) throws(NetworkError) -> String {
-        guard let bytes = try? StoreFile.readAll(path) else { throw NetworkError("cannot read \(path)") }
-        return String(decoding: bytes, as: UTF8.self).trimmingBlanks.split(separator: "\n").first.map(String.init) ?? ""
+        guard let secret = SecretFile.read(path) else { throw NetworkError("cannot read \(path)") }
+        return secret
     }
 }
