@@ -13,12 +13,10 @@ public enum RuleStateFile {
         guard FileSystem.exists(path) else { return "no state file at \(path); starting afresh (it is written at the end of this run)" }
         let bytes: [UInt8]
         do { bytes = try StoreFile.readAll(path) } catch { return "cannot read state file: \(error.message); starting afresh" }
-        let root: JSONValue
-        do { root = try bytes.withUnsafeBufferPointer { buffer throws(LineError) in try JSONParser.parse(buffer) } } catch {
-            return "\(path): state file is corrupt (\(error.reason) at byte \(error.column)); starting afresh"
-        }
-        guard case .array(let groups)? = root["groups"], root["version"] == .number("1") else {
-            return "\(path): not a malert state file (version 1); starting afresh"
+        let groups: [JSONValue]
+        switch savedGroups(bytes, path: path) {
+        case .success(let saved): groups = saved
+        case .failure(let error): return error.message + "; starting afresh"
         }
         for saved in groups {
             guard case .string(let file)? = saved["file"], case .string(let name)? = saved["name"],
@@ -39,14 +37,7 @@ public enum RuleStateFile {
     /// The alerts kept in the state file at `path`, pending and firing (and, with `inactive`, those
     /// resolved and still remembered), without the rule files: what `malert alerts` lists.
     public static func alerts(in path: String, inactive: Bool = false) throws(StoreError) -> [Alert] {
-        let bytes = try StoreFile.readAll(path)
-        let root: JSONValue
-        do { root = try bytes.withUnsafeBufferPointer { buffer throws(LineError) in try JSONParser.parse(buffer) } } catch {
-            throw StoreError("\(path): state file is corrupt (\(error.reason) at byte \(error.column))")
-        }
-        guard case .array(let groups)? = root["groups"], root["version"] == .number("1") else {
-            throw StoreError("\(path): not a malert state file (version 1)")
-        }
+        let groups = try savedGroups(try StoreFile.readAll(path), path: path).get()
         var alerts: [Alert] = []
         for group in groups {
             guard case .array(let rules)? = group["rules"] else { continue }
@@ -55,6 +46,18 @@ public enum RuleStateFile {
             }
         }
         return alerts
+    }
+
+    /// The groups saved in a state file's bytes, or what is wrong with them.
+    private static func savedGroups(_ bytes: [UInt8], path: String) -> Result<[JSONValue], StoreError> {
+        let root: JSONValue
+        do { root = try bytes.withUnsafeBufferPointer { buffer throws(LineError) in try JSONParser.parse(buffer) } } catch {
+            return .failure(StoreError("\(path): state file is corrupt (\(error.reason) at byte \(error.column))"))
+        }
+        guard case .array(let groups)? = root["groups"], root["version"] == .number("1") else {
+            return .failure(StoreError("\(path): not a malert state file (version 1)"))
+        }
+        return .success(groups)
     }
 
     /// Writes `engine.states` to `path` atomically (a new file, synced, renamed over the old one),
