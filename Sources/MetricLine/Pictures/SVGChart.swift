@@ -147,10 +147,9 @@ public struct SVGChart {
 
     /// `time` in the chart's zone: `HH:MM:SS` under an hour, `HH:MM` under a day, else the date too.
     func timeLabel(_ time: Int64, span: Int64) -> String {
-        let seconds = time / 1000
-        let text = Timestamp.rfc3339((seconds + timeZone.offset(at: seconds)) * 1000)
+        let text = timeZone.localText(time)
         if span < 86_400_000 { return String(text.dropFirst(11).prefix(span < 3_600_000 ? 8 : 5)) }
-        return String(text.prefix(16)).replacingFirst("T", with: " ")
+        return String(text.prefix(16))
     }
 
     private func drawLegend(_ series: [RangeSeries], rows: Int, below frame: Frame, on canvas: inout SVGCanvas) {

@@ -91,10 +91,7 @@ public struct TerminalChart {
 
     /// `2024-01-01 12:00` (or with seconds, for `length` 19) in the chart's time zone.
     private func localTime(_ milliseconds: Int64, _ length: Int) -> String {
-        let seconds = milliseconds / 1000
-        let local = seconds + timeZone.offset(at: seconds)
-        let text = Timestamp.rfc3339(local * 1000)
-        return String(text.prefix(length)).replacingFirst("T", with: " ")
+        String(timeZone.localText(milliseconds).prefix(length))
     }
 }
 

@@ -30,6 +30,12 @@ public struct TimeZone: Sendable {
         return zone
     }
 
+    /// `milliseconds` as local wall-clock time in this zone, `2024-01-01 12:00:00` (whole seconds).
+    public func localText(_ milliseconds: Int64) -> String {
+        let seconds = milliseconds / 1000
+        return String(Timestamp.rfc3339((seconds + offset(at: seconds)) * 1000).prefix(19)).replacingFirst("T", with: " ")
+    }
+
     /// Seconds east of UTC at `seconds` since the epoch.
     public func offset(at seconds: Int64) -> Int64 {
         if let last = transitions.last, seconds >= last.time, let rule { return rule.offset(at: seconds) }
