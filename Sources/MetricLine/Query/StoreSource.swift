@@ -15,12 +15,8 @@ public final class StoreSource: SeriesSource {
 
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?) throws(QueryError) -> [RangeSeries] {
         var result: [RangeSeries] = []
-        for location in reader.locate(matching: matchers, from: from, to: to, filling: filling) {
-            let read = reader.samples(of: location, from: from, to: to)
-            reader.record(chunks: read.chunks, problems: read.problems)
-            filledSamples += read.filled
-            if read.timestamps.isEmpty { continue }
-            result.append(RangeSeries(labels: LabelSet(location.key), timestamps: read.timestamps, values: read.values))
+        filledSamples += reader.forEachSeries(matching: matchers, from: from, to: to, filling: filling) { key, timestamps, values in
+            result.append(RangeSeries(labels: LabelSet(key), timestamps: timestamps, values: values))
         }
         return result
     }

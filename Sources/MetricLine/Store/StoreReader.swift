@@ -218,17 +218,21 @@ public final class StoreReader {
     }
 
     /// Calls `body` for every series that matches all `matchers`, in canonical key order, with its
-    /// samples in [from, to] merged from every file, sorted, without duplicates. Unreadable chunks
-    /// are skipped and added to `problems`.
-    public func forEachSeries(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max,
-                              _ body: (ExpositionParser.SeriesKey, [Int64], [Double]) throws -> Void) rethrows {
-        for location in locate(matching: matchers, from: from, to: to) {
+    /// samples in [from, to] merged from every file, sorted, without duplicates (and with
+    /// `filling`, rollups standing in where raw samples are gone; see `locate`). Unreadable
+    /// chunks are skipped and added to `problems`. Returns how many samples rollups gave.
+    @discardableResult
+    public func forEachSeries(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max, filling: Rollup.Statistic? = nil,
+                              _ body: (ExpositionParser.SeriesKey, [Int64], [Double]) throws -> Void) rethrows -> Int {
+        var filled = 0
+        for location in locate(matching: matchers, from: from, to: to, filling: filling) {
             let read = samples(of: location, from: from, to: to)
-            chunksRead += read.chunks
-            problems += read.problems
+            record(chunks: read.chunks, problems: read.problems)
+            filled += read.filled
             if read.timestamps.isEmpty { continue }
             try body(location.key, read.timestamps, read.values)
         }
+        return filled
     }
 
     /// Adds what reads on other threads found: chunks decoded and problems.
