@@ -7,7 +7,8 @@ extension SVGChart {
         let times = Array(Set(series.flatMap(\.timestamps))).sorted()
         let position = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($1, $0) })
         var rows: [(name: String, values: [Double])] = []
-        let bounds = series.map { SVGChart.bucketBound($0.labels.value(of: "le")) }
+        // Bounds read as histogram_quantile reads them; a NaN bound has no row.
+        let bounds = series.map { Evaluator.bucket($0.labels).flatMap { $0.bound.isNaN ? nil : $0.bound } }
         if !bounds.contains(where: { $0 == nil }) {
             var sums: [Double: [Double]] = [:]
             for (one, bound) in zip(series, bounds) {
@@ -80,12 +81,6 @@ extension SVGChart {
         let varying = Set(sets.flatMap { $0.map(\.name) }).filter { name in Set(sets.map { $0.value(of: name) }).count > 1 }
         guard !varying.isEmpty else { return sets.map(name) }
         return sets.map { name($0.filter { varying.contains($0.name) }) }
-    }
-
-    /// An `le` label's bound, or nil when it is not a number.
-    static func bucketBound(_ text: String) -> Double? {
-        var copy = text
-        return copy.withUTF8 { ExpositionParser.parseValue($0) }.flatMap { $0.isNaN ? nil : $0 }
     }
 
     /// A blue from pale (a little) to dark (the most), for a fraction from 0 to 1.
