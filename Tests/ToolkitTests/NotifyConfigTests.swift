@@ -156,3 +156,15 @@ final class NotifyConfigTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
     }
 }
+
+final class SecretFileTests: XCTestCase {
+    func testFirstLineWithoutBlanksWhateverTheLineEnds() throws {
+        let path = NSTemporaryDirectory() + "secret-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (content, expected) in [("token\n", "token"), ("token\r\n", "token"), ("\n  token \t\r\nsecond\n", "token"), ("token", "token"), ("", "")] {
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertEqual(SecretFile.read(path), expected, content.debugDescription)
+        }
+        XCTAssertNil(SecretFile.read(path + ".missing"))
+    }
+}

@@ -4,6 +4,9 @@ enum SecretFile {
     /// The secret in `path`, or nil when the file cannot be read.
     static func read(_ path: String) -> String? {
         guard let bytes = try? StoreFile.readAll(path) else { return nil }
-        return String(decoding: bytes, as: UTF8.self).trimmingBlanks.split(separator: "\n").first.map(String.init) ?? ""
+        // By scalar: a file written on Windows ends its line with "\r\n", one Character.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let line = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).first { !String($0).trimmingBlanks.isEmpty }
+        return line.map { String($0).trimmingBlanks } ?? ""
     }
 }
