@@ -2,12 +2,18 @@ import XCTest
 @testable import MetricLine
 
 final class ChunkCodecTests: XCTestCase {
+    /// Codes and decodes in every format (segments of format 1 are still read); returns the size
+    /// in the current one.
     private func roundTrip(_ timestamps: [Int64], _ values: [Double], file: StaticString = #filePath, line: UInt = #line) -> Int {
-        let encoded = ChunkCodec.encode(timestamps: timestamps, values: values)
-        let decoded = encoded.withUnsafeBufferPointer { ChunkCodec.decode($0) }
-        XCTAssertEqual(decoded.timestamps, timestamps, file: file, line: line)
-        XCTAssertEqual(decoded.values.map(\.bitPattern), values.map(\.bitPattern), file: file, line: line)
-        return encoded.count
+        var size = 0
+        for format in 1...ChunkCodec.currentFormat {
+            let encoded = ChunkCodec.encode(timestamps: timestamps, values: values, format: format)
+            let decoded = encoded.withUnsafeBufferPointer { ChunkCodec.decode($0, format: format) }
+            XCTAssertEqual(decoded.timestamps, timestamps, "format \(format)", file: file, line: line)
+            XCTAssertEqual(decoded.values.map(\.bitPattern), values.map(\.bitPattern), "format \(format)", file: file, line: line)
+            size = encoded.count
+        }
+        return size
     }
 
     func testEdgeCases() {
@@ -20,6 +26,37 @@ final class ChunkCodecTests: XCTestCase {
         _ = roundTrip([1, 2, 3], [9_007_199_254_740_992, 0.1, 1e-300])
         _ = roundTrip([1, 2, 3], [4_503_599_627_370_497, 0.5, 3])  // fits with 0 places, not with 1
         _ = roundTrip([0, 10, 20, 31, 40], [1, 2, 3, 4, 5])
+        // Bit patterns whose residuals jump between short and long lengths.
+        let lengths = [0, 63, 0, 1, 62, 61, 0, 5, 4, 8, 3, 60, 56, 63, 1, 2, 6, 7, 11, 33, 0, 63, 59, 58, 62, 57]
+        _ = roundTrip(Array(0..<Int64(lengths.count)), lengths.map { Double(bitPattern: $0 == 0 ? 0 : 1 << UInt64($0)) })
+    }
+
+    /// The integer model alone, on residuals whose lengths move by every distance in both
+    /// directions, including Int64.min, in every format.
+    func testIntegerModelCodesEveryLengthChange() {
+        var random = SeededRandom(seed: 42)
+        var integers: [Int64] = [0, .min, 0, .max, -1, 1, .min, .max, 0, 0, 7, -8]
+        var walk = 20
+        for round in 0..<40_000 {
+            // Half of them far apart, half a random walk of lengths that moves by a few bits.
+            walk = min(max(walk + Int.random(in: -5...5, using: &random), 0), 63)
+            let length = round % 2 == 0 ? Int.random(in: 0...63, using: &random) : walk
+            let magnitude = length == 0 ? 0 : Int64.random(in: (1 << (length - 1))...(length == 63 ? .max : (1 << length) - 1), using: &random)
+            integers.append(Bool.random(using: &random) ? magnitude : -magnitude)
+        }
+        for format in 1...ChunkCodec.currentFormat {
+            var encoder = RangeEncoder(format: format)
+            let model = IntegerModel(format: format)
+            for integer in integers { model.encode(integer, &encoder) }
+            encoder.finish()
+            let bytes = encoder.bytes
+            let decoded = bytes.withUnsafeBufferPointer { buffer in
+                var decoder = RangeDecoder(buffer, format: format)
+                let reader = IntegerModel(format: format)
+                return integers.map { _ in reader.decode(&decoder) }
+            }
+            XCTAssertEqual(decoded, integers, "format \(format)")
+        }
     }
 
     func testRegularSeriesCostAlmostNothing() {
@@ -60,16 +97,18 @@ final class ChunkCodecTests: XCTestCase {
         var random = SeededRandom(seed: 41)
         let timestamps = (0..<500).map { Int64($0) * 15_000 }
         let values = (0..<500).map { Double($0) * 1.25 }
-        let encoded = ChunkCodec.encode(timestamps: timestamps, values: values)
+        for format in 1...ChunkCodec.currentFormat {
+        let encoded = ChunkCodec.encode(timestamps: timestamps, values: values, format: format)
         for _ in 0..<5_000 {
             var damaged = encoded
             for _ in 0..<Int.random(in: 1...4, using: &random) {
                 damaged[Int.random(in: 0..<damaged.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
             }
             if Bool.random(using: &random) { damaged = Array(damaged.prefix(Int.random(in: 0...damaged.count, using: &random))) }
-            let decoded = damaged.withUnsafeBufferPointer { ChunkCodec.decode($0) }
+            let decoded = damaged.withUnsafeBufferPointer { ChunkCodec.decode($0, format: format) }
             XCTAssertEqual(decoded.timestamps.count, decoded.values.count)
             XCTAssertLessThanOrEqual(decoded.timestamps.count, ChunkCodec.maximumSamples)
+        }
         }
     }
 }

@@ -94,6 +94,42 @@ final class StoreTests: XCTestCase {
         }
     }
 
+    /// Segments of format 1, written before chunks coded integers as changes of length, are read
+    /// as they were: the same series in both formats read back bit for bit, through a store.
+    func testSegmentsOfTheFirstFormatStillRead() throws {
+        var random = SeededRandom(seed: 72)
+        let start: Int64 = 1_704_067_200_000
+        let series = (0..<30).map { number in
+            let timestamps = (0..<2_000).map { start + Int64($0) * 15_000 + (number % 3 == 0 ? Int64($0 % 5) : 0) }
+            var value = Double(number)
+            let values = timestamps.indices.map { index -> Double in
+                switch number % 3 {
+                case 0: value += Double(Int.random(in: 0...900, using: &random)) / 100
+                case 1: value = Double.random(in: -1e6...1e6, using: &random)
+                default: value = index % 97 == 0 ? StaleMarker.value : Double(Int.random(in: 0...20, using: &random) * 4096)
+                }
+                return value
+            }
+            return Segment.Series(key: ExpositionParser.SeriesKey(name: "m\(number + 10)", labels: [Label("n", "\(number)")]), timestamps: timestamps, values: values)
+        }.sorted { $0.key.name.utf8.lexicographicallyPrecedes($1.key.name.utf8) }
+        for version in 1...ChunkCodec.currentFormat {
+            try? FileManager.default.removeItem(atPath: directory)
+            try FileManager.default.createDirectory(atPath: directory + "/segments", withIntermediateDirectories: true)
+            _ = try Segment.write(series, to: StoreLayout(directory: directory).segmentPath(window: start, generation: 1), generation: 1, version: version)
+            let read = try readAll()
+            XCTAssertEqual(read.count, series.count * 2_000, "version \(version)")
+            var index = 0
+            for expected in series {
+                for sample in expected.timestamps.indices {
+                    XCTAssertEqual(read[index].name, expected.key.name)
+                    XCTAssertEqual(read[index].timestamp, expected.timestamps[sample])
+                    XCTAssertEqual(read[index].value.bitPattern, expected.values[sample].bitPattern, "version \(version)")
+                    index += 1
+                }
+            }
+        }
+    }
+
     func testEverythingWrittenReadsBackBitForBit() throws {
         var random = SeededRandom(seed: 50)
         let keys = (0..<40).map { _ in RandomSamples.sample(&random, nameStyle: .any) }

@@ -27,6 +27,10 @@ public enum ChunkCodec {
         case deltaFromMean = 2
     }
 
+    /// The format chunks are written in: 2 codes integers with fewer decisions than 1 (see
+    /// `IntegerModel`); readers take both, as their segment's index says.
+    public static let currentFormat = 2
+
     /// The most samples one chunk may hold; writers split longer runs.
     public static let maximumSamples = 1 << 20
 
@@ -55,10 +59,10 @@ public enum ChunkCodec {
 
     /// Compresses samples; `timestamps` must be strictly increasing and as long as `values`,
     /// with at most `maximumSamples` of them.
-    public static func encode(timestamps: [Int64], values: [Double]) -> [UInt8] {
+    public static func encode(timestamps: [Int64], values: [Double], format: Int = currentFormat) -> [UInt8] {
         precondition(timestamps.count == values.count && timestamps.count <= maximumSamples)
-        var encoder = RangeEncoder()
-        let header = IntegerModel()
+        var encoder = RangeEncoder(format: format)
+        let header = IntegerModel(format: format)
         let count = timestamps.count
         header.encode(Int64(count), &encoder)
         guard count > 0 else {
@@ -91,17 +95,18 @@ public enum ChunkCodec {
     }
 
     /// Decompresses a chunk. Damaged bytes give wrong numbers, never a crash; checksums catch them.
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> (timestamps: [Int64], values: [Double]) {
-        let decoded = decode(bytes, through: .max)
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, format: Int = currentFormat) -> (timestamps: [Int64], values: [Double]) {
+        let decoded = decode(bytes, through: .max, format: format)
         return (decoded.timestamps, decoded.values)
     }
 
     /// Decompresses the samples of a chunk up to time `limit` (inclusive): values are coded one
     /// after another, so the ones after the limit need not be decoded at all. `count` is how many
     /// samples the whole chunk holds.
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, through limit: Int64) -> (timestamps: [Int64], values: [Double], count: Int) {
-        var decoder = RangeDecoder(bytes)
-        let header = IntegerModel()
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, through limit: Int64, format: Int = currentFormat)
+        -> (timestamps: [Int64], values: [Double], count: Int) {
+        var decoder = RangeDecoder(bytes, format: format)
+        let header = IntegerModel(format: format)
         let count = Int(clamping: header.decode(&decoder))
         // A damaged count must not make us allocate without bound.
         guard count > 0, count <= maximumSamples else { return ([], [], 0) }
@@ -153,7 +158,7 @@ public enum ChunkCodec {
         }
         encoder.encodeDirect(regular ? 1 : 0, count: 1)
         if regular { return }
-        let model = IntegerModel()
+        let model = IntegerModel(format: header.format)
         for index in 2..<timestamps.count {
             let delta = timestamps[index] &- timestamps[index - 1]
             model.encode(delta &- previousDelta, &encoder)
@@ -172,7 +177,7 @@ public enum ChunkCodec {
             for _ in 2..<count { timestamps.append(timestamps[timestamps.count - 1] &+ delta) }
             return timestamps
         }
-        let model = IntegerModel()
+        let model = IntegerModel(format: header.format)
         for _ in 2..<count {
             delta = delta &+ model.decode(&decoder)
             timestamps.append(timestamps[timestamps.count - 1] &+ delta)
@@ -256,7 +261,7 @@ public enum ChunkCodec {
         let predictor: Predictor = costs[1] < costs[0] && costs[1] <= costs[2] ? .deltaOfDelta : (costs[2] < costs[0] ? .deltaFromMean : .delta)
         encoder.encodeDirect(predictor.rawValue, count: 2)
         if predictor == .deltaFromMean { header.encode(meanDelta, &encoder) }
-        let model = IntegerModel()
+        let model = IntegerModel(format: header.format)
         var previousDelta: Int64 = 0
         for delta in deltas {
             switch predictor {
@@ -275,7 +280,7 @@ public enum ChunkCodec {
         guard count > 1 else { return integers }
         let predictor = Predictor(rawValue: decoder.decodeDirect(count: 2)) ?? .delta
         let meanDelta = predictor == .deltaFromMean ? header.decode(&decoder) : 0
-        let model = IntegerModel()
+        let model = IntegerModel(format: header.format)
         var previousDelta: Int64 = 0
         for _ in 1..<count {
             let residual = model.decode(&decoder)

@@ -17,7 +17,12 @@ public struct RangeEncoder {
     /// 1 + the number of 0xFF bytes held back behind `cache`.
     private var pending = 1
 
-    public init() {}
+    /// Format 1 codes plain bits one at a time, format 2 up to 16 at once (`IntegerModel`).
+    private let format: Int
+
+    public init(format: Int = 1) {
+        self.format = format
+    }
 
     /// Codes `bit` (0 or 1) with the adaptive probability `probability` (of a 0, in 1/2048).
     @inline(__always)
@@ -40,11 +45,33 @@ public struct RangeEncoder {
     /// Codes the low `count` bits of `value`, most significant first, each with probability 1/2.
     @inline(__always)
     public mutating func encodeDirect(_ value: UInt64, count: Int) {
+        if format >= 2 {
+            encodeGroups(value, count: count)
+            return
+        }
         var index = count
         while index > 0 {
             index -= 1
             range >>= 1
             if (value >> UInt64(index)) & 1 == 1 { low &+= UInt64(range) }
+            while range < RangeCoding.topValue {
+                range <<= 8
+                shiftLow()
+            }
+        }
+    }
+
+    /// Codes the low `count` bits of `value` in groups of up to 16, each group one step that
+    /// divides the interval into 2^n equal parts.
+    @inline(__always)
+    private mutating func encodeGroups(_ value: UInt64, count: Int) {
+        var remaining = count
+        while remaining > 0 {
+            let take = min(remaining, RangeCoding.groupBits)
+            remaining -= take
+            let part = (value >> UInt64(remaining)) & ((1 << UInt64(take)) - 1)
+            range >>= UInt32(take)
+            low &+= UInt64(range) &* part
             while range < RangeCoding.topValue {
                 range <<= 8
                 shiftLow()
@@ -81,11 +108,13 @@ public struct RangeDecoder {
     private var index: Int
     private var range: UInt32 = 0xFFFF_FFFF
     private var code: UInt32 = 0
+    private let format: Int
 
-    /// Starts decoding `bytes` from `start`.
-    public init(_ bytes: UnsafeBufferPointer<UInt8>, start: Int = 0) {
+    /// Starts decoding `bytes` from `start`, written by an encoder of format `format`.
+    public init(_ bytes: UnsafeBufferPointer<UInt8>, start: Int = 0, format: Int = 1) {
         self.bytes = bytes
         self.index = start
+        self.format = format
         for _ in 0..<5 { code = (code << 8) | UInt32(nextByte()) }
     }
 
@@ -127,6 +156,7 @@ public struct RangeDecoder {
     /// Decodes `count` bits coded with probability 1/2.
     @inline(__always)
     public mutating func decodeDirect(count: Int) -> UInt64 {
+        if format >= 2 { return decodeGroups(count: count) }
         var result: UInt64 = 0
         for _ in 0..<count {
             range >>= 1
@@ -145,6 +175,28 @@ public struct RangeDecoder {
     }
 }
 
+extension RangeDecoder {
+    @inline(__always)
+    private mutating func decodeGroups(count: Int) -> UInt64 {
+        var result: UInt64 = 0
+        var remaining = count
+        while remaining > 0 {
+            let take = min(remaining, RangeCoding.groupBits)
+            remaining -= take
+            range >>= UInt32(take)
+            // Damaged input can put `code` beyond the interval; the part is clamped, not trusted.
+            let part = min(code / range, (1 << UInt32(take)) - 1)
+            code &-= part &* range
+            result = result << UInt64(take) | UInt64(part)
+            while range < RangeCoding.topValue {
+                range <<= 8
+                code = (code << 8) | UInt32(nextByte())
+            }
+        }
+        return result
+    }
+}
+
 /// The constants both sides of the range coder share.
 public enum RangeCoding {
     static let probabilityBits: UInt32 = 15
@@ -154,4 +206,7 @@ public enum RangeCoding {
     public static let probabilityHalf: UInt16 = 1 << 14
     static let adaptationShift: UInt16 = 4
     static let topValue: UInt32 = 1 << 24
+    /// The most plain bits format 2 codes in one step: the interval, at least 2^24 wide, keeps
+    /// at least 2^8 after the division.
+    static let groupBits = 16
 }

@@ -11,7 +11,8 @@ import Darwin
 /// 48 bytes: `u64` index offset, `u64` index length, `u32` crc32c of the index, `i64` min and max
 /// time, `u32` crc32c of the footer's first 36 bytes, and the magic `MSTSEGE1`.
 ///
-/// The index: `varint` format version (1), `varint` generation, `varint` count and the generations
+/// The index: `varint` format version (2; 1 is read too: it differs only in how chunks code
+/// integers, see `IntegerModel`), `varint` generation, `varint` count and the generations
 /// this segment replaces (a compaction's inputs); the symbol table (`varint` count, then strings);
 /// the series in order of their canonical keys, each `varint` name symbol, `varint` label count and
 /// (name, value) symbol pairs, `varint` chunk count and per chunk `varint` offset, `varint` length,
@@ -22,7 +23,10 @@ public enum Segment {
     static let magic: [UInt8] = Array("MSTSEG01".utf8)
     static let footerMagic: [UInt8] = Array("MSTSEGE1".utf8)
     static let footerLength = 48
-    static let formatVersion = 1
+    /// The version written, which is also the chunks' format (`ChunkCodec.currentFormat`).
+    public static let formatVersion = ChunkCodec.currentFormat
+    /// The versions read.
+    static let readableVersions: ClosedRange<UInt64> = 1...2
     /// The label name under which postings list metric names.
     public static let nameLabel = "__name__"
 
@@ -51,13 +55,18 @@ public enum Segment {
 
     /// Writes `series` (sorted by canonical key) to `path` through a temporary file, fsync and
     /// rename, so that a reader sees the whole segment or none of it.
-    public static func write(_ series: [Series], to path: String, generation: UInt64, replaces: [UInt64] = []) throws(StoreError) -> Summary {
-        try write(keys: series.map(\.key), to: path, generation: generation, replaces: replaces) { (series[$0].timestamps, series[$0].values) }
+    public static func write(_ series: [Series], to path: String, generation: UInt64, replaces: [UInt64] = [],
+                             version: Int = formatVersion) throws(StoreError) -> Summary {
+        try write(keys: series.map(\.key), to: path, generation: generation, replaces: replaces, version: version) {
+            (series[$0].timestamps, series[$0].values)
+        }
     }
 
     /// Writes the series `keys` (in canonical key order), whose samples `samples` gives one series
     /// at a time, so that the caller need not hold them all in their final form at once.
+    /// `version` is for tests that need a segment of an earlier version.
     public static func write(keys: [ExpositionParser.SeriesKey], to path: String, generation: UInt64, replaces: [UInt64] = [],
+                             version: Int = formatVersion,
                              samples: (Int) throws(StoreError) -> ([Int64], [Double])) throws(StoreError) -> Summary {
         let temporary = path + ".tmp"
         let descriptor = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
@@ -107,7 +116,7 @@ public enum Segment {
                         base = candidate + 1
                     }
                 }
-                let bytes = ChunkCodec.encode(timestamps: chunkTimes, values: coded)
+                let bytes = ChunkCodec.encode(timestamps: chunkTimes, values: coded, format: version)
                 chunks.append(ChunkEntry(offset: offset, length: bytes.count, samples: end - start, base: base, first: timestamps[start],
                                          last: timestamps[end - 1], crc: CRC32C.checksum(bytes)))
                 minTime = min(minTime, timestamps[start])
@@ -143,7 +152,7 @@ public enum Segment {
         for (index, text) in symbolList.enumerated() { symbols[text] = index }
 
         var index = ByteWriter()
-        index.varint(formatVersion)
+        index.varint(version)
         index.varint(generation)
         index.varint(replaces.count)
         for replaced in replaces { index.varint(replaced) }
@@ -235,6 +244,8 @@ public enum Segment {
         public let minTime: Int64
         public let maxTime: Int64
         public let fileSize: Int64
+        /// The format of the segment's chunks (its index's version).
+        public let chunkFormat: Int
         private let symbols: [String]
         /// The index, kept whole: each series' entry (name, labels, chunks) is read from it when
         /// asked for, since most queries need few of them. Every entry was checked at opening.
@@ -272,7 +283,7 @@ public enum Segment {
                 guard CRC32C.checksum(index) == indexCRC else { throw StoreError("\(path): damaged index (checksum mismatch)") }
                 let parsed = index.withUnsafeBytes { raw in Reader.parseIndex(raw, minTime: footerMin, chunkLimit: Int(indexOffset)) }
                 guard let parsed else { throw StoreError("\(path): damaged index (bad contents)") }
-                (generation, replaces, symbols, seriesOffsets, postings) = parsed
+                (chunkFormat, generation, replaces, symbols, seriesOffsets, postings) = parsed
                 self.index = index
             } catch {
                 close(descriptor)
@@ -284,10 +295,11 @@ public enum Segment {
 
         /// Reads the index: symbols and postings whole, series entries only checked and located.
         private static func parseIndex(_ raw: UnsafeRawBufferPointer, minTime: Int64, chunkLimit: Int)
-            -> (UInt64, [UInt64], [String], [Int32], [String: [String: [Int32]]])? {
+            -> (Int, UInt64, [UInt64], [String], [Int32], [String: [String: [Int32]]])? {
             var reader = ByteReader(raw)
             do throws(ByteReader.Truncated) {
-                guard try reader.varint() == UInt64(formatVersion) else { return nil }
+                let version = try reader.varint()
+                guard readableVersions.contains(version) else { return nil }
                 let generation = try reader.varint()
                 var replaces: [UInt64] = []
                 for _ in 0..<(try reader.count(limit: 1 << 20)) { replaces.append(try reader.varint()) }
@@ -338,7 +350,7 @@ public enum Segment {
                     }
                     postings[labelName] = values
                 }
-                return (generation, replaces, symbols, offsets, postings)
+                return (Int(version), generation, replaces, symbols, offsets, postings)
             } catch {
                 return nil
             }
@@ -434,7 +446,7 @@ public enum Segment {
             guard CRC32C.checksum(bytes) == chunk.crc else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (checksum mismatch)")
             }
-            let decoded = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0, through: limit) }
+            let decoded = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0, through: limit, format: chunkFormat) }
             guard decoded.count == chunk.samples else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (sample count)")
             }
