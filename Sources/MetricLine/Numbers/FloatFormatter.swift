@@ -48,28 +48,33 @@ public enum FloatFormatter {
     /// 10^k exact, the division is correctly rounded, so the decimal m·10^-k reads back to `value`;
     /// the fewest places give the fewest digits, as the shortest algorithm would. Returns false when
     /// it does not apply (tests compare it with the general path).
+    ///
+    /// One test decides, at the most places p ≤ 8 that keep value·10^p below 2^51: if m / 10^k
+    /// reads back as `value` for some k ≤ p, the product value·10^p is within 2^51·2^-52 = 1/2 of
+    /// the integer m·10^(p-k), so it rounds to it, and that integer without its trailing zeros is
+    /// m. Values with more places (most results of `rate`) cost one test, not eight.
     @usableFromInline
     static func appendFewDecimals(_ value: Double, to output: inout [UInt8]) -> Bool {
         let magnitude = abs(value)
         guard magnitude >= 1e-6, magnitude < 1e15 else { return false }
-        // Up to 8 places: beyond, values rarely have so few digits, and trying costs more than
-        // the general path.
-        var places = 1
-        while places <= 8 {
-            let power = FloatParser.exactPowersOfTen[places]
-            let scaled = (magnitude * power).rounded()
-            if scaled >= 9_007_199_254_740_992 { return false }
-            if scaled / power == magnitude {
-                let integer = UInt64(scaled)
-                var digits = Digits()
-                digits.load(integer)
-                digits.pointPosition = digits.count - places
-                digits.append(negative: value < 0, to: &output)
-                return true
-            }
-            places += 1
+        let limit = 2_251_799_813_685_248.0  // 2^51
+        var places = 8
+        while places > 1 && magnitude * FloatParser.exactPowersOfTen[places] >= limit { places -= 1 }
+        let power = FloatParser.exactPowersOfTen[places]
+        // Adding and taking away 2^52 rounds a number below 2^51 to the nearest integer, without a
+        // call into libm.
+        let scaled = (magnitude * power + 4_503_599_627_370_496.0) - 4_503_599_627_370_496.0
+        guard scaled < limit, scaled / power == magnitude else { return false }
+        var integer = UInt64(scaled)
+        while places > 0 && integer % 10 == 0 {
+            integer /= 10
+            places -= 1
         }
-        return false
+        var digits = Digits()
+        digits.load(integer)
+        digits.pointPosition = digits.count - places
+        digits.append(negative: value < 0, to: &output)
+        return true
     }
 }
 
