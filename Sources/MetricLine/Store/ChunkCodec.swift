@@ -118,27 +118,36 @@ public enum ChunkCodec {
         for _ in 0..<exceptionCount {
             let gap = Int(clamping: header.decode(&decoder))
             let index = previousIndex &+ 1 &+ max(gap, 0)
+            // Damaged data can name a place outside the chunk (or wrap around): no chunk then.
+            guard index > previousIndex, index < count else { return ([], [], 0) }
             exceptions.append((index, decoder.decodeDirect(count: 64)))
             previousIndex = index
         }
         let kept = limit == .max ? count : timestamps.partitionIndex { $0 > limit }
         timestamps.removeSubrange(kept...)
         let regularCount = kept - exceptions.reduce(0) { $0 + ($1.index < kept ? 1 : 0) }
-        let regular = regularCount > 0 ? decodeValues(count: regularCount, header: header, &decoder) : []
-        var values: [Double] = []
-        values.reserveCapacity(kept)
-        var regularIndex = 0
-        var exceptionIndex = 0
-        for index in 0..<kept {
-            if exceptionIndex < exceptions.count && exceptions[exceptionIndex].index == index {
-                values.append(Double(bitPattern: exceptions[exceptionIndex].bits))
-                exceptionIndex += 1
-            } else if regularIndex < regular.count {
-                values.append(regular[regularIndex])
-                regularIndex += 1
-            } else {
-                values.append(.nan)
+        let values = [Double](unsafeUninitializedCapacity: kept) { buffer, initialized in
+            guard let start = buffer.baseAddress else { return }
+            // The regular values first, at the front; then, from the back, each moves up past the
+            // exceptions that come before it, which take their places.
+            if regularCount > 0 { decodeValues(count: regularCount, header: header, &decoder, into: start) }
+            var regular = regularCount - 1
+            var exception = exceptions.count - 1
+            while exception >= 0 && exceptions[exception].index >= kept { exception -= 1 }
+            // Exceptions are in order within the chunk, so the regular values fill exactly the
+            // places they leave.
+            var position = kept - 1
+            while exception >= 0 {
+                if exceptions[exception].index == position {
+                    start[position] = Double(bitPattern: exceptions[exception].bits)
+                    exception -= 1
+                } else {
+                    start[position] = start[regular]
+                    regular -= 1
+                }
+                position -= 1
             }
+            initialized = kept
         }
         return (timestamps, values, count)
     }
@@ -233,21 +242,24 @@ public enum ChunkCodec {
         }
     }
 
-    private static func decodeValues(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder) -> [Double] {
+    /// Decodes `count` values into `values`.
+    private static func decodeValues(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder, into values: UnsafeMutablePointer<Double>) {
         switch ValueKind(rawValue: decoder.decodeDirect(count: 2)) {
         case .constant:
-            return Array(repeating: Double(bitPattern: decoder.decodeDirect(count: 64)), count: count)
+            values.initialize(repeating: Double(bitPattern: decoder.decodeDirect(count: 64)), count: count)
         case .decimal:
             let places = Int(clamping: header.decode(&decoder))
             let factor = header.decode(&decoder)
-            let integers = decodeIntegers(count: count, header: header, &decoder)
-            guard places >= 0, places <= maximumDecimalPlaces else { return Array(repeating: .nan, count: count) }
+            guard places >= 0, places <= maximumDecimalPlaces else {
+                values.initialize(repeating: .nan, count: count)
+                return
+            }
             let power = FloatParser.exactPowersOfTen[places]
-            return integers.map { Double($0 &* factor) / power }
+            decodeIntegers(count: count, header: header, &decoder) { values[$0] = Double($1 &* factor) / power }
         case .float:
-            return decodeIntegers(count: count, header: header, &decoder).map { Double(bitPattern: UInt64(bitPattern: $0)) }
+            decodeIntegers(count: count, header: header, &decoder) { values[$0] = Double(bitPattern: UInt64(bitPattern: $1)) }
         case nil:
-            return Array(repeating: .nan, count: count)
+            values.initialize(repeating: .nan, count: count)
         }
     }
 
@@ -273,16 +285,17 @@ public enum ChunkCodec {
         }
     }
 
-    private static func decodeIntegers(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder) -> [Int64] {
-        var integers: [Int64] = []
-        integers.reserveCapacity(count)
-        integers.append(header.decode(&decoder))
-        guard count > 1 else { return integers }
+    /// Decodes `count` integers, handing each to `emit` with its position.
+    @inline(__always)
+    private static func decodeIntegers(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder, _ emit: (Int, Int64) -> Void) {
+        var integer = header.decode(&decoder)
+        emit(0, integer)
+        guard count > 1 else { return }
         let predictor = Predictor(rawValue: decoder.decodeDirect(count: 2)) ?? .delta
         let meanDelta = predictor == .deltaFromMean ? header.decode(&decoder) : 0
         let model = IntegerModel(format: header.format)
         var previousDelta: Int64 = 0
-        for _ in 1..<count {
+        for index in 1..<count {
             let residual = model.decode(&decoder)
             let delta: Int64
             switch predictor {
@@ -290,10 +303,10 @@ public enum ChunkCodec {
             case .deltaOfDelta: delta = previousDelta &+ residual
             case .deltaFromMean: delta = meanDelta &+ residual
             }
-            integers.append(integers[integers.count - 1] &+ delta)
+            integer = integer &+ delta
+            emit(index, integer)
             previousDelta = delta
         }
-        return integers
     }
 
     private static func differences(_ integers: [Int64]) -> [Int64] {
