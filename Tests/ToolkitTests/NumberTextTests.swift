@@ -103,6 +103,43 @@ final class NumberTextTests: XCTestCase {
         XCTAssertGreaterThan(checked, 50_000)
     }
 
+    /// The exact shortest digits agree with the standard library's shortest formatting on
+    /// random doubles across the range it serves, on neighbours of powers of two and ten, and on
+    /// values whose shortest form is short.
+    func testShortestDigitsAgreeWithTheStandardLibrary() {
+        var random = SeededRandom(seed: 4)
+        var values: [Double] = []
+        for _ in 0..<400_000 {
+            switch Int.random(in: 0..<4, using: &random) {
+            case 0: values.append(Double.random(in: 1e-6...1e-3, using: &random))
+            case 1: values.append(Double.random(in: 0...1e6, using: &random))
+            case 2: values.append(Double(bitPattern: UInt64.random(in: (1e-6).bitPattern...(9e15).bitPattern, using: &random)))
+            default: values.append(Double(Int.random(in: 1...99_999, using: &random)) / 1e4 + Double(Int.random(in: 0...9, using: &random)) * 1e-9)
+            }
+        }
+        for exponent in -19...52 {
+            let power = Double(sign: .plus, exponent: exponent, significand: 1)
+            values += [power, power.nextUp, power.nextDown, power.nextUp.nextUp]
+        }
+        for exponent in -6...15 {
+            let power = Double("1e\(exponent)")!
+            values += [power.nextUp, power.nextDown, power * 1.5, (power * 1.5).nextUp]
+        }
+        values += [0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0, 1e-6, 4_503_599_627_370_495.5, 4_503_599_627_370_496.0.nextDown]
+        var checked = 0
+        for value in values {
+            guard let exact = FloatFormatter.shortestDecimal(value) else { continue }
+            var reference = Digits()
+            reference.readShortest(value)
+            var mine: [UInt8] = [], theirs: [UInt8] = []
+            FloatFormatter.appendDecimal(exact.digits, places: exact.places, negative: false, to: &mine)
+            reference.append(negative: false, to: &theirs)
+            XCTAssertEqual(String(decoding: mine, as: UTF8.self), String(decoding: theirs, as: UTF8.self), "\(value.bitPattern)")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 350_000)
+    }
+
     /// Every double written and read back has the same bits.
     func testRoundTripsEveryBitPattern() {
         var random = SeededRandom(seed: 3)

@@ -38,9 +38,106 @@ public enum FloatFormatter {
             return
         }
         if appendFewDecimals(value, to: &output) { return }
+        if let shortest = shortestDecimal(abs(value)) {
+            appendDecimal(shortest.digits, places: shortest.places, negative: value < 0, to: &output)
+            return
+        }
         var digits = Digits()
         digits.readShortest(value)
         digits.append(negative: value < 0, to: &output)
+    }
+
+    /// Appends integer·10^-places in plain notation ("0.00012", "123.45"), for decimals whose
+    /// digits have no trailing zero after the point: written from the back of a small buffer,
+    /// then appended in one copy.
+    @inline(__always)
+    static func appendDecimal(_ integer: UInt64, places: Int, negative: Bool, to output: inout [UInt8]) {
+        var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { bytes in
+            var position = bytes.count
+            var rest = integer
+            for _ in 0..<places {
+                position -= 1
+                bytes[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+            if places > 0 {
+                position -= 1
+                bytes[position] = UInt8(ascii: ".")
+            }
+            repeat {
+                position -= 1
+                bytes[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            if negative {
+                position -= 1
+                bytes[position] = UInt8(ascii: "-")
+            }
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position...]))
+        }
+    }
+
+    /// Powers of ten as 128-bit integers, 10^0 through 10^21.
+    private static let powersOfTen: [UInt128] = (0...21).map { exponent in
+        var power: UInt128 = 1
+        for _ in 0..<exponent { power *= 10 }
+        return power
+    }
+
+    /// The shortest digits that read back as `magnitude` (positive), and of those the nearest to
+    /// it, as an integer and a number of places, exactly, for values that are not integers, from
+    /// 1e-6 to 2^53 (what queries mostly print); nil elsewhere, and for the few that need more
+    /// than 21 places.
+    ///
+    /// A double m·2^e reads back from every decimal strictly between the midpoints to its
+    /// neighbours, and from the midpoints themselves when m is even (ties go to even), as Go's
+    /// and JavaScript's shortest formatting take it. In quarter units of the last place, with
+    /// s = 2 - e, the value is 4m / 2^s and the midpoints are (4m ± 2) / 2^s, the lower one
+    /// (4m - 1) / 2^s where m is the smallest significand (the gap below is half as wide). For p
+    /// places, the decimals c·10^-p within the interval are the integers c from
+    /// ceil(lower·10^p) to floor(upper·10^p), computed exactly: 4m + 2 < 2^55 and 10^21 < 2^70,
+    /// so the products fit in 128 bits. If p places hold such a decimal, so do p + 1; the fewest
+    /// places that do are found going down from 17 significant digits, which always suffice.
+    static func shortestDecimal(_ magnitude: Double) -> (digits: UInt64, places: Int)? {
+        guard magnitude >= 1e-6, magnitude < 9_007_199_254_740_992, magnitude != magnitude.rounded(.towardZero) else { return nil }
+        let significand = UInt64(magnitude.significandBitPattern) | 1 << 52
+        let exponent = Int(magnitude.exponentBitPattern) - 1075  // value = significand · 2^exponent
+        let shift = 2 - exponent  // between 3 and 75 in this range
+        let even = significand & 1 == 0
+        let center = UInt128(significand) << 2
+        let upper = center + 2
+        let lower = significand == 1 << 52 && magnitude.exponentBitPattern > 1 ? center - 1 : center - 2
+        let mask = (UInt128(1) << shift) - 1
+        /// The integers c with c·10^-places in the interval, as (first, last); first > last if none.
+        func candidates(_ places: Int) -> (UInt128, UInt128) {
+            let power = FloatFormatter.powersOfTen[places]
+            let low = lower * power, high = upper * power
+            var first = low >> shift
+            if low & mask != 0 || !even { first += 1 }
+            var last = high >> shift
+            if high & mask == 0 && !even { last -= 1 }
+            return (first, last)
+        }
+        // floor(log10(value)) is at least this (log10(2) rounded down, and the significand ≥ 2^52).
+        let decimalExponent = Int((Double(exponent + 52) * 0.301029995).rounded(.down))
+        var places = 16 - decimalExponent
+        guard places <= 21 else { return nil }
+        var found = candidates(places)
+        guard found.0 <= found.1 else { return nil }  // cannot happen: 17 digits always suffice
+        while places > 1 {
+            let fewer = candidates(places - 1)
+            if fewer.0 > fewer.1 { break }
+            places -= 1
+            found = fewer
+        }
+        // The nearest to the value of the candidates, ties to even.
+        let scaled = center * FloatFormatter.powersOfTen[places]
+        var nearest = scaled >> shift
+        let remainder = scaled & mask, half = UInt128(1) << (shift - 1)
+        if remainder > half || (remainder == half && nearest & 1 == 1) { nearest += 1 }
+        nearest = min(max(nearest, found.0), found.1)
+        return (UInt64(nearest), places)
     }
 
     /// Fast path for values with a few decimal places (12.5, 0.25, 1234.567): finds the fewest places
@@ -70,10 +167,7 @@ public enum FloatFormatter {
             integer /= 10
             places -= 1
         }
-        var digits = Digits()
-        digits.load(integer)
-        digits.pointPosition = digits.count - places
-        digits.append(negative: value < 0, to: &output)
+        appendDecimal(integer, places: places, negative: value < 0, to: &output)
         return true
     }
 }
@@ -94,27 +188,6 @@ struct Digits {
     subscript(index: Int) -> UInt8 {
         get { withUnsafeBytes(of: storage) { $0[index] } }
         set { withUnsafeMutableBytes(of: &storage) { $0[index] = newValue } }
-    }
-
-    /// Loads the decimal digits of `integer` (trailing zeros dropped, point after the last digit).
-    @usableFromInline
-    mutating func load(_ integer: UInt64) {
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var length = 0
-        var rest = integer
-        withUnsafeMutableBytes(of: &scratch) { bytes in
-            repeat {
-                bytes[length] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                length += 1
-            } while rest > 0
-        }
-        count = length
-        pointPosition = length
-        withUnsafeBytes(of: scratch) { bytes in
-            for index in 0..<length { self[index] = bytes[length - 1 - index] }
-        }
-        while count > 1 && self[count - 1] == UInt8(ascii: "0") { count -= 1 }
     }
 
     /// Reads the shortest round-trip digits from the standard library's own shortest formatting.
@@ -170,9 +243,12 @@ struct Digits {
             for index in 0..<k { output.append(self[index]) }
             for _ in 0..<(n - k) { output.append(UInt8(ascii: "0")) }
         } else if 0 < n && n <= 21 {
-            for index in 0..<n { output.append(self[index]) }
-            output.append(UInt8(ascii: "."))
-            for index in n..<k { output.append(self[index]) }
+            // The usual case for values with a fraction: two runs of digits around the point.
+            withUnsafeBytes(of: storage) { digits in
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[0..<n]))
+                output.append(UInt8(ascii: "."))
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[n..<k]))
+            }
         } else if -6 < n && n <= 0 {
             output.append(UInt8(ascii: "0"))
             output.append(UInt8(ascii: "."))

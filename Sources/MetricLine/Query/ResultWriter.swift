@@ -185,9 +185,11 @@ public enum ResultWriter {
     private static func appendPoint(_ time: Int64, _ value: Double, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "["))
         appendSeconds(time, to: &output)
-        output.append(contentsOf: ",\"".utf8)
+        output.append(UInt8(ascii: ","))
+        output.append(UInt8(ascii: "\""))
         Evaluator.appendGoFormat(value, to: &output)
-        output.append(contentsOf: "\"]".utf8)
+        output.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: "]"))
     }
 
     private static func appendSeconds(_ milliseconds: Int64, to output: inout [UInt8]) {
