@@ -31,21 +31,23 @@ public final class StoreSource: SeriesSource {
         let results = WorkerSlots<T>(locations.count)
         let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
         let shared = SharedReader(reader: reader)
-        Workers.run(workers) { worker in
-            // Enough for a histogram's bases to be reused by its next buckets; a long query over
-            // many segments must not keep every decoded chunk.
-            let caches = shared.reader.chunkCaches(budget: 1 << 16)
-            var tally = (samples: 0, chunks: 0, problems: [String](), filled: 0)
-            for index in (worker * locations.count / workers)..<((worker + 1) * locations.count / workers) {
-                let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches)
-                tally.samples += read.timestamps.count
-                tally.chunks += read.chunks
-                tally.problems += read.problems
-                tally.filled += read.filled
-                if read.timestamps.isEmpty { continue }
-                results[index] = transform(RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
-            }
-            tallies[worker] = tally
+        // Enough for a histogram's bases to be reused by its next buckets; a long query over many
+        // segments must not keep every decoded chunk. Series are taken in runs of an eighth of a
+        // worker's share, in order: a histogram's buckets are coded against each other, and a
+        // run that starts inside one decodes the bases before it again.
+        let caches = WorkerSlots<[Segment.ChunkCache]>(workers)
+        for worker in 0..<workers {
+            caches[worker] = reader.chunkCaches(budget: 1 << 16)
+            tallies[worker] = (0, 0, [], 0)
+        }
+        Workers.forEach(locations.count, workers: workers, batch: max(8, locations.count / (workers * 8))) { worker, index in
+            let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches[worker]!)
+            tallies[worker]!.samples += read.timestamps.count
+            tallies[worker]!.chunks += read.chunks
+            tallies[worker]!.problems += read.problems
+            tallies[worker]!.filled += read.filled
+            if read.timestamps.isEmpty { return }
+            results[index] = transform(RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
         }
         var samples = 0
         for worker in 0..<workers {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Work split across threads: `run` calls a body once per worker, the calling thread being the
 /// first, and returns when every worker has finished. Each worker takes its own share of the work
@@ -33,6 +34,24 @@ public enum Workers {
         }
         body(0)
         for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// Calls `body(worker, item)` for every item in 0..<items, on `workers` threads that take the
+    /// next few items as they finish the last, so a thread that is slowed (by other work on the
+    /// machine, or by items that cost more) takes fewer and none waits idle for another.
+    public static func forEach(_ items: Int, workers: Int, batch: Int = 4, _ body: @escaping @Sendable (_ worker: Int, _ item: Int) -> Void) {
+        let next = Counter()
+        run(workers) { worker in
+            while true {
+                let first = next.value.add(batch, ordering: .relaxed).oldValue
+                if first >= items { return }
+                for item in first..<min(first + batch, items) { body(worker, item) }
+            }
+        }
+    }
+
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
     }
 
     private final class Job: @unchecked Sendable {
