@@ -41,7 +41,7 @@ struct EvaluateCommand {
         notes: [
             "Groups are evaluated at multiples of their interval; a run evaluates every such instant since the last run (up to --catch-up).",
             "Output: recording rule results, ALERTS and ALERTS_FOR_STATE as sample lines, and one '# ALERT firing|resolved {labels} startsAt=... endsAt=... value=... fingerprint=... annotations={...}' line per notification. Sample readers (mstore) skip the event lines as comments.",
-            "Exit status: 0 ok, 1 a rule file is invalid or a rule failed to evaluate, 2 usage.",
+            "Exit status: 0 ok, 1 a rule file is invalid, a rule failed to evaluate or the store has damaged files (named; rules are evaluated without them), 2 usage.",
         ]
     )
 
@@ -79,10 +79,15 @@ struct EvaluateCommand {
                 guard arguments.has("--from") else { Self.spec.usageFailure(UsageError("--replay needs --from")) }
                 let from = time("--from", now), to = time("--to", now)
                 guard from <= to else { Self.spec.usageFailure(UsageError("--to is before --from")) }
-                return evaluate(engine, writer: writer) { RuleSchedule.between(interval: engine.interval(ofGroup: $0), from: from, to: to) }
+                let status = evaluate(engine, writer: writer) { RuleSchedule.between(interval: engine.interval(ofGroup: $0), from: from, to: to) }
+                reader.problems.forEach { diagnostics.warn($0) }
+                return reader.problems.isEmpty ? status : ExitStatus.failure
             }
             let statePath = arguments.value("--state") ?? directory + "/malert.state"
-            return scheduled(engine, writer: writer, statePath: statePath, now: time("--at", now))
+            let status = scheduled(engine, writer: writer, statePath: statePath, now: time("--at", now))
+            // Damaged files the rules' reads met: named, and the evaluation went on without them.
+            reader.problems.forEach { diagnostics.warn($0) }
+            return reader.problems.isEmpty ? status : ExitStatus.failure
         }
         if arguments.has("--replay") { Self.spec.usageFailure(UsageError("--replay needs a store (-s DIR)")) }
         return streamed(groups, options: options, writer: writer, now: now)

@@ -65,7 +65,7 @@ struct QueryCommand {
             do {
                 store = try StoreReader(directory: directory)
                 source = StoreSource(reader: store!)
-                stage("open store (\(store!.segments.count) segments, \(store!.heads.count) head logs)")
+                stage("open store (\(store!.segmentFiles) segment files, \(store!.heads.count) head logs)")
             } catch {
                 diagnostics.warn(error.message)
                 return ExitStatus.failure
@@ -121,13 +121,16 @@ struct QueryCommand {
         output.flush()
         stage("write output")
         evaluator.warnings.forEach { diagnostics.warn("warning: \($0)") }
+        // Damaged files the reads met: named; the answer went without what they hold.
+        let problems = store?.problems ?? []
+        problems.forEach { diagnostics.warn($0) }
         if arguments.has("--explain") {
             var lines = ["explain: \(text)"]
             for selection in evaluator.selectionReport {
                 lines.append("  selector \(selection.selector): \(selection.series) series, \(selection.samples) samples, fetched in \(FloatFormatter.string(Double(selection.microseconds) / 1000)) ms")
             }
             if let store {
-                lines.append("  chunks decoded: \(store.chunksRead)")
+                lines.append("  segments opened: \(store.openedSegments) of \(store.segmentFiles); chunks decoded: \(store.chunksRead)")
                 let filled = (source as? StoreSource)?.filledSamples ?? 0
                 let tiers = store.tiers.map { Duration.text($0.step) }.joined(separator: ", ")
                 lines.append(filled > 0 ? "  rollups (\(tiers)): \(filled) samples stand in where raw samples are gone"
@@ -136,7 +139,7 @@ struct QueryCommand {
             for (name, microseconds) in stages { lines.append("  \(name): \(FloatFormatter.string(Double(microseconds) / 1000)) ms") }
             Diagnostics.writeStandardError(lines.joined(separator: "\n") + "\n")
         }
-        return ExitStatus.success
+        return problems.isEmpty ? ExitStatus.success : ExitStatus.failure
     }
 
     /// The SVG chart the options ask for: `--chart`, `--unit`, `--title` (default the expression)

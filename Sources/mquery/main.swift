@@ -31,7 +31,8 @@ let spec = CommandSpec(
         "mquery -s /var/lib/metrics 'node_load1' --from -1d --output-format svg > load.svg",
         "mquery -s /var/lib/metrics 'rate(node_network_receive_bytes_total[5m])' --plot --unit bytes/s --watch 5s",
         "mquery -s /var/lib/metrics 'sum by (le) (rate(http_request_duration_seconds_bucket[5m]))' --from -6h --output-format svg --chart heatmap --unit seconds",
-    ]
+    ],
+    notes: ["Exit status: 0 ok, 1 the expression or the input is invalid, or the store has damaged files (named on stderr; the answer is printed without what they hold), 2 usage."]
 )
 
 let arguments = spec.parseOrExit()

@@ -15,9 +15,10 @@ enum CheckCommand {
         guard parsed.positionals.count == 1 else { spec.usageFailure(UsageError("want exactly one store directory")) }
         let diagnostics = Diagnostics(tool: "mstore")
         guard let reader = openStore(parsed.positionals[0], diagnostics: diagnostics) else { return ExitStatus.failure }
+        let segments = reader.segments  // opens every segment, naming the ones that cannot be read
         var problems = reader.problems
         var chunks = 0
-        for segment in reader.segments {
+        for segment in segments {
             for number in 0..<segment.seriesCount {
                 for chunk in segment.chunks(number) {
                     chunks += 1

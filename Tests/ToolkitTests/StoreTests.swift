@@ -210,13 +210,27 @@ final class StoreTests: XCTestCase {
         XCTAssertTrue(reader.problems[0].hasPrefix(segments[0].path + ": damaged chunk"), reader.problems[0])
         XCTAssertGreaterThan(read, 2_000 - 480)
         XCTAssertLessThan(read, 2_000)
+        // mquery and malert name it too, answer from the rest, and exit with 1.
+        let range = ["--from", String(base / 1000), "--to", String(base / 1000 + 30_000), "--step", "60s"]
+        let query = try runTool("mquery", ["-s", directory, "count_over_time(m[10m])"] + range)
+        XCTAssertEqual(query.status, 1, query.stderr)
+        XCTAssertTrue(query.stderr.contains(segments[0].path + ": damaged chunk"), query.stderr)
+        XCTAssertTrue(query.stdout.contains("{i=\"3\"}"), "the other series are answered: \(query.stdout)")
+        let rules = directory + "-rules.yml"
+        try "groups:\n  - name: g\n    rules:\n      - record: m:count\n        expr: count(m)\n".write(toFile: rules, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: rules) }
+        let alert = try runTool("malert", ["-s", directory, rules, "--replay", "--from", String(base / 1000), "--to", String(base / 1000 + 3_600)])
+        XCTAssertEqual(alert.status, 1, alert.stderr)
+        XCTAssertTrue(alert.stderr.contains(segments[0].path + ": damaged chunk"), alert.stderr)
+        XCTAssertTrue(alert.stdout.contains("m:count"), alert.stdout)
         // A damaged index makes the whole segment unreadable, and is named.
         bytes = try Data(contentsOf: URL(fileURLWithPath: segments[1].path))
         bytes[bytes.count - 60] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: segments[1].path))
+        // Segments open when a read needs them, and a damaged one is named then.
         let second = try StoreReader(directory: directory)
-        XCTAssertTrue(second.problems.contains { $0.hasPrefix(segments[1].path + ": damaged") }, "\(second.problems)")
         XCTAssertEqual(second.segments.count, 4)
+        XCTAssertTrue(second.problems.contains { $0.hasPrefix(segments[1].path + ": damaged") }, "\(second.problems)")
     }
 
     func testCrashLeftoversAreCleanedUp() throws {
@@ -236,6 +250,51 @@ final class StoreTests: XCTestCase {
         XCTAssertFalse(FileSystem.exists(staleLog))
         XCTAssertFalse(FileSystem.exists(layout.segmentDirectory + "/W0-G99.mseg.tmp"))
         XCTAssertEqual(try readAll().count, 10)
+    }
+
+    /// A read opens the segments its time range touches (by their footers) and every later one,
+    /// not the whole store; what it reads is what a read of everything gives for that range, and a
+    /// crash leftover that a compacted segment replaces stays unread however it is reached.
+    func testReadsOpenOnlyTheSegmentsTheyTouch() throws {
+        let base: Int64 = 1_704_067_200_000
+        let day: Int64 = 86_400_000
+        var samples: [Sample] = []
+        for minute in stride(from: Int64(0), to: 5 * 1_440, by: 10) {
+            for host in 0..<3 {
+                samples.append(Sample(name: "m", labels: [Label("host", "h\(host)")], value: Double(minute * 10 + Int64(host)), timestamp: base + minute * 60_000))
+            }
+        }
+        var options = StoreWriter.Options()
+        options.grace = 0
+        let writer = try write(samples, options: options, close: false)
+        let layout = StoreLayout(directory: directory)
+        // A two-hour segment of the last day, kept aside to come back as a crash leftover.
+        let lastDayWindow = try XCTUnwrap(try layout.segments().filter { $0.window >= base + 4 * day }.first)
+        let leftover = try Data(contentsOf: URL(fileURLWithPath: lastDayWindow.path))
+        _ = try writer.compact()
+        XCTAssertEqual(try layout.segments().count, 5, "one segment a day")
+
+        let lastHours = (from: base + 5 * day - 3 * 3_600_000, to: base + 5 * day)
+        let reader = try StoreReader(directory: directory)
+        XCTAssertEqual(reader.openedSegments, 0, "nothing opened before a read")
+        let recent = reader.locate(matching: [], from: lastHours.from, to: lastHours.to).map { reader.samples(of: $0, from: lastHours.from, to: lastHours.to) }
+        XCTAssertEqual(reader.openedSegments, 1, "the last day's segment only")
+        XCTAssertEqual(recent.map(\.timestamps.count), [18, 18, 18])
+        let everything = try StoreReader(directory: directory)
+        _ = everything.segments
+        XCTAssertEqual(everything.openedSegments, 5)
+        let full = everything.locate(matching: [], from: lastHours.from, to: lastHours.to).map { everything.samples(of: $0, from: lastHours.from, to: lastHours.to) }
+        XCTAssertEqual(recent.map(\.values), full.map(\.values))
+        XCTAssertEqual(recent.map(\.timestamps), full.map(\.timestamps))
+
+        // The leftover overlaps the last day, so a read of it opens every later segment too, and
+        // learns that the last day's segment replaces it.
+        try leftover.write(to: URL(fileURLWithPath: lastDayWindow.path))
+        let afterCrash = try StoreReader(directory: directory)
+        let touched = afterCrash.segmentIndexes(from: lastDayWindow.window, to: lastDayWindow.window + 3_600_000)
+        let lastDay = try XCTUnwrap(try layout.segments().first { $0.window == base + 4 * day && $0.path != lastDayWindow.path })
+        XCTAssertEqual(touched.map { afterCrash.segment($0).path }, [lastDay.path])
+        XCTAssertFalse(afterCrash.segments.contains { $0.path == lastDayWindow.path })
     }
 
     func testCommandLine() throws {

@@ -220,6 +220,37 @@ public enum Segment {
                        minTime: minTime, maxTime: maxTime)
     }
 
+    /// What a segment's footer records.
+    struct Footer {
+        var indexOffset: UInt64, indexLength: UInt64, indexCRC: UInt32
+        var minTime: Int64, maxTime: Int64
+    }
+
+    /// Reads and checks the footer of the segment open as `descriptor`, `fileSize` bytes long.
+    static func readFooter(_ descriptor: Int32, fileSize: Int64, path: String) throws(StoreError) -> Footer {
+        guard fileSize >= Int64(magic.count + footerLength) else { throw StoreError("\(path): too short to be a segment (truncated?)") }
+        let bytes = try FileSystem.read(descriptor, count: footerLength, at: fileSize - Int64(footerLength), path: path)
+        guard Array(bytes.suffix(8)) == footerMagic else { throw StoreError("\(path): not a segment, or of an unknown version (bad magic)") }
+        let parsed = bytes.withUnsafeBytes { raw -> (Footer, UInt32, UInt32) in
+            var reader = ByteReader(raw)
+            let footer = Footer(indexOffset: (try? reader.uint64()) ?? 0, indexLength: (try? reader.uint64()) ?? 0, indexCRC: (try? reader.uint32()) ?? 0,
+                                minTime: Int64(bitPattern: (try? reader.uint64()) ?? 0), maxTime: Int64(bitPattern: (try? reader.uint64()) ?? 0))
+            return (footer, (try? reader.uint32()) ?? 0, CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<36])))
+        }
+        guard parsed.1 == parsed.2 else { throw StoreError("\(path): damaged footer (checksum mismatch)") }
+        return parsed.0
+    }
+
+    /// The time range a segment's footer records, read without its index; nil if the footer is
+    /// not whole.
+    public static func timeRange(path: String) -> (minTime: Int64, maxTime: Int64)? {
+        guard let descriptor = try? FileSystem.open(path, O_RDONLY) else { return nil }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, let footer = try? readFooter(descriptor, fileSize: Int64(info.st_size), path: path) else { return nil }
+        return (footer.minTime, footer.maxTime)
+    }
+
     /// Where one chunk lies in a segment, and what it covers.
     public struct ChunkReference: Sendable {
         public var offset: Int
@@ -262,26 +293,18 @@ public enum Segment {
                 var info = stat()
                 guard fstat(descriptor, &info) == 0 else { throw .system(path, "cannot stat") }
                 fileSize = Int64(info.st_size)
-                guard fileSize >= Int64(magic.count + footerLength) else { throw StoreError("\(path): too short to be a segment (truncated?)") }
-                let footer = try FileSystem.read(descriptor, count: footerLength, at: fileSize - Int64(footerLength), path: path)
+                let footer = try Segment.readFooter(descriptor, fileSize: fileSize, path: path)
                 let head = try FileSystem.read(descriptor, count: magic.count, at: 0, path: path)
-                guard head == magic, Array(footer.suffix(8)) == footerMagic else { throw StoreError("\(path): not a segment, or of an unknown version (bad magic)") }
-                let parsedFooter = footer.withUnsafeBytes { raw -> (UInt64, UInt64, UInt32, Int64, Int64, UInt32, UInt32) in
-                    var reader = ByteReader(raw)
-                    return ((try? reader.uint64()) ?? 0, (try? reader.uint64()) ?? 0, (try? reader.uint32()) ?? 0,
-                            Int64(bitPattern: (try? reader.uint64()) ?? 0), Int64(bitPattern: (try? reader.uint64()) ?? 0),
-                            (try? reader.uint32()) ?? 0, CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<36])))
-                }
-                let (indexOffset, indexLength, indexCRC, footerMin, footerMax, footerCRC, computedCRC) = parsedFooter
-                guard footerCRC == computedCRC else { throw StoreError("\(path): damaged footer (checksum mismatch)") }
+                guard head == magic else { throw StoreError("\(path): not a segment, or of an unknown version (bad magic)") }
+                let (indexOffset, indexLength, indexCRC) = (footer.indexOffset, footer.indexLength, footer.indexCRC)
                 guard indexOffset >= UInt64(magic.count), indexOffset + indexLength + UInt64(footerLength) == UInt64(fileSize) else {
                     throw StoreError("\(path): damaged footer (index out of bounds)")
                 }
-                minTime = footerMin
-                maxTime = footerMax
+                minTime = footer.minTime
+                maxTime = footer.maxTime
                 let index = try FileSystem.read(descriptor, count: Int(indexLength), at: Int64(indexOffset), path: path)
                 guard CRC32C.checksum(index) == indexCRC else { throw StoreError("\(path): damaged index (checksum mismatch)") }
-                let parsed = index.withUnsafeBytes { raw in Reader.parseIndex(raw, minTime: footerMin, chunkLimit: Int(indexOffset)) }
+                let parsed = index.withUnsafeBytes { raw in Reader.parseIndex(raw, minTime: footer.minTime, chunkLimit: Int(indexOffset)) }
                 guard let parsed else { throw StoreError("\(path): damaged index (bad contents)") }
                 (chunkFormat, generation, replaces, symbols, seriesOffsets, postings) = parsed
                 self.index = index
@@ -430,7 +453,9 @@ public enum Segment {
             get { cache.budget }
             set { cache.budget = newValue }
         }
-        private let cache = ChunkCache(budget: 1 << 16)
+        /// The budget a reader starts with.
+        public static let defaultCacheBudget = 1 << 16
+        private let cache = ChunkCache(budget: defaultCacheBudget)
 
         /// Reads and decodes one chunk, checking its checksum, and adds back its base's values;
         /// samples after `limit` need not be decoded (some may come back, from the cache). With

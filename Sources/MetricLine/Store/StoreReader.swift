@@ -1,8 +1,20 @@
 /// Reads a store without locking it: the sealed segments (whole files only) and the head logs (up
 /// to their last whole record). A damaged file is reported and skipped; the rest stays readable.
+///
+/// Segments are opened when a read first needs them: each file's footer gives its time range, and
+/// a read opens the segments whose range it touches, with every segment of a later generation
+/// (only those can replace it, as a compaction or a trim does). A query over the last hours of a
+/// store that keeps a year opens today's segments, not the year's.
 public final class StoreReader {
     public let layout: StoreLayout
-    public private(set) var segments: [Segment.Reader] = []
+    /// Every segment file, in the order the layout lists them; indexes into it name segments.
+    private var slots: [SegmentSlot] = []
+    /// Slot indexes from the latest generation to the earliest: opened in this order.
+    private var openingOrder: [Int] = []
+    /// How many of `openingOrder` are open (or failed to open).
+    private var openedCount = 0
+    /// Generations that opened segments replace: leftovers of a crash, never read.
+    private var replaced = Set<UInt64>()
     /// Head logs and what they hold.
     public private(set) var heads: [(path: String, contents: HeadLog.Contents)] = []
     /// Bytes of every head log, by path.
@@ -10,9 +22,8 @@ public final class StoreReader {
 
     /// How many decoded samples each segment keeps for reuse (see `Segment.Reader.cacheBudget`):
     /// worth raising when many queries read the same series, as a rule file's rules do.
-    public var cacheBudget: Int {
-        get { segments.first?.cacheBudget ?? 0 }
-        set { segments.forEach { $0.cacheBudget = newValue } }
+    public var cacheBudget: Int = Segment.Reader.defaultCacheBudget {
+        didSet { slots.forEach { $0.reader?.cacheBudget = cacheBudget } }
     }
 
     /// How many chunks reads decoded so far (for `mquery --explain`).
@@ -41,19 +52,17 @@ public final class StoreReader {
         if let rollup, !FileSystem.exists(layout.rollupDirectory(step: rollup)) {
             throw StoreError("\(layout.directory): no rollups of step \(Duration.text(rollup)) (see mstore compact --policy)")
         }
-        var replaced = Set<UInt64>()
-        var opened: [Segment.Reader] = []
         for file in try layout.segments(rollup: rollup) {
-            do throws(StoreError) {
-                let reader = try Segment.Reader(path: file.path)
-                replaced.formUnion(reader.replaces)
-                opened.append(reader)
-            } catch {
-                problems.append(error.message)
-            }
+            // A footer that cannot be read gives no range: such a segment is opened by every read,
+            // which reports what is wrong with it.
+            let range = Segment.timeRange(path: file.path) ?? (.min, .max)
+            slots.append(SegmentSlot(path: file.path, generation: file.generation, minTime: range.minTime, maxTime: range.maxTime))
         }
-        segments = opened.filter { !replaced.contains($0.generation) }
-        for file in try layout.headLogs() where rollup == nil && !replaced.contains(file.generation) {
+        openingOrder = slots.indices.sorted { slots[$0].generation > slots[$1].generation }
+        let headLogs = rollup == nil ? try layout.headLogs() : []
+        // Segments that may replace a head log (sealed from it) are later than it.
+        if let earliest = headLogs.map(\.generation).min() { open(through: earliest) }
+        for file in headLogs where !replaced.contains(file.generation) {
             do throws(StoreError) {
                 let contents = try HeadLog.read(file.path)
                 if contents.damagedBytes > 0 {
@@ -65,6 +74,61 @@ public final class StoreReader {
             }
         }
     }
+
+    /// A segment file, known by its footer's time range until it is opened.
+    private final class SegmentSlot {
+        let path: String
+        let generation: UInt64
+        let minTime: Int64
+        let maxTime: Int64
+        var reader: Segment.Reader?
+
+        init(path: String, generation: UInt64, minTime: Int64, maxTime: Int64) {
+            self.path = path
+            self.generation = generation
+            self.minTime = minTime
+            self.maxTime = maxTime
+        }
+    }
+
+    /// Opens every segment of generation `generation` or later not yet open, noting what each
+    /// replaces; one that cannot be opened is named in `problems` and left out.
+    private func open(through generation: UInt64) {
+        while openedCount < openingOrder.count && slots[openingOrder[openedCount]].generation >= generation {
+            let slot = slots[openingOrder[openedCount]]
+            openedCount += 1
+            do throws(StoreError) {
+                let reader = try Segment.Reader(path: slot.path)
+                reader.cacheBudget = cacheBudget
+                replaced.formUnion(reader.replaces)
+                slot.reader = reader
+            } catch {
+                problems.append(error.message)
+            }
+        }
+    }
+
+    /// The segments (by index) that may hold samples in [from, to], opened; leftovers that a later
+    /// segment replaces are not among them.
+    public func segmentIndexes(from: Int64 = .min, to: Int64 = .max) -> [Int] {
+        let touched = slots.indices.filter { slots[$0].maxTime >= from && slots[$0].minTime <= to }
+        guard let earliest = touched.map({ slots[$0].generation }).min() else { return [] }
+        open(through: earliest)
+        return touched.filter { index in
+            guard let reader = slots[index].reader else { return false }
+            return !replaced.contains(reader.generation) && reader.maxTime >= from && reader.minTime <= to
+        }
+    }
+
+    /// How many segment files the store has, and how many reads have opened so far.
+    public var segmentFiles: Int { slots.count }
+    public var openedSegments: Int { openedCount }
+
+    /// The segment at `index` (one `segmentIndexes` gave).
+    public func segment(_ index: Int) -> Segment.Reader { slots[index].reader! }
+
+    /// Every segment, all opened, in the layout's order (leftovers left out).
+    public var segments: [Segment.Reader] { segmentIndexes().map(segment) }
 
     /// Where one series' samples are: its segment series numbers and head log entries.
     public struct SeriesLocation: Sendable {
@@ -84,7 +148,8 @@ public final class StoreReader {
     public func locate(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max,
                        filling statistic: Rollup.Statistic? = nil) -> [SeriesLocation] {
         var locations: [[UInt8]: SeriesLocation] = [:]
-        for (segmentIndex, segment) in segments.enumerated() where segment.maxTime >= from && segment.minTime <= to {
+        for segmentIndex in segmentIndexes(from: from, to: to) {
+            let segment = segment(segmentIndex)
             for number in candidates(segment, matchers) {
                 let key = segment.key(number)
                 guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
@@ -110,7 +175,8 @@ public final class StoreReader {
         if let statistic, let wanted = try? LabelMatcher(Rollup.label, .equal, statistic.rawValue) {
             for (tierIndex, tier) in tiers.enumerated() {
                 // A bucket is stamped at its end, a step after the start the segment records.
-                for (segmentIndex, segment) in tier.reader.segments.enumerated() where segment.maxTime + tier.step >= from && segment.minTime <= to {
+                for segmentIndex in tier.reader.segmentIndexes(from: from &- tier.step, to: to) {
+                    let segment = tier.reader.segment(segmentIndex)
                     for number in tier.reader.candidates(segment, matchers + [wanted]) {
                         let rollupKey = segment.key(number)
                         guard wanted.matches(rollupKey) else { continue }
@@ -138,7 +204,7 @@ public final class StoreReader {
         var chunks = 0
         var problems: [String] = []
         for (segmentIndex, number) in location.segmentSeries {
-            let segment = segments[segmentIndex]
+            let segment = segment(segmentIndex)
             for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
                 do throws(StoreError) {
                     chunks += 1
@@ -162,7 +228,7 @@ public final class StoreReader {
             // went stale before the window must stay gone).
             var covered = Int64.max
             for (segmentIndex, number) in location.segmentSeries {
-                if let first = segments[segmentIndex].chunks(number).first { covered = min(covered, first.minTime) }
+                if let first = segment(segmentIndex).chunks(number).first { covered = min(covered, first.minTime) }
             }
             for (headIndex, index) in location.headSeries {
                 if let first = heads[headIndex].contents.timestamps[index].first { covered = min(covered, first) }
@@ -172,7 +238,7 @@ public final class StoreReader {
                 let tier = tiers[tierIndex].reader
                 var tierTimes: [Int64] = [], tierValues: [Double] = []
                 for entry in location.rollupSeries where entry.tier == tierIndex {
-                    let segment = tier.segments[entry.segment]
+                    let segment = tier.segment(entry.segment)
                     for chunk in segment.chunks(entry.number) where chunk.minTime < covered && chunk.maxTime + tiers[tierIndex].step >= from {
                         do throws(StoreError) {
                             chunks += 1
@@ -214,7 +280,7 @@ public final class StoreReader {
 
     /// A chunk cache per segment, for one thread's `samples(of:caches:)`.
     public func chunkCaches(budget: Int) -> [Segment.ChunkCache] {
-        segments.map { _ in Segment.ChunkCache(budget: budget) }
+        slots.map { _ in Segment.ChunkCache(budget: budget) }
     }
 
     /// Calls `body` for every series that matches all `matchers`, in canonical key order, with its
