@@ -266,12 +266,16 @@ final class StoreTests: XCTestCase {
         }
         var options = StoreWriter.Options()
         options.grace = 0
-        let writer = try write(samples, options: options, close: false)
         let layout = StoreLayout(directory: directory)
-        // A two-hour segment of the last day, kept aside to come back as a crash leftover.
-        let lastDayWindow = try XCTUnwrap(try layout.segments().filter { $0.window >= base + 4 * day }.first)
-        let leftover = try Data(contentsOf: URL(fileURLWithPath: lastDayWindow.path))
-        _ = try writer.compact()
+        let lastDayWindow: (window: Int64, generation: UInt64, path: String)
+        let leftover: Data
+        do {
+            let writer = try write(samples, options: options, close: false)
+            // A two-hour segment of the last day, kept aside to come back as a crash leftover.
+            lastDayWindow = try XCTUnwrap(try layout.segments().filter { $0.window >= base + 4 * day }.first)
+            leftover = try Data(contentsOf: URL(fileURLWithPath: lastDayWindow.path))
+            _ = try writer.compact()
+        }
         XCTAssertEqual(try layout.segments().count, 5, "one segment a day")
 
         let lastHours = (from: base + 5 * day - 3 * 3_600_000, to: base + 5 * day)
@@ -295,6 +299,14 @@ final class StoreTests: XCTestCase {
         let lastDay = try XCTUnwrap(try layout.segments().first { $0.window == base + 4 * day && $0.path != lastDayWindow.path })
         XCTAssertEqual(touched.map { afterCrash.segment($0).path }, [lastDay.path])
         XCTAssertFalse(afterCrash.segments.contains { $0.path == lastDayWindow.path })
+        // The next writer finds the leftover from what the segments' first index bytes claim
+        // (the same as their whole index says), and removes it.
+        for file in try layout.segments() {
+            XCTAssertEqual(Segment.claimedReplacements(path: file.path), try Segment.Reader(path: file.path).replaces)
+        }
+        try StoreWriter(directory: directory).close()
+        XCTAssertFalse(FileSystem.exists(lastDayWindow.path))
+        XCTAssertEqual(try layout.segments().count, 5)
     }
 
     func testCommandLine() throws {

@@ -251,6 +251,38 @@ public enum Segment {
         return (footer.minTime, footer.maxTime)
     }
 
+    /// The generations a segment's index says it replaces, read from the index's first bytes
+    /// without checking the index whole: cheap enough to ask of every segment of a store, and to
+    /// be confirmed with a full open before anything is removed on its word. Nil if the footer or
+    /// the first bytes do not read.
+    public static func claimedReplacements(path: String) -> [UInt64]? {
+        guard let descriptor = try? FileSystem.open(path, O_RDONLY) else { return nil }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, let footer = try? readFooter(descriptor, fileSize: Int64(info.st_size), path: path),
+              footer.indexOffset < UInt64(info.st_size) else { return nil }
+        // Version, generation and a count: a few bytes; then up to 10 bytes a generation.
+        var prefixLength = min(Int(footer.indexLength), 64)
+        while true {
+            guard let prefix = try? FileSystem.read(descriptor, count: prefixLength, at: Int64(footer.indexOffset), path: path) else { return nil }
+            let parsed = prefix.withUnsafeBytes { raw -> [UInt64]?? in
+                var reader = ByteReader(raw)
+                do throws(ByteReader.Truncated) {
+                    guard readableVersions.contains(try reader.varint()) else { return .some(nil) }
+                    _ = try reader.varint()
+                    var replaces: [UInt64] = []
+                    for _ in 0..<(try reader.count(limit: 1 << 20)) { replaces.append(try reader.varint()) }
+                    return .some(replaces)
+                } catch {
+                    return nil  // read more
+                }
+            }
+            if let parsed { return parsed }
+            guard prefixLength < Int(footer.indexLength) else { return nil }
+            prefixLength = min(Int(footer.indexLength), prefixLength * 16)
+        }
+    }
+
     /// Where one chunk lies in a segment, and what it covers.
     public struct ChunkReference: Sendable {
         public var offset: Int

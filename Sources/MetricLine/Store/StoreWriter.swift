@@ -110,30 +110,22 @@ public final class StoreWriter {
             try FileSystem.remove(layout.segmentDirectory + "/" + name)
             warnings.append("removed unfinished segment \(layout.segmentDirectory)/\(name)")
         }
+        // What each segment says it replaces, from its index's first bytes; a file is removed
+        // only when a full, checked open of a segment claiming it agrees. Opening every segment
+        // whole would cost each cron append milliseconds per day of history.
+        var segmentFiles = try layout.segments()
+        for step in try layout.rollupSteps() { segmentFiles += try layout.segments(rollup: step) }
+        let headLogs = try layout.headLogs()
+        let generations = segmentFiles.map(\.generation) + headLogs.map(\.generation)
+        let existing = Set(generations)
         var replaced = Set<UInt64>()
-        var generations: [UInt64] = []
-        for segment in try layout.segments() {
-            generations.append(segment.generation)
-            if let reader = try? Segment.Reader(path: segment.path) { replaced.formUnion(reader.replaces) }
+        for segment in segmentFiles {
+            guard let claimed = Segment.claimedReplacements(path: segment.path), claimed.contains(where: existing.contains),
+                  let reader = try? Segment.Reader(path: segment.path) else { continue }
+            replaced.formUnion(reader.replaces)
         }
-        for step in try layout.rollupSteps() {
-            for segment in try layout.segments(rollup: step) {
-                generations.append(segment.generation)
-                if let reader = try? Segment.Reader(path: segment.path) { replaced.formUnion(reader.replaces) }
-            }
-        }
-        for segment in try layout.segments() where replaced.contains(segment.generation) {
-            try FileSystem.remove(segment.path)
-        }
-        for step in try layout.rollupSteps() {
-            for segment in try layout.segments(rollup: step) where replaced.contains(segment.generation) {
-                try FileSystem.remove(segment.path)
-            }
-        }
-        for log in try layout.headLogs() {
-            generations.append(log.generation)
-            if replaced.contains(log.generation) { try FileSystem.remove(log.path) }
-        }
+        for file in segmentFiles where replaced.contains(file.generation) { try FileSystem.remove(file.path) }
+        for log in headLogs where replaced.contains(log.generation) { try FileSystem.remove(log.path) }
         nextGeneration = (generations.max() ?? 0) + 1
     }
 
