@@ -115,22 +115,35 @@ public final class IntegerModel {
     @inline(__always)
     private func encodeTree(_ length: Int, _ encoder: inout RangeEncoder) {
         let tree = lengthProbabilities + min(previousLength, IntegerModel.lengthContexts - 1) * IntegerModel.lengthTreeSize
-        var node = 1
-        for shift in stride(from: 6, through: 0, by: -1) {
-            let bit = (length >> shift) & 1 == 1
-            encoder.encode(bit, &tree[node])
-            node = node << 1 | (bit ? 1 : 0)
-        }
+        IntegerModel.encode(length, bits: 7, down: tree, &encoder)
     }
 
     @inline(__always)
     private func decodeTree(_ decoder: inout RangeDecoder) -> Int {
         let tree = lengthProbabilities + min(previousLength, IntegerModel.lengthContexts - 1) * IntegerModel.lengthTreeSize
+        return min(IntegerModel.decode(bits: 7, down: tree, &decoder), 64)
+    }
+
+    /// Codes the low `count` bits of `value`, most significant first, each with the probability
+    /// of its place in a binary tree (`tree[1]` the root, a node's children at 2n and 2n + 1).
+    @inline(__always)
+    private static func encode(_ value: Int, bits count: Int, down tree: UnsafeMutablePointer<UInt16>, _ encoder: inout RangeEncoder) {
         var node = 1
-        for _ in 0..<7 {
+        for shift in stride(from: count - 1, through: 0, by: -1) {
+            let bit = (value >> shift) & 1 == 1
+            encoder.encode(bit, &tree[node])
+            node = node << 1 | (bit ? 1 : 0)
+        }
+    }
+
+    /// Decodes what `encode(_:bits:down:_:)` coded.
+    @inline(__always)
+    private static func decode(bits count: Int, down tree: UnsafeMutablePointer<UInt16>, _ decoder: inout RangeDecoder) -> Int {
+        var node = 1
+        for _ in 0..<count {
             node = node << 1 | (decoder.decode(&tree[node]) ? 1 : 0)
         }
-        return min(node - 128, 64)
+        return node - (1 << count)
     }
 
     // MARK: Format 2: the length as a change from the previous one
@@ -154,14 +167,7 @@ public final class IntegerModel {
             if !further { return }
         }
         guard limit > IntegerModel.unarySteps + 1 else { return }
-        let tree = distanceTree(up: up)
-        let rest = distance - IntegerModel.unarySteps - 1
-        var node = 1
-        for shift in stride(from: 5, through: 0, by: -1) {
-            let bit = (rest >> shift) & 1 == 1
-            encoder.encode(bit, &tree[node])
-            node = node << 1 | (bit ? 1 : 0)
-        }
+        IntegerModel.encode(distance - IntegerModel.unarySteps - 1, bits: 6, down: distanceTree(up: up), &encoder)
     }
 
     @inline(__always)
@@ -178,13 +184,8 @@ public final class IntegerModel {
             distance += 1
         }
         if distance > IntegerModel.unarySteps && limit > distance {
-            let tree = distanceTree(up: up)
-            var node = 1
-            for _ in 0..<6 {
-                node = node << 1 | (decoder.decode(&tree[node]) ? 1 : 0)
-            }
             // Damaged data can name a distance beyond the limit.
-            distance = min(distance + node - IntegerModel.distanceTreeSize, limit)
+            distance = min(distance + IntegerModel.decode(bits: 6, down: distanceTree(up: up), &decoder), limit)
         }
         return up ? previous + distance : previous - distance
     }
