@@ -154,5 +154,9 @@ final class RollupFillTests: XCTestCase {
         let last = try runTool("mquery", ["-s", directory, "x", "--at", String(at / 1000)])
         let lastExpected = points.last { $0.0 < at }!.1
         XCTAssertEqual(last.stdout, "x{a=\"1\"} \(FloatFormatter.string(lastExpected)) \(at)\n")
+        // With `@`, the reads are not limited in time (they start from the earliest time there is),
+        // and rollups still stand in.
+        let pinned = try runTool("mquery", ["-s", directory, "x @ \(at / 1000)", "--at", String(late / 1000)])
+        XCTAssertEqual(pinned.stdout, "x{a=\"1\"} \(FloatFormatter.string(lastExpected)) \(late)\n", pinned.stderr)
     }
 }

@@ -21,9 +21,9 @@ public final class StoreSource: SeriesSource {
         return result
     }
 
-    /// Series read and transformed on as many threads as there are processors, each taking a
-    /// contiguous share of the series (so a histogram's buckets, whose chunks build on one
-    /// another, mostly stay with one thread and its chunk cache).
+    /// Series read and transformed on as many threads as there are processors, each taking runs
+    /// of series in order as it finishes the last (so a histogram's buckets, whose chunks build on
+    /// one another, mostly stay with one thread and its chunk cache).
     public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                         _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int) {
         let locations = reader.locate(matching: matchers, from: from, to: to, filling: filling)

@@ -175,7 +175,8 @@ public final class StoreReader {
         if let statistic, let wanted = try? LabelMatcher(Rollup.label, .equal, statistic.rawValue) {
             for (tierIndex, tier) in tiers.enumerated() {
                 // A bucket is stamped at its end, a step after the start the segment records.
-                for segmentIndex in tier.reader.segmentIndexes(from: from &- tier.step, to: to) {
+                let (earlier, overflow) = from.subtractingReportingOverflow(tier.step)
+                for segmentIndex in tier.reader.segmentIndexes(from: overflow ? .min : earlier, to: to) {
                     let segment = tier.reader.segment(segmentIndex)
                     for number in tier.reader.candidates(segment, matchers + [wanted]) {
                         let rollupKey = segment.key(number)

@@ -40,6 +40,7 @@ public enum Workers {
     /// next few items as they finish the last, so a thread that is slowed (by other work on the
     /// machine, or by items that cost more) takes fewer and none waits idle for another.
     public static func forEach(_ items: Int, workers: Int, batch: Int = 4, _ body: @escaping @Sendable (_ worker: Int, _ item: Int) -> Void) {
+        precondition(batch > 0, "a batch takes at least one item")
         let next = Counter()
         run(workers) { worker in
             while true {
