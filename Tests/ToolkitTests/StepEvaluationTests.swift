@@ -158,5 +158,13 @@ final class RollupFillTests: XCTestCase {
         // and rollups still stand in.
         let pinned = try runTool("mquery", ["-s", directory, "x @ \(at / 1000)", "--at", String(late / 1000)])
         XCTAssertEqual(pinned.stdout, "x{a=\"1\"} \(FloatFormatter.string(lastExpected)) \(late)\n", pinned.stderr)
+        // A damaged rollup segment is named like a raw one, and the query exits with 1.
+        let tier = try XCTUnwrap(try StoreLayout(directory: directory).segments(rollup: 300_000).first { $0.window == start })
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: tier.path))
+        bytes[bytes.count - 60] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: tier.path))
+        let damaged = try runTool("mquery", ["-s", directory, "max_over_time(x[1h])", "--at", String(at / 1000)])
+        XCTAssertEqual(damaged.status, 1)
+        XCTAssertTrue(damaged.stderr.contains(tier.path + ": damaged"), damaged.stderr)
     }
 }

@@ -309,6 +309,30 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try layout.segments().count, 5)
     }
 
+    /// Readers take no lock: a compaction may remove the segments a reader listed before it
+    /// opened them. The reader then lists the store again and reads the merged segment instead.
+    func testAReaderSeesACompactionThatRanAfterItStarted() throws {
+        let base: Int64 = 1_704_067_200_000
+        var samples = (0..<2 * 1_440).map { Sample(name: "m", value: Double($0), timestamp: base + Int64($0) * 60_000) }
+        var options = StoreWriter.Options()
+        options.grace = 0
+        _ = try write(samples, options: options)
+        // A later run on the third day: the head log it starts is newer than the first two days'
+        // segments, which a reader therefore does not open until a read needs them.
+        samples.append(Sample(name: "m", value: -1, timestamp: base + 2 * 86_400_000 + 5 * 3_600_000))
+        _ = try write([samples.last!], options: options)
+        let layout = StoreLayout(directory: directory)
+        let listed = try layout.segments().count
+        let reader = try StoreReader(directory: directory)
+        XCTAssertLessThan(reader.openedSegments, listed - 12, "the first day's segments wait")
+        _ = try StoreWriter(directory: directory, options: options).compact()
+        XCTAssertLessThan(try layout.segments().count, listed, "the two-hour segments of finished days merged and removed")
+        let read = reader.locate(matching: []).map { reader.samples(of: $0) }
+        XCTAssertEqual(reader.problems, [])
+        XCTAssertEqual(read.first?.timestamps, samples.map(\.timestamp!))
+        XCTAssertEqual(read.first?.values, samples.map(\.value))
+    }
+
     func testCommandLine() throws {
         let input = "up{job=\"a\"} 1 1704067200000\nup{job=\"a\"} 2 1704067215000\nbad line\nload 0.5 1704067200000\n"
         let append = try runTool("mstore", [directory], input: Data(input.utf8))

@@ -7,12 +7,9 @@
 /// store that keeps a year opens today's segments, not the year's.
 public final class StoreReader {
     public let layout: StoreLayout
-    /// Every segment file, in the order the layout lists them; indexes into it name segments.
+    /// Every segment file, in the order the layout lists them (then any found later); indexes
+    /// into it name segments.
     private var slots: [SegmentSlot] = []
-    /// Slot indexes from the latest generation to the earliest: opened in this order.
-    private var openingOrder: [Int] = []
-    /// How many of `openingOrder` are open (or failed to open).
-    private var openedCount = 0
     /// Generations that opened segments replace: leftovers of a crash, never read.
     private var replaced = Set<UInt64>()
     /// Head logs and what they hold.
@@ -29,15 +26,22 @@ public final class StoreReader {
     /// How many chunks reads decoded so far (for `mquery --explain`).
     public private(set) var chunksRead = 0
 
-    /// Problems found while reading, each naming its file.
-    public private(set) var problems: [String] = []
+    /// Problems found while reading, each naming its file, the rollup tiers' included.
+    public var problems: [String] { ownProblems + (openedTiers ?? []).flatMap(\.reader.problems) }
+    private var ownProblems: [String] = []
 
     /// The store's rollup tiers, finest first, opened when a read first asks for them (only for
     /// a reader of raw samples).
-    public private(set) lazy var tiers: [(step: Int64, reader: StoreReader)] = {
-        guard rollupStep == nil, let steps = try? layout.rollupSteps() else { return [] }
-        return steps.compactMap { step in (try? StoreReader(directory: layout.directory, rollup: step)).map { (step, $0) } }
-    }()
+    public var tiers: [(step: Int64, reader: StoreReader)] {
+        if let openedTiers { return openedTiers }
+        var opened: [(step: Int64, reader: StoreReader)] = []
+        if rollupStep == nil, let steps = try? layout.rollupSteps() {
+            opened = steps.compactMap { step in (try? StoreReader(directory: layout.directory, rollup: step)).map { (step, $0) } }
+        }
+        openedTiers = opened
+        return opened
+    }
+    private var openedTiers: [(step: Int64, reader: StoreReader)]?
     /// The step of the rollups this reader reads, or nil for raw samples.
     private let rollupStep: Int64?
 
@@ -52,13 +56,7 @@ public final class StoreReader {
         if let rollup, !FileSystem.exists(layout.rollupDirectory(step: rollup)) {
             throw StoreError("\(layout.directory): no rollups of step \(Duration.text(rollup)) (see mstore compact --policy)")
         }
-        for file in try layout.segments(rollup: rollup) {
-            // A footer that cannot be read gives no range: such a segment is opened by every read,
-            // which reports what is wrong with it.
-            let range = Segment.timeRange(path: file.path) ?? (.min, .max)
-            slots.append(SegmentSlot(path: file.path, generation: file.generation, minTime: range.minTime, maxTime: range.maxTime))
-        }
-        openingOrder = slots.indices.sorted { slots[$0].generation > slots[$1].generation }
+        try addSlots()
         let headLogs = rollup == nil ? try layout.headLogs() : []
         // Segments that may replace a head log (sealed from it) are later than it.
         if let earliest = headLogs.map(\.generation).min() { open(through: earliest) }
@@ -66,11 +64,11 @@ public final class StoreReader {
             do throws(StoreError) {
                 let contents = try HeadLog.read(file.path)
                 if contents.damagedBytes > 0 {
-                    problems.append("\(file.path): \(contents.damagedBytes) bytes after the last whole record (a torn write; the writer cuts it off)")
+                    ownProblems.append("\(file.path): \(contents.damagedBytes) bytes after the last whole record (a torn write; the writer cuts it off)")
                 }
                 heads.append((file.path, contents))
             } catch {
-                problems.append(error.message)
+                ownProblems.append(error.message)
             }
         }
     }
@@ -81,6 +79,8 @@ public final class StoreReader {
         let generation: UInt64
         let minTime: Int64
         let maxTime: Int64
+        /// Whether opening it was tried; `reader` is nil if that failed.
+        var tried = false
         var reader: Segment.Reader?
 
         init(path: String, generation: UInt64, minTime: Int64, maxTime: Int64) {
@@ -91,30 +91,48 @@ public final class StoreReader {
         }
     }
 
-    /// Opens every segment of generation `generation` or later not yet open, noting what each
-    /// replaces; one that cannot be opened is named in `problems` and left out.
+    /// Adds a slot for every segment file not known yet.
+    private func addSlots() throws(StoreError) {
+        let known = Set(slots.map(\.generation))
+        for file in try layout.segments(rollup: rollupStep) where !known.contains(file.generation) {
+            // A footer that cannot be read gives no range: such a segment is opened by every read,
+            // which reports what is wrong with it.
+            let range = Segment.timeRange(path: file.path) ?? (.min, .max)
+            slots.append(SegmentSlot(path: file.path, generation: file.generation, minTime: range.minTime, maxTime: range.maxTime))
+        }
+    }
+
+    /// Opens every segment of generation `generation` or later not tried yet, noting what each
+    /// replaces; one that cannot be opened is named in `problems` and left out. A segment that is
+    /// gone was replaced since the store was listed (a compaction or trim running beside this
+    /// read, which needs no lock): the files are listed again, and the ones that replace it are
+    /// opened in its place.
     private func open(through generation: UInt64) {
-        while openedCount < openingOrder.count && slots[openingOrder[openedCount]].generation >= generation {
-            let slot = slots[openingOrder[openedCount]]
-            openedCount += 1
-            do throws(StoreError) {
-                let reader = try Segment.Reader(path: slot.path)
-                reader.cacheBudget = cacheBudget
-                replaced.formUnion(reader.replaces)
-                slot.reader = reader
-            } catch {
-                problems.append(error.message)
+        for listing in 0..<3 {
+            var vanished = false
+            for slot in slots where !slot.tried && slot.generation >= generation {
+                slot.tried = true
+                do throws(StoreError) {
+                    let reader = try Segment.Reader(path: slot.path)
+                    reader.cacheBudget = cacheBudget
+                    replaced.formUnion(reader.replaces)
+                    slot.reader = reader
+                } catch {
+                    if FileSystem.exists(slot.path) || listing == 2 { ownProblems.append(error.message) } else { vanished = true }
+                }
             }
+            guard vanished, (try? addSlots()) != nil else { return }
         }
     }
 
     /// The segments (by index) that may hold samples in [from, to], opened; leftovers that a later
     /// segment replaces are not among them.
     public func segmentIndexes(from: Int64 = .min, to: Int64 = .max) -> [Int] {
-        let touched = slots.indices.filter { slots[$0].maxTime >= from && slots[$0].minTime <= to }
-        guard let earliest = touched.map({ slots[$0].generation }).min() else { return [] }
+        let touching = { self.slots.indices.filter { self.slots[$0].maxTime >= from && self.slots[$0].minTime <= to } }
+        guard let earliest = touching().map({ slots[$0].generation }).min() else { return [] }
         open(through: earliest)
-        return touched.filter { index in
+        // Opening may have found newer files (see `open`), which are later than `earliest`.
+        return touching().filter { index in
             guard let reader = slots[index].reader else { return false }
             return !replaced.contains(reader.generation) && reader.maxTime >= from && reader.minTime <= to
         }
@@ -122,7 +140,7 @@ public final class StoreReader {
 
     /// How many segment files the store has, and how many reads have opened so far.
     public var segmentFiles: Int { slots.count }
-    public var openedSegments: Int { openedCount }
+    public var openedSegments: Int { slots.count { $0.tried } }
 
     /// The segment at `index` (one `segmentIndexes` gave).
     public func segment(_ index: Int) -> Segment.Reader { slots[index].reader! }
@@ -305,7 +323,7 @@ public final class StoreReader {
     /// Adds what reads on other threads found: chunks decoded and problems.
     public func record(chunks: Int, problems: [String]) {
         chunksRead += chunks
-        self.problems += problems
+        ownProblems += problems
     }
 
     /// Series numbers of `segment` worth checking: the postings of an equality matcher, or all.
