@@ -42,7 +42,7 @@ public final class IntegerModel {
     private static let unarySteps = 3
     private static let distanceTreeSize = 64
 
-    public init(format: Int = 1) {
+    public init(format: Int) {
         self.format = format
         adaptiveMantissaBits = format >= 2 ? 0 : 3
         let lengthCount = format >= 2

@@ -20,7 +20,7 @@ public struct RangeEncoder {
     /// Format 1 codes plain bits one at a time, format 2 up to 16 at once (`IntegerModel`).
     private let format: Int
 
-    public init(format: Int = 1) {
+    public init(format: Int) {
         self.format = format
     }
 
@@ -111,7 +111,7 @@ public struct RangeDecoder {
     private let format: Int
 
     /// Starts decoding `bytes` from `start`, written by an encoder of format `format`.
-    public init(_ bytes: UnsafeBufferPointer<UInt8>, start: Int = 0, format: Int = 1) {
+    public init(_ bytes: UnsafeBufferPointer<UInt8>, start: Int = 0, format: Int) {
         self.bytes = bytes
         self.index = start
         self.format = format

@@ -7,7 +7,7 @@ import Darwin
 /// A sealed segment: the immutable file holding the compressed samples of many series over one
 /// time range, with a label index. Writer and reader sit side by side.
 ///
-/// File: the magic `MSTSEG01`; the chunks, back to back (see `ChunkCodec`); the index; a footer of
+/// File: the magic `MSTSEG02` (`MSTSEG01` for version 1); the chunks, back to back (see `ChunkCodec`); the index; a footer of
 /// 48 bytes: `u64` index offset, `u64` index length, `u32` crc32c of the index, `i64` min and max
 /// time, `u32` crc32c of the footer's first 36 bytes, and the magic `MSTSEGE1`.
 ///
@@ -20,7 +20,10 @@ import Darwin
 /// time, `u32` crc32c of the chunk's bytes; then the postings: per label name (`__name__` for
 /// metric names) its symbol and per value the symbol and the series numbers as deltas.
 public enum Segment {
-    static let magic: [UInt8] = Array("MSTSEG01".utf8)
+    /// The magic a segment of `version` starts with: a reader of version 1 alone refuses a
+    /// version-2 segment as of an unknown version, rather than as damaged.
+    static func magic(version: Int) -> [UInt8] { Array("MSTSEG0\(version)".utf8) }
+    static let magicLength = 8
     static let footerMagic: [UInt8] = Array("MSTSEGE1".utf8)
     static let footerLength = 48
     /// The version written, which is also the chunks' format (`ChunkCodec.currentFormat`).
@@ -83,8 +86,8 @@ public enum Segment {
         }
         struct ChunkEntry { var offset: Int; var length: Int; var samples: Int; var base: Int; var first: Int64; var last: Int64; var crc: UInt32 }
         var entries: [[ChunkEntry]] = []
-        var offset = magic.count
-        var output = magic
+        var offset = magicLength
+        var output = magic(version: version)
         var minTime = Int64.max
         var maxTime = Int64.min
         var totalSamples = 0
@@ -228,7 +231,7 @@ public enum Segment {
 
     /// Reads and checks the footer of the segment open as `descriptor`, `fileSize` bytes long.
     static func readFooter(_ descriptor: Int32, fileSize: Int64, path: String) throws(StoreError) -> Footer {
-        guard fileSize >= Int64(magic.count + footerLength) else { throw StoreError("\(path): too short to be a segment (truncated?)") }
+        guard fileSize >= Int64(magicLength + footerLength) else { throw StoreError("\(path): too short to be a segment (truncated?)") }
         let bytes = try FileSystem.read(descriptor, count: footerLength, at: fileSize - Int64(footerLength), path: path)
         guard Array(bytes.suffix(8)) == footerMagic else { throw StoreError("\(path): not a segment, or of an unknown version (bad magic)") }
         let parsed = bytes.withUnsafeBytes { raw -> (Footer, UInt32, UInt32) in
@@ -326,10 +329,12 @@ public enum Segment {
                 guard fstat(descriptor, &info) == 0 else { throw .system(path, "cannot stat") }
                 fileSize = Int64(info.st_size)
                 let footer = try Segment.readFooter(descriptor, fileSize: fileSize, path: path)
-                let head = try FileSystem.read(descriptor, count: magic.count, at: 0, path: path)
-                guard head == magic else { throw StoreError("\(path): not a segment, or of an unknown version (bad magic)") }
+                let head = try FileSystem.read(descriptor, count: magicLength, at: 0, path: path)
+                guard readableVersions.contains(where: { head == magic(version: Int($0)) }) else {
+                    throw StoreError("\(path): not a segment, or of an unknown version (bad magic)")
+                }
                 let (indexOffset, indexLength, indexCRC) = (footer.indexOffset, footer.indexLength, footer.indexCRC)
-                guard indexOffset >= UInt64(magic.count), indexOffset + indexLength + UInt64(footerLength) == UInt64(fileSize) else {
+                guard indexOffset >= UInt64(magicLength), indexOffset + indexLength + UInt64(footerLength) == UInt64(fileSize) else {
                     throw StoreError("\(path): damaged footer (index out of bounds)")
                 }
                 minTime = footer.minTime
