@@ -31,16 +31,31 @@ public struct OutputBuffer: ~Copyable {
 
     @usableFromInline var flushThresholdValue: Int { flushThreshold }
 
+    /// Appends `text`; a text as long as the threshold or longer goes out as it is, after what
+    /// was buffered, rather than being copied into the buffer first.
+    public mutating func append(_ text: [UInt8]) {
+        if text.count < flushThreshold {
+            bytes.append(contentsOf: text)
+            return
+        }
+        flush()
+        let failure = text.withUnsafeBytes { OutputBuffer.writeAll($0, to: descriptor) }
+        if let failure { fail(failure) }
+    }
+
     /// Writes out everything buffered.
     public mutating func flush() {
         guard !bytes.isEmpty else { return }
         let failure = bytes.withUnsafeBytes { OutputBuffer.writeAll($0, to: descriptor) }
         bytes.removeAll(keepingCapacity: true)
-        if let failure {
-            if failure == EPIPE { exit(0) }
-            Diagnostics.writeStandardError("\(tool): write error: \(String(cString: strerror(failure)))\n")
-            exit(1)
-        }
+        if let failure { fail(failure) }
+    }
+
+    /// Ends the process after a failed write: quietly when the reader went away (EPIPE).
+    private func fail(_ failure: Int32) -> Never {
+        if failure == EPIPE { exit(0) }
+        Diagnostics.writeStandardError("\(tool): write error: \(String(cString: strerror(failure)))\n")
+        exit(1)
     }
 
     /// Writes all of `data` to `descriptor`, retrying on interrupts and short writes; the errno on failure.

@@ -101,11 +101,14 @@ public enum ResultWriter {
             let workers = points < 20_000 ? 1 : min(Workers.available, part.count)
             let texts = WorkerSlots<[UInt8]>(workers)
             Workers.run(workers) { worker in
+                let share = (worker * part.count / workers)..<((worker + 1) * part.count / workers)
+                // Room for the usual point and labels, so the text is not copied as it grows.
                 var output: [UInt8] = []
-                for index in (worker * part.count / workers)..<((worker + 1) * part.count / workers) { write(first + index, part[index], &output) }
+                output.reserveCapacity(share.reduce(0) { $0 + 32 * part[$1].timestamps.count + 256 })
+                for index in share { write(first + index, part[index], &output) }
                 texts[worker] = output
             }
-            for worker in 0..<workers { buffer.bytes.append(contentsOf: texts[worker]!) }
+            for worker in 0..<workers { buffer.append(texts[worker]!) }
             buffer.flushIfFull()
         }
     }
