@@ -104,7 +104,11 @@ public final class IntegerModel {
             magnitude = magnitude << 1 | (bit ? 1 : 0)
         }
         let plain = below - adaptive
-        if plain > 0 { magnitude = magnitude << UInt64(plain) | decoder.decodeDirect(count: plain) }
+        if plain > 0 {
+            // Format 2's usual case, one group of plain bits, without the general loop.
+            let bits = format >= 2 && plain <= RangeCoding.groupBits ? decoder.decodeGroup(count: plain) : decoder.decodeDirect(count: plain)
+            magnitude = magnitude << UInt64(plain) | bits
+        }
         // A magnitude of 2^63 only comes from Int64.min (or damaged data).
         if magnitude > UInt64(Int64.max) { return Int64.min }
         return negative ? -Int64(magnitude) : Int64(magnitude)

@@ -183,17 +183,23 @@ extension RangeDecoder {
         while remaining > 0 {
             let take = min(remaining, RangeCoding.groupBits)
             remaining -= take
-            range >>= UInt32(take)
-            // Damaged input can put `code` beyond the interval; the part is clamped, not trusted.
-            let part = min(code / range, (1 << UInt32(take)) - 1)
-            code &-= part &* range
-            result = result << UInt64(take) | UInt64(part)
-            while range < RangeCoding.topValue {
-                range <<= 8
-                code = (code << 8) | UInt32(nextByte())
-            }
+            result = result << UInt64(take) | decodeGroup(count: take)
         }
         return result
+    }
+
+    /// Decodes one group of 1 to 16 plain bits (format 2).
+    @inline(__always)
+    mutating func decodeGroup(count: Int) -> UInt64 {
+        range >>= UInt32(count)
+        // Damaged input can put `code` beyond the interval; the part is clamped, not trusted.
+        let part = min(code / range, (1 << UInt32(count)) - 1)
+        code &-= part &* range
+        while range < RangeCoding.topValue {
+            range <<= 8
+            code = (code << 8) | UInt32(nextByte())
+        }
+        return UInt64(part)
     }
 }
 
