@@ -154,9 +154,30 @@ extension Evaluator {
         let offset = selector.offset
         return try mapSelected(selector.matchers) { one in
             let timestamps = one.timestamps, samples = one.values
+            // One pass over the values: whether any is a staleness marker, and for rate/increase
+            // the resets (a value below the one before) up to each sample, so a window without
+            // one skips looking. Both are per-sample costs that add up over long ranges.
+            var hasMarkers = false
+            var resetsThrough: [Int32] = []
+            samples.withUnsafeBufferPointer { sampled in
+                guard reducer.resetFree != nil else {
+                    hasMarkers = sampled.contains { $0.bitPattern == StaleMarker.bitPattern }
+                    return
+                }
+                resetsThrough = [Int32](unsafeUninitializedCapacity: sampled.count) { counts, initialized in
+                    var resets: Int32 = 0
+                    for index in sampled.indices {
+                        if sampled[index].bitPattern == StaleMarker.bitPattern { hasMarkers = true }
+                        if index > 0 && sampled[index] < sampled[index - 1] { resets += 1 }
+                        counts[index] = resets
+                    }
+                    initialized = sampled.count
+                }
+            }
             // Staleness markers before each sample, only for series that have any.
             var markersBefore: [Int32] = []
-            if samples.contains(where: { $0.bitPattern == StaleMarker.bitPattern }) {
+            if hasMarkers {
+                resetsThrough = []
                 markersBefore.reserveCapacity(samples.count + 1)
                 var count: Int32 = 0
                 markersBefore.append(0)
@@ -173,17 +194,6 @@ extension Evaluator {
             // values the first stays, as when every sample is looked at).
             let extreme = markersBefore.isEmpty && !samples.contains(where: \.isNaN) ? reducer.extreme : nil
             var queue: [Int] = [], queueHead = 0
-            // rate/increase: resets (a value below the one before) up to each sample, so a window
-            // without one skips looking.
-            var resetsThrough: [Int32] = []
-            if reducer.resetFree != nil && markersBefore.isEmpty {
-                resetsThrough.reserveCapacity(samples.count)
-                var count: Int32 = 0
-                for index in samples.indices {
-                    if index > 0 && samples[index] < samples[index - 1] { count += 1 }
-                    resetsThrough.append(count)
-                }
-            }
             var lower = 0, upper = 0
             for index in 0..<grid.count {
                 let end = grid.time(index) - offset
