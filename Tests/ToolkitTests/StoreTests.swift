@@ -333,6 +333,16 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(read.first?.values, samples.map(\.value))
     }
 
+    /// The check that a histogram bucket's chunk has its base's timestamps.
+    func testTimestampsArePrefixOfTheBase() {
+        XCTAssertTrue(Segment.samePrefix([1, 2], of: [1, 2, 3]))
+        XCTAssertTrue(Segment.samePrefix([], of: []))
+        XCTAssertTrue(Segment.samePrefix([], of: [5]))
+        XCTAssertFalse(Segment.samePrefix([1, 3], of: [1, 2, 3]))
+        XCTAssertFalse(Segment.samePrefix([1, 2, 3, 4], of: [1, 2, 3]))
+        XCTAssertFalse(Segment.samePrefix([.min], of: [.max]))
+    }
+
     func testCommandLine() throws {
         let input = "up{job=\"a\"} 1 1704067200000\nup{job=\"a\"} 2 1704067215000\nbad line\nload 0.5 1704067200000\n"
         let append = try runTool("mstore", [directory], input: Data(input.utf8))

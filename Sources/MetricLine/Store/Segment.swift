@@ -223,6 +223,15 @@ public enum Segment {
                        minTime: minTime, maxTime: maxTime)
     }
 
+    /// Whether `prefix` is where `whole` starts, compared as bytes (memcmp), as histogram buckets
+    /// check every chunk's timestamps against their base's.
+    static func samePrefix(_ prefix: [Int64], of whole: [Int64]) -> Bool {
+        guard prefix.count <= whole.count else { return false }
+        return prefix.withUnsafeBytes { first in
+            whole.withUnsafeBytes { second in first.isEmpty || memcmp(first.baseAddress!, second.baseAddress!, first.count) == 0 }
+        }
+    }
+
     /// What a segment's footer records.
     struct Footer {
         var indexOffset: UInt64, indexLength: UInt64, indexCRC: UInt32
@@ -519,10 +528,14 @@ public enum Segment {
                     throw StoreError("\(path): damaged index (chunk at byte \(chunk.offset) has no base)")
                 }
                 let base = try read(baseChunks[Int(chunk.ordinal)], through: limit, depth: depth + 1, cache: cache)
-                guard base.timestamps.starts(with: result.timestamps), base.values.count >= result.values.count else {
+                guard base.values.count >= result.values.count, Segment.samePrefix(result.timestamps, of: base.timestamps) else {
                     throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (timestamps differ from its base)")
                 }
-                for index in result.values.indices { result.values[index] += base.values[index] }
+                result.values.withUnsafeMutableBufferPointer { differences in
+                    base.values.withUnsafeBufferPointer { baseValues in
+                        for index in differences.indices { differences[index] += baseValues[index] }
+                    }
+                }
             }
             cache.keep(chunk.offset, result, through: limit)
             return result
