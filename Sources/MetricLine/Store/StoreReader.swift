@@ -4,7 +4,8 @@
 /// Segments are opened when a read first needs them: each file's footer gives its time range, and
 /// a read opens the segments whose range it touches, with every segment of a later generation
 /// (only those can replace it, as a compaction or a trim does). A query over the last hours of a
-/// store that keeps a year opens today's segments, not the year's.
+/// store that keeps a year opens the last day's segments, not the year's. A segment that is gone
+/// by the time a read opens it was replaced meanwhile: the store is listed again (see `open`).
 public final class StoreReader {
     public let layout: StoreLayout
     /// Every segment file, in the order the layout lists them (then any found later); indexes
