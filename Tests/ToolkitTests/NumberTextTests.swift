@@ -156,7 +156,9 @@ final class NumberTextTests: XCTestCase {
     }
 
     func testIntegerFormatting() {
-        for value: Int64 in [0, 7, -7, 10, 1_700_000_000_000, .max, .min] {
+        var random = SeededRandom(seed: 5)
+        let randoms = (0..<20_000).map { _ in Int64(bitPattern: random.next()) >> Int64.random(in: 0...63, using: &random) }
+        for value: Int64 in [0, 7, -7, 10, 99, 100, -100, 101, 1_700_000_000_000, .max, .min] + randoms {
             var bytes: [UInt8] = []
             IntegerFormatter.append(value, to: &bytes)
             XCTAssertEqual(String(decoding: bytes, as: UTF8.self), String(value))
