@@ -238,7 +238,8 @@ public enum Segment {
         var minTime: Int64, maxTime: Int64
     }
 
-    /// Reads and checks the footer of the segment open as `descriptor`, `fileSize` bytes long.
+    /// Reads and checks the footer of the segment open as `descriptor`, `fileSize` bytes long:
+    /// its magic, its checksum, and that the index it names lies between the chunks and itself.
     static func readFooter(_ descriptor: Int32, fileSize: Int64, path: String) throws(StoreError) -> Footer {
         guard fileSize >= Int64(magicLength + footerLength) else { throw StoreError("\(path): too short to be a segment (truncated?)") }
         let bytes = try FileSystem.read(descriptor, count: footerLength, at: fileSize - Int64(footerLength), path: path)
@@ -250,17 +251,28 @@ public enum Segment {
             return (footer, (try? reader.uint32()) ?? 0, CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<36])))
         }
         guard parsed.1 == parsed.2 else { throw StoreError("\(path): damaged footer (checksum mismatch)") }
-        return parsed.0
+        let footer = parsed.0, size = UInt64(fileSize)
+        guard footer.indexOffset >= UInt64(magicLength), footer.indexOffset <= size, footer.indexLength <= size,
+              footer.indexOffset + footer.indexLength + UInt64(footerLength) == size else {
+            throw StoreError("\(path): damaged footer (index out of bounds)")
+        }
+        return footer
     }
 
     /// The time range a segment's footer records, read without its index; nil if the footer is
     /// not whole.
     public static func timeRange(path: String) -> (minTime: Int64, maxTime: Int64)? {
+        withFooter(path: path) { _, footer in (footer.minTime, footer.maxTime) }
+    }
+
+    /// Opens `path`, reads its footer and hands both to `body`; nil if the file does not open or
+    /// its footer is not whole.
+    private static func withFooter<T>(path: String, _ body: (_ descriptor: Int32, Footer) -> T?) -> T? {
         guard let descriptor = try? FileSystem.open(path, O_RDONLY) else { return nil }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, let footer = try? readFooter(descriptor, fileSize: Int64(info.st_size), path: path) else { return nil }
-        return (footer.minTime, footer.maxTime)
+        return body(descriptor, footer)
     }
 
     /// The generations a segment's index says it replaces, read from the index's first bytes
@@ -268,11 +280,10 @@ public enum Segment {
     /// be confirmed with a full open before anything is removed on its word. Nil if the footer or
     /// the first bytes do not read.
     public static func claimedReplacements(path: String) -> [UInt64]? {
-        guard let descriptor = try? FileSystem.open(path, O_RDONLY) else { return nil }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, let footer = try? readFooter(descriptor, fileSize: Int64(info.st_size), path: path),
-              footer.indexOffset < UInt64(info.st_size) else { return nil }
+        withFooter(path: path) { descriptor, footer in claimedReplacements(descriptor, footer, path: path) }
+    }
+
+    private static func claimedReplacements(_ descriptor: Int32, _ footer: Footer, path: String) -> [UInt64]? {
         // Version, generation and a count: a few bytes; then up to 10 bytes a generation.
         var prefixLength = min(Int(footer.indexLength), 64)
         while true {
@@ -343,9 +354,6 @@ public enum Segment {
                     throw StoreError("\(path): not a segment, or of an unknown version (bad magic)")
                 }
                 let (indexOffset, indexLength, indexCRC) = (footer.indexOffset, footer.indexLength, footer.indexCRC)
-                guard indexOffset >= UInt64(magicLength), indexOffset + indexLength + UInt64(footerLength) == UInt64(fileSize) else {
-                    throw StoreError("\(path): damaged footer (index out of bounds)")
-                }
                 minTime = footer.minTime
                 maxTime = footer.maxTime
                 let index = try FileSystem.read(descriptor, count: Int(indexLength), at: Int64(indexOffset), path: path)
@@ -401,7 +409,6 @@ public enum Segment {
                         _ = try reader.uint32()
                     }
                 }
-                let series = offsets
                 var postings: [String: [String: [Int32]]] = [:]
                 for _ in 0..<(try reader.count()) {
                     let labelName = symbols[Int(try symbol())]
@@ -410,9 +417,9 @@ public enum Segment {
                         let labelValue = symbols[Int(try symbol())]
                         var list: [Int32] = []
                         var previous = 0
-                        for _ in 0..<(try reader.count(limit: series.count)) {
-                            previous += try reader.count(limit: series.count)
-                            guard previous < series.count else { return nil }
+                        for _ in 0..<(try reader.count(limit: seriesCount)) {
+                            previous += try reader.count(limit: seriesCount)
+                            guard previous < seriesCount else { return nil }
                             list.append(Int32(previous))
                         }
                         values[labelValue] = list
