@@ -62,7 +62,9 @@ func runProgram(_ path: String, _ arguments: [String], input: Data = Data()) thr
     process.standardError = stderr
     try process.run()
     let writer = Thread {
-        stdin.fileHandleForWriting.write(input)
+        // A program may end without reading all of its input (a refusal, an early error): the
+        // write then fails with EPIPE, which the old `write(_:)` turns into a crash of the tests.
+        try? stdin.fileHandleForWriting.write(contentsOf: input)
         try? stdin.fileHandleForWriting.close()
     }
     writer.start()
