@@ -94,8 +94,10 @@ public enum ChunkCodec {
         return encoder.bytes
     }
 
-    /// Decompresses a chunk. Damaged bytes give wrong numbers, never a crash; checksums catch them.
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, format: Int = currentFormat) -> (timestamps: [Int64], values: [Double]) {
+    /// Decompresses a chunk of `format` (the segment's: decoding in another gives wrong numbers
+    /// that pass the checksum, so it has no default). Damaged bytes give wrong numbers, never a
+    /// crash; checksums catch them.
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, format: Int) -> (timestamps: [Int64], values: [Double]) {
         let decoded = decode(bytes, through: .max, format: format)
         return (decoded.timestamps, decoded.values)
     }
@@ -103,7 +105,7 @@ public enum ChunkCodec {
     /// Decompresses the samples of a chunk up to time `limit` (inclusive): values are coded one
     /// after another, so the ones after the limit need not be decoded at all. `count` is how many
     /// samples the whole chunk holds.
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, through limit: Int64, format: Int = currentFormat)
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, through limit: Int64, format: Int)
         -> (timestamps: [Int64], values: [Double], count: Int) {
         var decoder = RangeDecoder(bytes, format: format)
         let header = IntegerModel(format: format)
