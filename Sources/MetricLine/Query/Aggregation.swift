@@ -58,7 +58,7 @@ extension Evaluator {
             case .stddev: result.append(VectorElement(labels: labels, value: sqrt(Evaluator.variance(values))))
             case .stdvar: result.append(VectorElement(labels: labels, value: Evaluator.variance(values)))
             case .quantile:
-                if !(0...1).contains(scalarParameter) { warn("quantile value should be between 0 and 1") }
+                warnUnlessQuantile(scalarParameter)
                 result.append(VectorElement(labels: labels, value: Evaluator.quantile(scalarParameter, values)))
             case .topk, .bottomk, .limitk:
                 guard !scalarParameter.isNaN else { throw QueryError("Parameter value is NaN") }

@@ -119,6 +119,12 @@ public final class Evaluator {
         if !warnings.contains(message) { warnings.append(message) }
     }
 
+    /// Warns, as Prometheus does, when a quantile (of `quantile`, `quantile_over_time` or
+    /// `histogram_quantile`) is outside [0, 1] (NaN included); the answer is computed anyway.
+    func warnUnlessQuantile(_ q: Double) {
+        if !(0...1).contains(q) { warn("quantile value should be between 0 and 1") }
+    }
+
     // MARK: Expressions
 
     func evaluate(_ expression: QueryExpression, at time: Int64) throws(QueryError) -> QueryValue {

@@ -232,7 +232,7 @@ extension Evaluator {
         for (name, reducer) in windowReducers { table[name] = windowFunction(reducer) }
         table["quantile_over_time"] = { evaluator, arguments, time in
             let q = try evaluator.scalarArgument(arguments[0], at: time)
-            if !(0...1).contains(q) { evaluator.warn("quantile value should be between 0 and 1") }
+            evaluator.warnUnlessQuantile(q)
             return try overTime { _, values in quantile(q, values) }(evaluator, arguments, time)
         }
         table["predict_linear"] = { evaluator, arguments, time in

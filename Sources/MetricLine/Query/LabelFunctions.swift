@@ -36,7 +36,7 @@ extension Evaluator {
 
     func histogramQuantile(_ arguments: [QueryExpression], at time: Int64) throws(QueryError) -> QueryValue {
         let q = try scalarArgument(arguments[0], at: time)
-        if !(0...1).contains(q) { warn("quantile value should be between 0 and 1") }
+        warnUnlessQuantile(q)
         var order: [String] = []
         var groups: [String: (labels: LabelSet, buckets: [(bound: Double, count: Double)])] = [:]
         for element in try vectorArgument(arguments[1], at: time) {

@@ -239,7 +239,7 @@ extension Evaluator {
     /// `histogram_quantile(q, buckets)` at every step: buckets are grouped once by their labels
     /// without `le`, and each step's quantile comes from the buckets present then.
     private func histogramQuantileSteps(_ q: Double, _ buckets: [StepSeries], _ grid: StepGrid) -> [StepSeries] {
-        if !(0...1).contains(q) { warn("quantile value should be between 0 and 1") }
+        warnUnlessQuantile(q)
         var order: [LabelSet] = []
         var groups: [LabelSet: [(bound: Double, series: Int)]] = [:]
         for (number, one) in buckets.enumerated() {
