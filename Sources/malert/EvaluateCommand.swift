@@ -75,16 +75,16 @@ struct EvaluateCommand {
             // Rules read the same series again and again (one per rule on the same metrics).
             reader.cacheBudget = 1 << 21
             let engine = RuleEngine(groups: groups, source: StoreSource(reader: reader), options: options)
+            let status: Int32
             if arguments.has("--replay") {
                 guard arguments.has("--from") else { Self.spec.usageFailure(UsageError("--replay needs --from")) }
                 let from = time("--from", now), to = time("--to", now)
                 guard from <= to else { Self.spec.usageFailure(UsageError("--to is before --from")) }
-                let status = evaluate(engine, writer: writer) { RuleSchedule.between(interval: engine.interval(ofGroup: $0), from: from, to: to) }
-                reader.problems.forEach { diagnostics.warn($0) }
-                return reader.problems.isEmpty ? status : ExitStatus.failure
+                status = evaluate(engine, writer: writer) { RuleSchedule.between(interval: engine.interval(ofGroup: $0), from: from, to: to) }
+            } else {
+                let statePath = arguments.value("--state") ?? directory + "/malert.state"
+                status = scheduled(engine, writer: writer, statePath: statePath, now: time("--at", now))
             }
-            let statePath = arguments.value("--state") ?? directory + "/malert.state"
-            let status = scheduled(engine, writer: writer, statePath: statePath, now: time("--at", now))
             // Damaged files the rules' reads met: named, and the evaluation went on without them.
             reader.problems.forEach { diagnostics.warn($0) }
             return reader.problems.isEmpty ? status : ExitStatus.failure
