@@ -37,7 +37,7 @@ public final class StoreSource: SeriesSource {
         // run that starts inside one decodes the bases before it again.
         let caches = WorkerSlots<[Segment.ChunkCache]>(workers)
         for worker in 0..<workers {
-            caches[worker] = reader.chunkCaches(budget: 1 << 16)
+            caches[worker] = reader.chunkCaches(budget: Segment.Reader.defaultCacheBudget)
             tallies[worker] = (0, 0, [], 0)
         }
         Workers.forEach(locations.count, workers: workers, batch: max(8, locations.count / (workers * 8))) { worker, index in

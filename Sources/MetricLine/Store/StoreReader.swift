@@ -262,7 +262,8 @@ public final class StoreReader {
                     for chunk in segment.chunks(entry.number) where chunk.minTime < covered && chunk.maxTime + tiers[tierIndex].step >= from {
                         do throws(StoreError) {
                             chunks += 1
-                            let decoded = try segment.read(chunk, cache: Segment.ChunkCache(budget: 1 << 16))
+                            // A cache of this read's own: the tier reader's is not for threads to share.
+                            let decoded = try segment.read(chunk, cache: Segment.ChunkCache(budget: Segment.Reader.defaultCacheBudget))
                             tierTimes.append(contentsOf: decoded.timestamps)
                             tierValues.append(contentsOf: decoded.values)
                         } catch {
