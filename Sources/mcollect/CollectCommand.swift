@@ -64,7 +64,6 @@ struct CollectCommand {
         }
         for command in arguments.values("--exec") { chosen.append(CommandCollector(command: command, timeout: timeout)) }
         let scrapeTimeout = scrapeTimeout  // checked here, whether or not anything is scraped
-        let caFile = arguments.value("--ca-file")
         for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout, caFile: caFile)) }
         for target in arguments.values("--probe-tcp") { chosen.append(ProbeCollector(kind: .tcp, target: target, timeout: scrapeTimeout)) }
         for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout, caFile: caFile)) }
@@ -81,13 +80,16 @@ struct CollectCommand {
     /// `--job`: the job label of scraped samples whose target names none.
     private var job: String { arguments.value("--job") ?? "mcollect" }
 
+    /// The certificates https:// targets may be signed by (default: the system's).
+    private var caFile: String? { arguments.value("--ca-file") }
+
     /// The scrapes of the targets in file_sd files, read again where they changed (or all, with `force`).
     private func scrapes(_ files: inout [FileSDTargets], force: Bool, diagnostics: Diagnostics) -> [Collector] {
         var result: [Collector] = []
         for index in files.indices {
             if let warning = files[index].refresh(force: force) { diagnostics.warn(warning) }
             for target in files[index].targets {
-                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, caFile: arguments.value("--ca-file"), targetLabels: target.labels))
+                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, caFile: caFile, targetLabels: target.labels))
             }
         }
         return result
