@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads a store without locking it: the sealed segments (whole files only) and the head logs (up
 /// to their last whole record). A damaged file is reported and skipped; the rest stays readable.
 ///
@@ -166,7 +172,21 @@ public final class StoreReader {
     /// its bucket.
     public func locate(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max,
                        filling statistic: Rollup.Statistic? = nil) -> [SeriesLocation] {
-        var locations: [[UInt8]: SeriesLocation] = [:]
+        // In the order first seen, with their keys and where each key is: a segment's series come
+        // in key order, so with one segment (the usual case) nothing needs sorting.
+        var locations: [SeriesLocation] = []
+        var keys: [CanonicalKey] = []
+        var positions: [CanonicalKey: Int] = [:]
+        func add(_ canonical: CanonicalKey, _ key: ExpositionParser.SeriesKey, _ change: (inout SeriesLocation) -> Void) {
+            if let position = positions[canonical] {
+                change(&locations[position])
+                return
+            }
+            positions[canonical] = locations.count
+            keys.append(canonical)
+            locations.append(SeriesLocation(key: key))
+            change(&locations[locations.count - 1])
+        }
         for segmentIndex in segmentIndexes(from: from, to: to) {
             let segment = segment(segmentIndex)
             for number in candidates(segment, matchers) {
@@ -174,13 +194,14 @@ public final class StoreReader {
                 guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
                 var canonical: [UInt8] = []
                 ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
-                locations[canonical, default: SeriesLocation(key: key)].segmentSeries.append((segmentIndex, number))
+                add(CanonicalKey(canonical), key) { $0.segmentSeries.append((segmentIndex, number)) }
             }
         }
         for (headIndex, head) in heads.enumerated() {
             for (index, keyBytes) in head.contents.keys.enumerated() {
-                if locations[keyBytes] != nil {
-                    locations[keyBytes]!.headSeries.append((headIndex, index))
+                let canonical = CanonicalKey(keyBytes)
+                if let position = positions[canonical] {
+                    locations[position].headSeries.append((headIndex, index))
                     continue
                 }
                 let key = keyBytes.withUnsafeBufferPointer { bytes -> ExpositionParser.SeriesKey? in
@@ -188,7 +209,7 @@ public final class StoreReader {
                     return try? ExpositionParser.parseSeriesKey(&cursor)
                 }
                 guard let key, matchers.allSatisfy({ $0.matches(key) }) else { continue }
-                locations[keyBytes, default: SeriesLocation(key: key)].headSeries.append((headIndex, index))
+                add(canonical, key) { $0.headSeries.append((headIndex, index)) }
             }
         }
         if let statistic, let wanted = try? LabelMatcher(Rollup.label, .equal, statistic.rawValue) {
@@ -205,12 +226,45 @@ public final class StoreReader {
                         guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
                         var canonical: [UInt8] = []
                         ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
-                        locations[canonical, default: SeriesLocation(key: key)].rollupSeries.append((tierIndex, segmentIndex, number))
+                        add(CanonicalKey(canonical), key) { $0.rollupSeries.append((tierIndex, segmentIndex, number)) }
                     }
                 }
             }
         }
-        return locations.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { locations[$0]! }
+        if zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) { return locations }
+        return keys.indices.sorted { keys[$0] < keys[$1] }.map { locations[$0] }
+    }
+
+    /// A series' canonical key (`ExpositionWriter.appendSeriesKey`) as a dictionary and sort key,
+    /// hashed in one call and compared with memcmp: `[UInt8]` hashes and compares a byte at a
+    /// time, which took a third of locating a few thousand series.
+    struct CanonicalKey: Hashable, Comparable {
+        let bytes: [UInt8]
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+
+        static func == (left: CanonicalKey, right: CanonicalKey) -> Bool {
+            left.bytes.count == right.bytes.count && compare(left, right) == 0
+        }
+
+        /// Byte order, as `lexicographicallyPrecedes` gives it.
+        static func < (left: CanonicalKey, right: CanonicalKey) -> Bool {
+            let order = compare(left, right)
+            return order != 0 ? order < 0 : left.bytes.count < right.bytes.count
+        }
+
+        /// memcmp over the common length.
+        private static func compare(_ left: CanonicalKey, _ right: CanonicalKey) -> Int32 {
+            let common = min(left.bytes.count, right.bytes.count)
+            guard common > 0 else { return 0 }
+            return left.bytes.withUnsafeBytes { first in
+                right.bytes.withUnsafeBytes { second in memcmp(first.baseAddress!, second.baseAddress!, common) }
+            }
+        }
     }
 
     /// A located series' samples in [from, to], merged from every file, sorted, without
