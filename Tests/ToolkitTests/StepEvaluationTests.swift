@@ -94,6 +94,40 @@ final class StepEvaluationTests: XCTestCase {
         }
     }
 
+    /// Aggregations big enough to be split across threads by ranges of steps (300 series × 601
+    /// steps, three ranges of 256) give what step-by-step evaluation gives, to the bit: with gaps,
+    /// NaN, infinities and sums that overflow.
+    func testAggregationsSplitAcrossThreadsAgreeWithStepByStep() throws {
+        let memory = MemorySource()
+        var random = SeededRandom(seed: 11)
+        for number in 0..<300 {
+            var timestamps: [Int64] = [], values: [Double] = []
+            for step in 0..<1200 where !(number % 5 == 0 && step % 97 < 30) {
+                timestamps.append(Int64(step) * 15_000)
+                switch Int.random(in: 0..<1000, using: &random) {
+                case 0: values.append(.nan)
+                case 1: values.append(number % 2 == 0 ? .infinity : -.infinity)
+                case 2: values.append(1.7e308)
+                default: values.append(Double(Int.random(in: -1_000_000...1_000_000, using: &random)) / 1000)
+                }
+            }
+            memory.set([Label("__name__", "v"), Label("g", "g\(number % 7)"), Label("n", "\(number)")], timestamps: timestamps, values: values)
+        }
+        for operation in ["sum", "avg", "min", "max", "count", "group", "stddev", "stdvar"] {
+            let text = "\(operation) by (g) (v)"
+            let expression = try Parser.parse(text)
+            XCTAssertTrue(Evaluator.stepEvaluable(expression), text)
+            let fast = try Evaluator(source: memory).range(expression, start: 0, end: 18_000_000, step: 30_000)
+            let reference = Evaluator(source: memory)
+            reference.alwaysStepByStep = true
+            let expected = try reference.range(expression, start: 0, end: 18_000_000, step: 30_000)
+            XCTAssertEqual(fast.count, 7, text)
+            XCTAssertEqual(fast.map(\.labels), expected.map(\.labels), text)
+            XCTAssertEqual(fast.map(\.timestamps), expected.map(\.timestamps), text)
+            XCTAssertEqual(fast.flatMap(\.values).map(\.bitPattern), expected.flatMap(\.values).map(\.bitPattern), text)
+        }
+    }
+
     func testWorkersEachTakeTheirShare() {
         let slots = WorkerSlots<Int>(1000)
         Workers.run(4) { worker in

@@ -278,64 +278,97 @@ extension Evaluator {
             if members[labels] == nil { order.append(labels) }
             members[labels, default: []].append(number)
         }
-        var result: [StepSeries] = []
-        var values: [Double] = []
-        for labels in order {
-            let group = members[labels]!
+        let groups = order.map { members[$0]! }
+        // Each group's steps in ranges, on every processor when there is enough to do: a step's
+        // members are still taken in the same order, so the answer is the same to the bit.
+        let rangeSteps = 256
+        let ranges = (grid.count + rangeSteps - 1) / rangeSteps
+        let combined = (0..<groups.count).map { _ in StepBuffers(count: grid.count) }
+        let workers = series.count * grid.count < 1 << 16 ? 1 : Workers.available
+        Workers.forEach(groups.count * ranges, workers: workers, batch: 1) { _, task in
+            let group = groups[task / ranges]
+            let first = task % ranges * rangeSteps
+            Evaluator.combine(operation, group.map { series[$0] }, steps: first..<min(first + rangeSteps, grid.count), into: combined[task / ranges])
+        }
+        return order.indices.map { number in
             // A name kept by `by (__name__)` is still dropped at the end if its members' were.
-            let dropsName = !without && grouping.contains(Segment.nameLabel) && group.contains { series[$0].dropsName }
-            var combined = StepSeries(labels: labels, dropsName: dropsName, values: [Double](repeating: 0, count: grid.count),
-                                      present: [Bool](repeating: false, count: grid.count))
-            switch operation {
-            case .sum, .avg, .count, .group, .min, .max:
-                // Member by member, a running sum (or extreme) per step: the same operations in the
-                // same order as gathering each step's values first.
-                var sums = operation == .sum || operation == .avg ? [KahanSum](repeating: KahanSum(), count: grid.count) : []
-                var counts = [Int](repeating: 0, count: grid.count)
-                for member in group {
-                    let one = series[member]
-                    for index in 0..<grid.count where one.present[index] {
-                        let value = one.values[index]
-                        counts[index] += 1
-                        switch operation {
-                        case .sum, .avg: sums[index].add(value)
-                        case .min: if counts[index] == 1 || combined.values[index].isNaN || value < combined.values[index] { combined.values[index] = value }
-                        case .max: if counts[index] == 1 || combined.values[index].isNaN || value > combined.values[index] { combined.values[index] = value }
-                        default: break
-                        }
-                    }
-                }
-                for index in 0..<grid.count where counts[index] > 0 {
-                    combined.present[index] = true
+            let dropsName = !without && grouping.contains(Segment.nameLabel) && groups[number].contains { series[$0].dropsName }
+            return StepSeries(labels: order[number], dropsName: dropsName, values: Array(combined[number].values), present: Array(combined[number].present))
+        }
+    }
+
+    /// One group's aggregation over `steps`, written into `combined` (whose other steps it
+    /// leaves alone).
+    private static func combine(_ operation: AggregationOperator, _ members: [StepSeries], steps: Range<Int>, into combined: StepBuffers) {
+        let values = combined.values, present = combined.present
+        switch operation {
+        case .sum, .avg, .count, .group, .min, .max:
+            // Member by member, a running sum (or extreme) per step: the same operations in the
+            // same order as gathering each step's values first.
+            var sums = operation == .sum || operation == .avg ? [KahanSum](repeating: KahanSum(), count: steps.count) : []
+            var counts = [Int](repeating: 0, count: steps.count)
+            for one in members {
+                for index in steps where one.present[index] {
+                    let value = one.values[index], slot = index - steps.lowerBound
+                    counts[slot] += 1
                     switch operation {
-                    case .sum: combined.values[index] = sums[index].result
-                    case .count: combined.values[index] = Double(counts[index])
-                    case .group: combined.values[index] = 1
-                    case .avg:
-                        let sum = sums[index].result
-                        if sum.isFinite {
-                            combined.values[index] = sum / Double(counts[index])
-                        } else {
-                            // Overflow or non-finite members: the mean as one step's values give it.
-                            values.removeAll(keepingCapacity: true)
-                            for member in group where series[member].present[index] { values.append(series[member].values[index]) }
-                            combined.values[index] = Evaluator.mean(values)
-                        }
+                    case .sum, .avg: sums[slot].add(value)
+                    case .min: if counts[slot] == 1 || values[index].isNaN || value < values[index] { values[index] = value }
+                    case .max: if counts[slot] == 1 || values[index].isNaN || value > values[index] { values[index] = value }
                     default: break
                     }
                 }
-            default:
-                for index in 0..<grid.count {
-                    values.removeAll(keepingCapacity: true)
-                    for member in group where series[member].present[index] { values.append(series[member].values[index]) }
-                    guard !values.isEmpty else { continue }
-                    combined.present[index] = true
-                    combined.values[index] = operation == .stddev ? sqrt(Evaluator.variance(values)) : Evaluator.variance(values)
+            }
+            var gathered: [Double] = []
+            for index in steps where counts[index - steps.lowerBound] > 0 {
+                let slot = index - steps.lowerBound
+                present[index] = true
+                switch operation {
+                case .sum: values[index] = sums[slot].result
+                case .count: values[index] = Double(counts[slot])
+                case .group: values[index] = 1
+                case .avg:
+                    let sum = sums[slot].result
+                    if sum.isFinite {
+                        values[index] = sum / Double(counts[slot])
+                    } else {
+                        // Overflow or non-finite members: the mean as one step's values give it.
+                        gathered.removeAll(keepingCapacity: true)
+                        for one in members where one.present[index] { gathered.append(one.values[index]) }
+                        values[index] = Evaluator.mean(gathered)
+                    }
+                default: break
                 }
             }
-            result.append(combined)
+        default:
+            var gathered: [Double] = []
+            for index in steps {
+                gathered.removeAll(keepingCapacity: true)
+                for one in members where one.present[index] { gathered.append(one.values[index]) }
+                guard !gathered.isEmpty else { continue }
+                present[index] = true
+                values[index] = operation == .stddev ? sqrt(Evaluator.variance(gathered)) : Evaluator.variance(gathered)
+            }
         }
-        return result
+    }
+
+    /// An aggregated series' values and presence per step while workers fill disjoint ranges
+    /// of them.
+    private final class StepBuffers: @unchecked Sendable {
+        let values: UnsafeMutableBufferPointer<Double>
+        let present: UnsafeMutableBufferPointer<Bool>
+
+        init(count: Int) {
+            values = .allocate(capacity: count)
+            values.initialize(repeating: 0)
+            present = .allocate(capacity: count)
+            present.initialize(repeating: false)
+        }
+
+        deinit {
+            values.deallocate()
+            present.deallocate()
+        }
     }
 
     /// Arithmetic or comparison where at least one side is a scalar.
