@@ -333,6 +333,38 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(read.first?.values, samples.map(\.value))
     }
 
+    /// A writer may seal a window between a reader's listing of the store and its reading of the
+    /// head log: the reader reads the segment that replaced the log, and names no problem. A head
+    /// log gone with nothing in its place is named.
+    func testAHeadLogSealedAfterTheListingIsReadFromItsSegment() throws {
+        let base: Int64 = 1_704_067_200_000
+        let samples = (0..<30).map { Sample(name: "m", value: Double($0), timestamp: base + Int64($0) * 60_000) }
+        _ = try write(samples, close: false)
+        let layout = StoreLayout(directory: directory)
+        let listed = (segments: try layout.segments(), headLogs: try layout.headLogs())
+        XCTAssertEqual(listed.segments.count, 0)
+        XCTAssertEqual(listed.headLogs.count, 1, "the window is not sealed yet")
+        // The next writer seals the window (its end is long past) and removes the head log.
+        try StoreWriter(directory: directory).close()
+        XCTAssertFalse(FileSystem.exists(listed.headLogs[0].path))
+        XCTAssertEqual(try layout.segments().count, 1)
+        let reader = try StoreReader(directory: directory, rollup: nil, listed: listed)
+        XCTAssertEqual(reader.problems, [])
+        XCTAssertEqual(reader.heads.count, 0)
+        let read = reader.locate(matching: []).map { reader.samples(of: $0) }
+        XCTAssertEqual(read.first?.timestamps, samples.map(\.timestamp!))
+        XCTAssertEqual(read.first?.values, samples.map(\.value))
+
+        // A head log that vanished without a segment in its place (removed by hand).
+        _ = try write([Sample(name: "m", value: 99, timestamp: base + 86_400_000)], close: false)
+        let again = (segments: try layout.segments(), headLogs: try layout.headLogs())
+        XCTAssertEqual(again.headLogs.count, 1)
+        try FileManager.default.removeItem(atPath: again.headLogs[0].path)
+        let late = try StoreReader(directory: directory, rollup: nil, listed: again)
+        XCTAssertEqual(late.problems, ["\(again.headLogs[0].path): gone while the store was read, and no segment replaces it"])
+        XCTAssertEqual(late.locate(matching: []).map { late.samples(of: $0).values }, [samples.map(\.value)])
+    }
+
     /// The check that a histogram bucket's chunk has its base's timestamps.
     func testTimestampsArePrefixOfTheBase() {
         XCTAssertTrue(Segment.samePrefix([1, 2], of: [1, 2, 3]))

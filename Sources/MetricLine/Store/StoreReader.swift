@@ -54,7 +54,16 @@ public final class StoreReader {
 
     /// Opens the store's raw samples, or with `rollup` its rollups of that step (whose series
     /// carry the label `__rollup__`; see `Rollup`).
-    public init(directory: String, rollup: Int64? = nil) throws(StoreError) {
+    public convenience init(directory: String, rollup: Int64? = nil) throws(StoreError) {
+        try self.init(directory: directory, rollup: rollup, listed: nil)
+    }
+
+    /// A file as the store's layout lists it.
+    typealias ListedFile = (window: Int64, generation: UInt64, path: String)
+
+    /// Opens the store from its files as `listed` earlier (segments, head logs), or as listed
+    /// now: tests stand for a writer that sealed a window between the listing and the reading.
+    init(directory: String, rollup: Int64?, listed: (segments: [ListedFile], headLogs: [ListedFile])?) throws(StoreError) {
         layout = StoreLayout(directory: directory)
         rollupStep = rollup
         guard FileSystem.exists(layout.segmentDirectory) || FileSystem.exists(layout.headDirectory) else {
@@ -63,10 +72,14 @@ public final class StoreReader {
         if let rollup, !FileSystem.exists(layout.rollupDirectory(step: rollup)) {
             throw StoreError("\(layout.directory): no rollups of step \(Duration.text(rollup)) (see mstore compact --policy)")
         }
-        try addSlots()
-        let headLogs = rollup == nil ? try layout.headLogs() : []
+        try addSlots(listed?.segments)
+        let headLogs: [ListedFile]
+        if rollup != nil { headLogs = [] } else if let listed { headLogs = listed.headLogs } else { headLogs = try layout.headLogs() }
         // Segments that may replace a head log (sealed from it) are later than it.
-        if let earliest = headLogs.map(\.generation).min() { open(through: earliest) }
+        guard let earliest = headLogs.map(\.generation).min() else { return }
+        open(through: earliest)
+        var headGenerations: [UInt64] = []
+        var vanished: [ListedFile] = []
         for file in headLogs where !replaced.contains(file.generation) {
             do throws(StoreError) {
                 let contents = try HeadLog.read(file.path)
@@ -74,10 +87,22 @@ public final class StoreReader {
                     ownProblems.append("\(file.path): \(contents.damagedBytes) bytes after the last whole record (a torn write; the writer cuts it off)")
                 }
                 heads.append((file.path, contents))
+                headGenerations.append(file.generation)
             } catch {
-                ownProblems.append(error.message)
+                if FileSystem.exists(file.path) { ownProblems.append(error.message) } else { vanished.append(file) }
             }
         }
+        guard !vanished.isEmpty else { return }
+        // A head log gone since the listing was sealed into a segment by a writer meanwhile (no
+        // lock keeps writers and readers apart): the files are listed again and the segments that
+        // replace it read instead, and so are the samples of head logs read whole but sealed too.
+        try? addSlots()
+        open(through: earliest)
+        for file in vanished where !replaced.contains(file.generation) {
+            ownProblems.append("\(file.path): gone while the store was read, and no segment replaces it")
+        }
+        let kept = headGenerations.indices.filter { !replaced.contains(headGenerations[$0]) }
+        heads = kept.map { heads[$0] }
     }
 
     /// A segment file, known by its footer's time range until it is opened.
@@ -98,10 +123,12 @@ public final class StoreReader {
         }
     }
 
-    /// Adds a slot for every segment file not known yet.
-    private func addSlots() throws(StoreError) {
+    /// Adds a slot for every segment file not known yet: of `listed`, or as listed now.
+    private func addSlots(_ listed: [ListedFile]? = nil) throws(StoreError) {
         let known = Set(slots.map(\.generation))
-        for file in try layout.segments(rollup: rollupStep) where !known.contains(file.generation) {
+        let files: [ListedFile]
+        if let listed { files = listed } else { files = try layout.segments(rollup: rollupStep) }
+        for file in files where !known.contains(file.generation) {
             // A footer that cannot be read gives no range: such a segment is opened by every read,
             // which reports what is wrong with it.
             let range = Segment.timeRange(path: file.path) ?? (.min, .max)
