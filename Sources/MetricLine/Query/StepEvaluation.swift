@@ -284,11 +284,11 @@ extension Evaluator {
         let rangeSteps = 256
         let ranges = (grid.count + rangeSteps - 1) / rangeSteps
         let combined = (0..<groups.count).map { _ in StepBuffers(count: grid.count) }
-        let workers = series.count * grid.count < 1 << 16 ? 1 : Workers.available
+        let memberSeries = groups.map { group in group.map { series[$0] } }
+        let workers = series.count * grid.count < 1 << 16 ? 1 : min(Workers.available, groups.count * ranges)
         Workers.forEach(groups.count * ranges, workers: workers, batch: 1) { _, task in
-            let group = groups[task / ranges]
             let first = task % ranges * rangeSteps
-            Evaluator.combine(operation, group.map { series[$0] }, steps: first..<min(first + rangeSteps, grid.count), into: combined[task / ranges])
+            Evaluator.combine(operation, memberSeries[task / ranges], steps: first..<min(first + rangeSteps, grid.count), into: combined[task / ranges])
         }
         return order.indices.map { number in
             // A name kept by `by (__name__)` is still dropped at the end if its members' were.

@@ -84,7 +84,7 @@ public struct Compactor {
 
     /// Removes, from the segments of one tier, the series whose retention has passed: a segment
     /// all of whose series have expired is deleted, one with some is rewritten without them.
-    private func expire(tier: RetentionPolicy.Tier, files: [(window: Int64, generation: UInt64, path: String)], newest: Int64,
+    private func expire(tier: RetentionPolicy.Tier, files: [StoreLayout.File], newest: Int64,
                         report: inout Report, takeGeneration: () -> UInt64) throws(StoreError) {
         guard policy.rules.contains(where: { $0.tier == tier }) else { return }
         for file in files {

@@ -12,6 +12,9 @@
 public struct StoreLayout: Sendable {
     public let directory: String
 
+    /// A segment or head log as listed: its window's start, its generation and its path.
+    public typealias File = (window: Int64, generation: UInt64, path: String)
+
     public init(directory: String) {
         var trimmed = directory
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
@@ -53,7 +56,7 @@ public struct StoreLayout: Sendable {
     }
 
     /// Head logs present: window, generation, path.
-    public func headLogs() throws(StoreError) -> [(window: Int64, generation: UInt64, path: String)] {
+    public func headLogs() throws(StoreError) -> [File] {
         guard FileSystem.exists(headDirectory) else { return [] }
         return try FileSystem.list(headDirectory).compactMap { name in
             StoreLayout.parse(name, suffix: ".wal").map { ($0.window, $0.generation, headDirectory + "/" + name) }
@@ -62,7 +65,7 @@ public struct StoreLayout: Sendable {
 
     /// Segments present (finished ones only): window, generation, path. With `rollup`, those of
     /// that rollup step instead of the raw ones.
-    public func segments(rollup step: Int64? = nil) throws(StoreError) -> [(window: Int64, generation: UInt64, path: String)] {
+    public func segments(rollup step: Int64? = nil) throws(StoreError) -> [File] {
         let folder = step.map { rollupDirectory(step: $0) } ?? segmentDirectory
         guard FileSystem.exists(folder) else { return [] }
         return try FileSystem.list(folder).compactMap { name in

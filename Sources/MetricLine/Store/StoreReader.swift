@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Reads a store without locking it: the sealed segments (whole files only) and the head logs (up
 /// to their last whole record). A damaged file is reported and skipped; the rest stays readable.
 ///
@@ -58,12 +52,9 @@ public final class StoreReader {
         try self.init(directory: directory, rollup: rollup, listed: nil)
     }
 
-    /// A file as the store's layout lists it.
-    typealias ListedFile = (window: Int64, generation: UInt64, path: String)
-
     /// Opens the store from its files as `listed` earlier (segments, head logs), or as listed
     /// now: tests stand for a writer that sealed a window between the listing and the reading.
-    init(directory: String, rollup: Int64?, listed: (segments: [ListedFile], headLogs: [ListedFile])?) throws(StoreError) {
+    init(directory: String, rollup: Int64?, listed: (segments: [StoreLayout.File], headLogs: [StoreLayout.File])?) throws(StoreError) {
         layout = StoreLayout(directory: directory)
         rollupStep = rollup
         guard FileSystem.exists(layout.segmentDirectory) || FileSystem.exists(layout.headDirectory) else {
@@ -72,37 +63,39 @@ public final class StoreReader {
         if let rollup, !FileSystem.exists(layout.rollupDirectory(step: rollup)) {
             throw StoreError("\(layout.directory): no rollups of step \(Duration.text(rollup)) (see mstore compact --policy)")
         }
-        try addSlots(listed?.segments)
-        let headLogs: [ListedFile]
+        // Head logs are listed before segments: a window sealed in between then has its segment
+        // listed, or its head log gone when read (below), never neither.
+        let headLogs: [StoreLayout.File]
         if rollup != nil { headLogs = [] } else if let listed { headLogs = listed.headLogs } else { headLogs = try layout.headLogs() }
+        try addSlots(listed?.segments)
         // Segments that may replace a head log (sealed from it) are later than it.
         guard let earliest = headLogs.map(\.generation).min() else { return }
         open(through: earliest)
-        var headGenerations: [UInt64] = []
-        var vanished: [ListedFile] = []
+        var read: [(generation: UInt64, path: String, tornBytes: Int)] = []
+        var vanished = false
         for file in headLogs where !replaced.contains(file.generation) {
             do throws(StoreError) {
                 let contents = try HeadLog.read(file.path)
-                if contents.damagedBytes > 0 {
-                    ownProblems.append("\(file.path): \(contents.damagedBytes) bytes after the last whole record (a torn write; the writer cuts it off)")
-                }
                 heads.append((file.path, contents))
-                headGenerations.append(file.generation)
+                read.append((file.generation, file.path, contents.damagedBytes))
             } catch {
-                if FileSystem.exists(file.path) { ownProblems.append(error.message) } else { vanished.append(file) }
+                if FileSystem.exists(file.path) { ownProblems.append(error.message) } else { vanished = true }
             }
         }
-        guard !vanished.isEmpty else { return }
-        // A head log gone since the listing was sealed into a segment by a writer meanwhile (no
-        // lock keeps writers and readers apart): the files are listed again and the segments that
-        // replace it read instead, and so are the samples of head logs read whole but sealed too.
-        try? addSlots()
-        open(through: earliest)
-        for file in vanished where !replaced.contains(file.generation) {
-            ownProblems.append("\(file.path): gone while the store was read, and no segment replaces it")
+        if vanished {
+            // A head log gone since the listing was sealed by a writer meanwhile (no lock keeps
+            // writers and readers apart): the files are listed again and the segments that
+            // replace it read instead. Those may also replace logs read whole, which are dropped.
+            // (A window with no samples is sealed into nothing, and a seal then compacted leaves
+            // a segment that names only what it merged: so a vanished log is not a problem.)
+            try? addSlots()
+            open(through: earliest)
         }
-        let kept = headGenerations.indices.filter { !replaced.contains(headGenerations[$0]) }
+        let kept = read.indices.filter { !replaced.contains(read[$0].generation) }
         heads = kept.map { heads[$0] }
+        for log in kept.map({ read[$0] }) where log.tornBytes > 0 {
+            ownProblems.append("\(log.path): \(log.tornBytes) bytes after the last whole record (a torn write; the writer cuts it off)")
+        }
     }
 
     /// A segment file, known by its footer's time range until it is opened.
@@ -124,9 +117,9 @@ public final class StoreReader {
     }
 
     /// Adds a slot for every segment file not known yet: of `listed`, or as listed now.
-    private func addSlots(_ listed: [ListedFile]? = nil) throws(StoreError) {
+    private func addSlots(_ listed: [StoreLayout.File]? = nil) throws(StoreError) {
         let known = Set(slots.map(\.generation))
-        let files: [ListedFile]
+        let files: [StoreLayout.File]
         if let listed { files = listed } else { files = try layout.segments(rollup: rollupStep) }
         for file in files where !known.contains(file.generation) {
             // A footer that cannot be read gives no range: such a segment is opened by every read,
@@ -202,9 +195,9 @@ public final class StoreReader {
         // In the order first seen, with their keys and where each key is: a segment's series come
         // in key order, so with one segment (the usual case) nothing needs sorting.
         var locations: [SeriesLocation] = []
-        var keys: [CanonicalKey] = []
-        var positions: [CanonicalKey: Int] = [:]
-        func add(_ canonical: CanonicalKey, _ key: ExpositionParser.SeriesKey, _ change: (inout SeriesLocation) -> Void) {
+        var keys: [CanonicalSeriesKey] = []
+        var positions: [CanonicalSeriesKey: Int] = [:]
+        func add(_ canonical: CanonicalSeriesKey, _ key: ExpositionParser.SeriesKey, _ change: (inout SeriesLocation) -> Void) {
             if let position = positions[canonical] {
                 change(&locations[position])
                 return
@@ -221,12 +214,12 @@ public final class StoreReader {
                 guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
                 var canonical: [UInt8] = []
                 ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
-                add(CanonicalKey(canonical), key) { $0.segmentSeries.append((segmentIndex, number)) }
+                add(CanonicalSeriesKey(canonical), key) { $0.segmentSeries.append((segmentIndex, number)) }
             }
         }
         for (headIndex, head) in heads.enumerated() {
             for (index, keyBytes) in head.contents.keys.enumerated() {
-                let canonical = CanonicalKey(keyBytes)
+                let canonical = CanonicalSeriesKey(keyBytes)
                 if let position = positions[canonical] {
                     locations[position].headSeries.append((headIndex, index))
                     continue
@@ -253,45 +246,13 @@ public final class StoreReader {
                         guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
                         var canonical: [UInt8] = []
                         ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
-                        add(CanonicalKey(canonical), key) { $0.rollupSeries.append((tierIndex, segmentIndex, number)) }
+                        add(CanonicalSeriesKey(canonical), key) { $0.rollupSeries.append((tierIndex, segmentIndex, number)) }
                     }
                 }
             }
         }
         if zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) { return locations }
         return keys.indices.sorted { keys[$0] < keys[$1] }.map { locations[$0] }
-    }
-
-    /// A series' canonical key (`ExpositionWriter.appendSeriesKey`) as a dictionary and sort key,
-    /// hashed in one call and compared with memcmp: `[UInt8]` hashes and compares a byte at a
-    /// time, which took a third of locating a few thousand series.
-    struct CanonicalKey: Hashable, Comparable {
-        let bytes: [UInt8]
-
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-        func hash(into hasher: inout Hasher) {
-            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
-
-        static func == (left: CanonicalKey, right: CanonicalKey) -> Bool {
-            left.bytes.count == right.bytes.count && compare(left, right) == 0
-        }
-
-        /// Byte order, as `lexicographicallyPrecedes` gives it.
-        static func < (left: CanonicalKey, right: CanonicalKey) -> Bool {
-            let order = compare(left, right)
-            return order != 0 ? order < 0 : left.bytes.count < right.bytes.count
-        }
-
-        /// memcmp over the common length.
-        private static func compare(_ left: CanonicalKey, _ right: CanonicalKey) -> Int32 {
-            let common = min(left.bytes.count, right.bytes.count)
-            guard common > 0 else { return 0 }
-            return left.bytes.withUnsafeBytes { first in
-                right.bytes.withUnsafeBytes { second in memcmp(first.baseAddress!, second.baseAddress!, common) }
-            }
-        }
     }
 
     /// A located series' samples in [from, to], merged from every file, sorted, without

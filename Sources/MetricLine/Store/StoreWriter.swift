@@ -210,7 +210,7 @@ public final class StoreWriter {
     }
 
     /// Reads the window's head logs, writes their samples as one segment, then removes them.
-    private func seal(window: Int64, files: [(window: Int64, generation: UInt64, path: String)]) throws(StoreError) {
+    private func seal(window: Int64, files: [StoreLayout.File]) throws(StoreError) {
         if let open = logs.removeValue(forKey: window) {
             try open.write()
             try open.sync()
@@ -255,7 +255,7 @@ public final class StoreWriter {
     }
 
     /// Seals a window from its head log files.
-    private func sealFromFiles(_ files: [(window: Int64, generation: UInt64, path: String)], to path: String, generation: UInt64) throws(StoreError) {
+    private func sealFromFiles(_ files: [StoreLayout.File], to path: String, generation: UInt64) throws(StoreError) {
         var merged: [[UInt8]: (key: ExpositionParser.SeriesKey, timestamps: [Int64], values: [Double])] = [:]
         for file in files {
             let contents = try HeadLog.read(file.path)
