@@ -117,18 +117,17 @@ public struct Compactor {
 
     /// Writes one segment with every series of `segments`, then removes them.
     private func merge(_ segments: [Segment.Reader], into path: String, generation: UInt64) throws(StoreError) -> Segment.Summary {
-        var sources: [[UInt8]: [(segment: Int, number: Int)]] = [:]
-        var keys: [[UInt8]: ExpositionParser.SeriesKey] = [:]
+        var sources: [CanonicalSeriesKey: [(segment: Int, number: Int)]] = [:]
+        var keys: [CanonicalSeriesKey: ExpositionParser.SeriesKey] = [:]
         for (segmentIndex, segment) in segments.enumerated() {
             for number in 0..<segment.seriesCount {
                 let key = segment.key(number)
-                var canonical: [UInt8] = []
-                ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
+                let canonical = CanonicalSeriesKey(key)
                 sources[canonical, default: []].append((segmentIndex, number))
                 keys[canonical] = key
             }
         }
-        let order = sources.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let order = sources.keys.sorted()
         // A chunk that cannot be read stops the merge before anything is replaced.
         let summary = try Segment.write(keys: order.map { keys[$0]! }, to: path, generation: generation,
                                         replaces: segments.map(\.generation)) { number throws(StoreError) in

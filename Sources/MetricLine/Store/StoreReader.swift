@@ -212,9 +212,7 @@ public final class StoreReader {
             for number in candidates(segment, matchers) {
                 let key = segment.key(number)
                 guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
-                var canonical: [UInt8] = []
-                ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
-                add(CanonicalSeriesKey(canonical), key) { $0.segmentSeries.append((segmentIndex, number)) }
+                add(CanonicalSeriesKey(key), key) { $0.segmentSeries.append((segmentIndex, number)) }
             }
         }
         for (headIndex, head) in heads.enumerated() {
@@ -244,9 +242,7 @@ public final class StoreReader {
                         let key = ExpositionParser.SeriesKey(name: rollupKey.name, labels: rollupKey.labels.filter { $0.name != Rollup.label })
                         // The statistic's label aside, the rollup series must match as a raw one would.
                         guard matchers.allSatisfy({ $0.matches(key) }) else { continue }
-                        var canonical: [UInt8] = []
-                        ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &canonical)
-                        add(CanonicalSeriesKey(canonical), key) { $0.rollupSeries.append((tierIndex, segmentIndex, number)) }
+                        add(CanonicalSeriesKey(key), key) { $0.rollupSeries.append((tierIndex, segmentIndex, number)) }
                     }
                 }
             }

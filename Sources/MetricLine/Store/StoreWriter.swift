@@ -256,28 +256,28 @@ public final class StoreWriter {
 
     /// Seals a window from its head log files.
     private func sealFromFiles(_ files: [StoreLayout.File], to path: String, generation: UInt64) throws(StoreError) {
-        var merged: [[UInt8]: (key: ExpositionParser.SeriesKey, timestamps: [Int64], values: [Double])] = [:]
+        var merged: [CanonicalSeriesKey: (key: ExpositionParser.SeriesKey, timestamps: [Int64], values: [Double])] = [:]
         for file in files {
             let contents = try HeadLog.read(file.path)
             if contents.damagedBytes > 0 { warnings.append("\(file.path): ignored \(contents.damagedBytes) bytes after the last whole record") }
             for index in contents.keys.indices {
-                let keyBytes = contents.keys[index]
-                if merged[keyBytes] == nil {
+                let keyBytes = contents.keys[index], canonical = CanonicalSeriesKey(keyBytes)
+                if merged[canonical] == nil {
                     let key = keyBytes.withUnsafeBufferPointer { bytes -> ExpositionParser.SeriesKey? in
                         var cursor = Cursor(bytes)
                         return try? ExpositionParser.parseSeriesKey(&cursor)
                     }
                     guard let key else { throw StoreError("\(file.path): unreadable series key") }
-                    merged[keyBytes] = (key, [], [])
+                    merged[canonical] = (key, [], [])
                 }
-                merged[keyBytes]!.timestamps.append(contentsOf: contents.timestamps[index])
-                merged[keyBytes]!.values.append(contentsOf: contents.values[index])
+                merged[canonical]!.timestamps.append(contentsOf: contents.timestamps[index])
+                merged[canonical]!.values.append(contentsOf: contents.values[index])
             }
         }
         var series: [Segment.Series] = []
         series.reserveCapacity(merged.count)
-        for keyBytes in merged.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let entry = merged[keyBytes]!
+        for canonical in merged.keys.sorted() {
+            let entry = merged[canonical]!
             let (timestamps, values, duplicates, conflicts) = StoreWriter.sortedUnique(entry.timestamps, entry.values)
             report.duplicates += duplicates
             report.conflicts += conflicts
