@@ -129,10 +129,14 @@ extension Evaluator {
         /// For `max_over_time` and `min_over_time`: which way is better, so a window moving along
         /// a series without NaN can keep its best in a queue instead of looking at every sample.
         var extreme: Extreme? = nil
-        /// For `rate` and `increase`: the reduction of a window known to hold no counter reset,
-        /// which need not look for one (the answer is the same).
-        var resetFree: (@Sendable (_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ bounds: WindowBounds) -> Double?)? = nil
+        /// For `rate` and `increase`: which one, so a window known to hold no counter reset can
+        /// be extrapolated from its ends without looking for one (the answer is the same).
+        var counter: CounterFunction? = nil
         var reduce: @Sendable (_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ bounds: WindowBounds) -> Double?
+    }
+
+    enum CounterFunction: Sendable {
+        case rate, increase
     }
 
     enum Extreme: Sendable {
@@ -172,12 +176,8 @@ extension Evaluator {
         func over(_ reduce: @escaping @Sendable (ArraySlice<Int64>, ArraySlice<Double>) -> Double?) -> WindowReducer {
             WindowReducer { timestamps, values, _ in reduce(timestamps, values) }
         }
-        table["rate"] = WindowReducer(resetFree: { extrapolated($0, $1, $2, counter: true, rate: true, resetFree: true) }) {
-            extrapolated($0, $1, $2, counter: true, rate: true)
-        }
-        table["increase"] = WindowReducer(resetFree: { extrapolated($0, $1, $2, counter: true, rate: false, resetFree: true) }) {
-            extrapolated($0, $1, $2, counter: true, rate: false)
-        }
+        table["rate"] = WindowReducer(counter: .rate) { extrapolated($0, $1, $2, counter: true, rate: true) }
+        table["increase"] = WindowReducer(counter: .increase) { extrapolated($0, $1, $2, counter: true, rate: false) }
         table["delta"] = WindowReducer { extrapolated($0, $1, $2, counter: false, rate: false) }
         table["irate"] = over { timestamps, values in instant(timestamps, values, rate: true) }
         table["idelta"] = over { timestamps, values in instant(timestamps, values, rate: false) }
@@ -377,25 +377,34 @@ extension Evaluator {
 
     /// rate / increase / delta of one window, with Prometheus's extrapolation to the window's
     /// edges; nil with fewer than two samples.
-    /// `resetFree` says the caller knows no value in the window falls below the one before.
     static func extrapolated(_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ window: WindowBounds,
-                             counter: Bool, rate: Bool, resetFree: Bool = false) -> Double? {
+                             counter: Bool, rate: Bool) -> Double? {
         guard values.count >= 2 else { return nil }
         var correction = 0.0
-        let firstValue = values.first!, lastValue = values.last!
-        var previous = firstValue
-        if counter && !resetFree {
+        if counter {
+            var previous = values.first!
             for value in values.dropFirst() {
                 if value < previous { correction += previous }
                 previous = value
             }
         }
-        var increase = lastValue - firstValue + correction
-        let first = Double(timestamps.first!), last = Double(timestamps.last!)
+        return extrapolated(first: (timestamps.first!, values.first!), last: (timestamps.last!, values.last!), count: values.count,
+                            correction: correction, window, counter: counter, rate: rate)
+    }
+
+    /// The extrapolation itself, from a window's first and last samples, how many it holds (at
+    /// least two) and the counter resets' correction: what range evaluation calls directly for a
+    /// window it knows to be free of resets, so both ways compute the same bits.
+    @inline(__always)
+    static func extrapolated(first firstSample: (time: Int64, value: Double), last lastSample: (time: Int64, value: Double), count: Int,
+                             correction: Double, _ window: WindowBounds, counter: Bool, rate: Bool) -> Double {
+        let firstValue = firstSample.value
+        var increase = lastSample.value - firstValue + correction
+        let first = Double(firstSample.time), last = Double(lastSample.time)
         var durationToStart = (first - Double(window.start)) / 1000
         let durationToEnd = (Double(window.end) - last) / 1000
         let sampled = (last - first) / 1000
-        let average = sampled / Double(values.count - 1)
+        let average = sampled / Double(count - 1)
         let threshold = average * 1.1
         if durationToStart >= threshold { durationToStart = average / 2 }
         if counter && increase > 0 && firstValue >= 0 {

@@ -155,29 +155,34 @@ extension Evaluator {
         return try mapSelected(selector.matchers) { one in
             let timestamps = one.timestamps, samples = one.values
             // One pass over the values: whether any is a staleness marker, and for rate/increase
-            // the resets (a value below the one before) up to each sample, so a window without
-            // one skips looking. Both are per-sample costs that add up over long ranges.
-            var hasMarkers = false
-            var resetsThrough: [Int32] = []
+            // whether any falls below the one before (a counter reset). Series with resets count
+            // them up to each sample, so a window without one skips looking.
+            var hasMarkers = false, hasResets = false
             samples.withUnsafeBufferPointer { sampled in
-                guard reducer.resetFree != nil else {
+                guard reducer.counter != nil else {
                     hasMarkers = sampled.contains { $0.bitPattern == StaleMarker.bitPattern }
                     return
                 }
-                resetsThrough = [Int32](unsafeUninitializedCapacity: sampled.count) { counts, initialized in
-                    var resets: Int32 = 0
-                    for index in sampled.indices {
-                        if sampled[index].bitPattern == StaleMarker.bitPattern { hasMarkers = true }
-                        if index > 0 && sampled[index] < sampled[index - 1] { resets += 1 }
-                        counts[index] = resets
-                    }
-                    initialized = sampled.count
+                var previous = sampled.first ?? 0
+                for value in sampled {
+                    if value.bitPattern == StaleMarker.bitPattern { hasMarkers = true }
+                    if value < previous { hasResets = true }
+                    previous = value
+                }
+            }
+            var resetsThrough: [Int32] = []
+            if hasResets && !hasMarkers {
+                resetsThrough.reserveCapacity(samples.count)
+                var resets: Int32 = 0, previous = samples[0]
+                for value in samples {
+                    if value < previous { resets += 1 }
+                    resetsThrough.append(resets)
+                    previous = value
                 }
             }
             // Staleness markers before each sample, only for series that have any.
             var markersBefore: [Int32] = []
             if hasMarkers {
-                resetsThrough = []
                 markersBefore.reserveCapacity(samples.count + 1)
                 var count: Int32 = 0
                 markersBefore.append(0)
@@ -186,6 +191,8 @@ extension Evaluator {
                     markersBefore.append(count)
                 }
             }
+            // rate/increase of a window free of resets and markers, from its ends alone.
+            let counter = hasMarkers ? nil : reducer.counter
             var values = [Double](repeating: 0, count: grid.count)
             var present = [Bool](repeating: false, count: grid.count)
             var any = false
@@ -195,40 +202,50 @@ extension Evaluator {
             let extreme = markersBefore.isEmpty && !samples.contains(where: \.isNaN) ? reducer.extreme : nil
             var queue: [Int] = [], queueHead = 0
             var lower = 0, upper = 0
-            for index in 0..<grid.count {
-                let end = grid.time(index) - offset
-                let start = end - range
-                while lower < timestamps.count && timestamps[lower] < start { lower += 1 }
-                if upper < lower { upper = lower }
-                while upper < timestamps.count && timestamps[upper] <= end {
-                    if let extreme {
-                        while queue.count > queueHead && extreme.beats(samples[upper], samples[queue[queue.count - 1]]) { queue.removeLast() }
-                        queue.append(upper)
+            timestamps.withUnsafeBufferPointer { times in
+                samples.withUnsafeBufferPointer { sampled in
+                    for index in 0..<grid.count {
+                        let end = grid.time(index) - offset
+                        let start = end - range
+                        while lower < times.count && times[lower] < start { lower += 1 }
+                        if upper < lower { upper = lower }
+                        while upper < times.count && times[upper] <= end {
+                            if let extreme {
+                                while queue.count > queueHead && extreme.beats(sampled[upper], sampled[queue[queue.count - 1]]) { queue.removeLast() }
+                                queue.append(upper)
+                            }
+                            upper += 1
+                        }
+                        guard lower < upper else { continue }
+                        if extreme != nil {
+                            while queue[queueHead] < lower { queueHead += 1 }
+                            values[index] = sampled[queue[queueHead]]
+                            present[index] = true
+                            any = true
+                            continue
+                        }
+                        let bounds = WindowBounds(start: start, end: end, range: range)
+                        if let counter, resetsThrough.isEmpty || resetsThrough[upper - 1] == resetsThrough[lower] {
+                            guard upper - lower >= 2 else { continue }
+                            values[index] = Evaluator.extrapolated(first: (times[lower], sampled[lower]), last: (times[upper - 1], sampled[upper - 1]),
+                                                                   count: upper - lower, correction: 0, bounds, counter: true, rate: counter == .rate)
+                            present[index] = true
+                            any = true
+                            continue
+                        }
+                        let reduced: Double?
+                        if !markersBefore.isEmpty && markersBefore[upper] != markersBefore[lower] {
+                            let kept = Evaluator.withoutStaleMarkers(timestamps, samples, lower..<upper)
+                            reduced = kept.timestamps.isEmpty ? nil : reducer.reduce(kept.timestamps[...], kept.values[...], bounds)
+                        } else {
+                            reduced = reducer.reduce(timestamps[lower..<upper], samples[lower..<upper], bounds)
+                        }
+                        guard let reduced else { continue }
+                        values[index] = reduced
+                        present[index] = true
+                        any = true
                     }
-                    upper += 1
                 }
-                guard lower < upper else { continue }
-                if extreme != nil {
-                    while queue[queueHead] < lower { queueHead += 1 }
-                    values[index] = samples[queue[queueHead]]
-                    present[index] = true
-                    any = true
-                    continue
-                }
-                let bounds = WindowBounds(start: start, end: end, range: range)
-                let reduced: Double?
-                if !markersBefore.isEmpty && markersBefore[upper] != markersBefore[lower] {
-                    let kept = Evaluator.withoutStaleMarkers(timestamps, samples, lower..<upper)
-                    reduced = kept.timestamps.isEmpty ? nil : reducer.reduce(kept.timestamps[...], kept.values[...], bounds)
-                } else if let resetFree = reducer.resetFree, !resetsThrough.isEmpty, resetsThrough[upper - 1] == resetsThrough[lower] {
-                    reduced = resetFree(timestamps[lower..<upper], samples[lower..<upper], bounds)
-                } else {
-                    reduced = reducer.reduce(timestamps[lower..<upper], samples[lower..<upper], bounds)
-                }
-                guard let reduced else { continue }
-                values[index] = reduced
-                present[index] = true
-                any = true
             }
             return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present) : nil
         }
