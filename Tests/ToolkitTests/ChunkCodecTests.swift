@@ -111,4 +111,83 @@ final class ChunkCodecTests: XCTestCase {
         }
         }
     }
+
+    /// Residuals through the table code alone: every bit length and sign, Int64.min and max,
+    /// one symbol only, and skewed and flat distributions.
+    func testResidualTableRoundTrip() {
+        var random = SeededRandom(seed: 42)
+        var cases: [[Int64]] = [[0], [Int64.min], [Int64.max, Int64.min, 0, -1, 1], Array(repeating: 7, count: 1_000)]
+        cases.append((0..<64).flatMap { length -> [Int64] in
+            let magnitude: UInt64 = length == 0 ? 0 : (1 << UInt64(length - 1)) | UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64(65 - length)
+            return [Int64(bitPattern: magnitude), 0 &- Int64(bitPattern: magnitude)]
+        })
+        for _ in 0..<300 {
+            let spread = Int64(1) << Int64.random(in: 0...62, using: &random)
+            cases.append((0..<Int.random(in: 1...2_000, using: &random)).map { _ in
+                Bool.random(using: &random) ? Int64.random(in: -spread...spread, using: &random) : Int64.random(in: -3...3, using: &random)
+            })
+        }
+        for residuals in cases {
+            var encoder = RangeEncoder(format: 3)
+            let tail = ResidualTable.encode(residuals, &encoder)
+            encoder.finish()
+            let chunk = encoder.bytes + tail
+            let decoded = chunk.withUnsafeBufferPointer { buffer -> [Int64]? in
+                var decoder = RangeDecoder(buffer, format: 3)
+                guard var table = ResidualTable.Decoder(&decoder, chunk: buffer) else { return nil }
+                return residuals.map { _ in table.next() }
+            }
+            XCTAssertEqual(decoded, residuals)
+        }
+    }
+
+    /// Noisy counters, the chunks a table is for: format 3 reads them back exactly, picks the
+    /// table for them, and is at most `tableAllowance` 64ths larger than format 2.
+    func testNoisyChunksTakeTheTable() {
+        var random = SeededRandom(seed: 43)
+        let timestamps = (0..<1_440).map { 1_704_067_200_000 + Int64($0) * 15_000 }
+        var tables = 0
+        for round in 0..<50 {
+            var value = Double(Int.random(in: 0...1_000_000, using: &random)) / 100
+            let values = timestamps.map { _ in
+                value += Double(Int.random(in: 0...(round + 1) * 1_000, using: &random)) / 100
+                return value
+            }
+            let formatTwo = ChunkCodec.encode(timestamps: timestamps, values: values, format: 2)
+            let formatThree = ChunkCodec.encode(timestamps: timestamps, values: values, format: 3)
+            let decoded = formatThree.withUnsafeBufferPointer { ChunkCodec.decode($0, format: 3) }
+            XCTAssertEqual(decoded.timestamps, timestamps)
+            XCTAssertEqual(decoded.values.map(\.bitPattern), values.map(\.bitPattern))
+            XCTAssertLessThanOrEqual(formatThree.count * 64, formatTwo.count * (64 + ChunkCodec.tableAllowance) + 64)
+            if ChunkCodec.codesResidualsWithTable(formatThree) { tables += 1 }
+            // Reading stops early as well.
+            let limit = timestamps[700]
+            let partial = formatThree.withUnsafeBufferPointer { ChunkCodec.decode($0, through: limit, format: 3) }
+            XCTAssertEqual(partial.values.map(\.bitPattern), values.prefix(701).map(\.bitPattern))
+        }
+        XCTAssertGreaterThan(tables, 40, "noisy counters should be coded with a table")
+    }
+
+    func testDamagedTableChunksNeverCrash() {
+        var random = SeededRandom(seed: 44)
+        let timestamps = (0..<700).map { Int64($0) * 15_000 }
+        var value = 0.0
+        let values = timestamps.map { _ in
+            value += Double(Int.random(in: 0...50_000, using: &random)) / 100
+            return value
+        }
+        let encoded = ChunkCodec.encode(timestamps: timestamps, values: values, format: 3)
+        XCTAssertTrue(ChunkCodec.codesResidualsWithTable(encoded))
+        for _ in 0..<20_000 {
+            var damaged = encoded
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                // Mostly in the range-coded part, where the table and the lengths are.
+                let place = Bool.random(using: &random) ? Int.random(in: 0..<min(64, damaged.count), using: &random) : Int.random(in: 0..<damaged.count, using: &random)
+                damaged[place] = UInt8.random(in: 0...255, using: &random)
+            }
+            if Int.random(in: 0..<4, using: &random) == 0 { damaged = Array(damaged.prefix(Int.random(in: 0...damaged.count, using: &random))) }
+            let decoded = damaged.withUnsafeBufferPointer { ChunkCodec.decode($0, format: 3) }
+            XCTAssertEqual(decoded.timestamps.count, decoded.values.count)
+        }
+    }
 }

@@ -10,7 +10,8 @@
 ///   mean difference, whichever is smallest;
 /// - anything else (17-digit floats): differences of the IEEE bit patterns.
 /// NaN, infinities, staleness markers and -0 are kept aside as exceptions so they do not push a
-/// whole chunk off the decimal path. All of it goes through one adaptive range coder.
+/// whole chunk off the decimal path. All of it goes through one adaptive range coder, except, from
+/// format 3, residuals a table codes faster for nearly as few bytes (`ResidualTable`).
 public enum ChunkCodec {
     /// How values are represented in a chunk.
     enum ValueKind: UInt64 {
@@ -28,8 +29,16 @@ public enum ChunkCodec {
     }
 
     /// The format chunks are written in: 2 codes integers with fewer decisions than 1 (see
-    /// `IntegerModel`); readers take both, as their segment's index says.
-    public static let currentFormat = 2
+    /// `IntegerModel`); 3 may code a chunk's residuals with a table instead (`ResidualTable`).
+    /// Readers take all three, as their segment's index says.
+    public static let currentFormat = 3
+
+    /// How much larger than the adaptive coding (in 1/64ths) a chunk's residuals coded with a
+    /// table may be and still be written so, for decoding several times faster. On the standard
+    /// dataset, 12 made the store 1.2 % larger than format 2 (0.587 bytes a sample) and took most
+    /// of the speed of tables everywhere (0.590); 2 gave 0.580 but left histogram buckets'
+    /// chunks, whose fixed table costs weigh most, on the adaptive coder.
+    static let tableAllowance = 12
 
     /// The most samples one chunk may hold; writers split longer runs.
     public static let maximumSamples = 1 << 20
@@ -89,9 +98,10 @@ public enum ChunkCodec {
             encoder.encodeDirect(exception.bits, count: 64)
             previousIndex = exception.index
         }
-        if !regular.isEmpty { encodeValues(regular, header: header, &encoder) }
+        // A table's streams end the chunk, after the range-coded part.
+        let tail = regular.isEmpty ? [] : encodeValues(regular, header: header, &encoder)
         encoder.finish()
-        return encoder.bytes
+        return tail.isEmpty ? encoder.bytes : encoder.bytes + tail
     }
 
     /// Decompresses a chunk of `format` (the segment's: decoding in another gives wrong numbers
@@ -132,7 +142,7 @@ public enum ChunkCodec {
             guard let start = buffer.baseAddress else { return }
             // The regular values first, at the front; then, from the back, each moves up past the
             // exceptions that come before it, which take their places.
-            if regularCount > 0 { decodeValues(count: regularCount, header: header, &decoder, into: start) }
+            if regularCount > 0 { decodeValues(count: regularCount, header: header, &decoder, chunk: bytes, into: start) }
             var regular = regularCount - 1
             var exception = exceptions.count - 1
             while exception >= 0 && exceptions[exception].index >= kept { exception -= 1 }
@@ -152,6 +162,34 @@ public enum ChunkCodec {
             initialized = kept
         }
         return (timestamps, values, count)
+    }
+
+    /// Whether a chunk of format 3 codes its residuals with a table (`ResidualTable`): its
+    /// header read up to that choice.
+    static func codesResidualsWithTable(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            var decoder = RangeDecoder(buffer, format: 3)
+            let header = IntegerModel(format: 3)
+            let count = Int(clamping: header.decode(&decoder))
+            guard count > 1, count <= maximumSamples else { return false }
+            _ = decodeTimestamps(count: count, header: header, &decoder)
+            let exceptions = Int(clamping: header.decode(&decoder))
+            guard exceptions >= 0, exceptions < count - 1 else { return false }
+            for _ in 0..<exceptions {
+                _ = header.decode(&decoder)
+                _ = decoder.decodeDirect(count: 64)
+            }
+            switch ValueKind(rawValue: decoder.decodeDirect(count: 2)) {
+            case .decimal:
+                _ = header.decode(&decoder)
+                _ = header.decode(&decoder)
+            case .float: break
+            case .constant, nil: return false
+            }
+            _ = header.decode(&decoder)
+            if Predictor(rawValue: decoder.decodeDirect(count: 2)) == .deltaFromMean { _ = header.decode(&decoder) }
+            return decoder.decodeDirect(count: 1) == 1
+        }
     }
 
     // MARK: Timestamps
@@ -228,24 +266,27 @@ public enum ChunkCodec {
         }
     }
 
-    private static func encodeValues(_ values: [Double], header: IntegerModel, _ encoder: inout RangeEncoder) {
+    /// Codes values; returns the bytes that must end the chunk (a table's streams), if any.
+    private static func encodeValues(_ values: [Double], header: IntegerModel, _ encoder: inout RangeEncoder) -> [UInt8] {
         switch representation(of: values) {
         case .constant(let bits):
             encoder.encodeDirect(ValueKind.constant.rawValue, count: 2)
             encoder.encodeDirect(bits, count: 64)
+            return []
         case .decimal(let places, let factor, let integers):
             encoder.encodeDirect(ValueKind.decimal.rawValue, count: 2)
             header.encode(Int64(places), &encoder)
             header.encode(factor, &encoder)
-            encodeIntegers(integers, header: header, &encoder)
+            return encodeIntegers(integers, header: header, &encoder)
         case .float(let integers):
             encoder.encodeDirect(ValueKind.float.rawValue, count: 2)
-            encodeIntegers(integers, header: header, &encoder)
+            return encodeIntegers(integers, header: header, &encoder)
         }
     }
 
     /// Decodes `count` values into `values`.
-    private static func decodeValues(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder, into values: UnsafeMutablePointer<Double>) {
+    private static func decodeValues(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder, chunk: UnsafeBufferPointer<UInt8>,
+                                     into values: UnsafeMutablePointer<Double>) {
         switch ValueKind(rawValue: decoder.decodeDirect(count: 2)) {
         case .constant:
             values.initialize(repeating: Double(bitPattern: decoder.decodeDirect(count: 64)), count: count)
@@ -257,48 +298,90 @@ public enum ChunkCodec {
                 return
             }
             let power = FloatParser.exactPowersOfTen[places]
-            decodeIntegers(count: count, header: header, &decoder) { values[$0] = Double($1 &* factor) / power }
+            let decoded = decodeIntegers(count: count, header: header, &decoder, chunk: chunk) { values[$0] = Double($1 &* factor) / power }
+            if !decoded { values.update(repeating: .nan, count: count) }
         case .float:
-            decodeIntegers(count: count, header: header, &decoder) { values[$0] = Double(bitPattern: UInt64(bitPattern: $1)) }
+            let decoded = decodeIntegers(count: count, header: header, &decoder, chunk: chunk) { values[$0] = Double(bitPattern: UInt64(bitPattern: $1)) }
+            if !decoded { values.update(repeating: .nan, count: count) }
         case nil:
             values.initialize(repeating: .nan, count: count)
         }
     }
 
-    /// Codes integers with the cheapest predictor.
-    private static func encodeIntegers(_ integers: [Int64], header: IntegerModel, _ encoder: inout RangeEncoder) {
+    /// Codes integers with the cheapest predictor; from format 3, the residuals with the
+    /// adaptive coder or a table, whichever is smaller, but the table if it is at most
+    /// `tableAllowance` 64ths larger. Returns the table's streams, to end the chunk with.
+    private static func encodeIntegers(_ integers: [Int64], header: IntegerModel, _ encoder: inout RangeEncoder) -> [UInt8] {
         header.encode(integers[0], &encoder)
-        guard integers.count > 1 else { return }
+        guard integers.count > 1 else { return [] }
         let deltas = differences(integers)
         let meanDelta = mean(deltas)
         let costs = predictorCosts(integers)
         let predictor: Predictor = costs[1] < costs[0] && costs[1] <= costs[2] ? .deltaOfDelta : (costs[2] < costs[0] ? .deltaFromMean : .delta)
         encoder.encodeDirect(predictor.rawValue, count: 2)
         if predictor == .deltaFromMean { header.encode(meanDelta, &encoder) }
-        let model = IntegerModel(format: header.format)
+        var residuals: [Int64] = []
+        residuals.reserveCapacity(deltas.count)
         var previousDelta: Int64 = 0
         for delta in deltas {
             switch predictor {
-            case .delta: model.encode(delta, &encoder)
-            case .deltaOfDelta: model.encode(delta &- previousDelta, &encoder)
-            case .deltaFromMean: model.encode(delta &- meanDelta, &encoder)
+            case .delta: residuals.append(delta)
+            case .deltaOfDelta: residuals.append(delta &- previousDelta)
+            case .deltaFromMean: residuals.append(delta &- meanDelta)
             }
             previousDelta = delta
         }
+        var adaptive = encoder
+        if header.format >= 3 { adaptive.encodeDirect(0, count: 1) }
+        let model = IntegerModel(format: header.format)
+        for residual in residuals { model.encode(residual, &adaptive) }
+        guard header.format >= 3 else {
+            encoder = adaptive
+            return []
+        }
+        var tabled = encoder
+        tabled.encodeDirect(1, count: 1)
+        let tail = ResidualTable.encode(residuals, &tabled)
+        var adaptiveFinished = adaptive, tabledFinished = tabled
+        adaptiveFinished.finish()
+        tabledFinished.finish()
+        let adaptiveSize = adaptiveFinished.bytes.count, tableSize = tabledFinished.bytes.count + tail.count
+        if tableSize * 64 <= adaptiveSize * (64 + tableAllowance) {
+            encoder = tabled
+            return tail
+        }
+        encoder = adaptive
+        return []
     }
 
-    /// Decodes `count` integers, handing each to `emit` with its position.
+    /// Decodes `count` integers, handing each to `emit` with its position; false if a table
+    /// was damaged (then nothing was emitted after the first).
     @inline(__always)
-    private static func decodeIntegers(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder, _ emit: (Int, Int64) -> Void) {
-        var integer = header.decode(&decoder)
-        emit(0, integer)
-        guard count > 1 else { return }
+    private static func decodeIntegers(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder, chunk: UnsafeBufferPointer<UInt8>,
+                                       _ emit: (Int, Int64) -> Void) -> Bool {
+        let first = header.decode(&decoder)
+        emit(0, first)
+        guard count > 1 else { return true }
         let predictor = Predictor(rawValue: decoder.decodeDirect(count: 2)) ?? .delta
         let meanDelta = predictor == .deltaFromMean ? header.decode(&decoder) : 0
-        let model = IntegerModel(format: header.format)
+        if header.format >= 3 && decoder.decodeDirect(count: 1) == 1 {
+            guard var table = ResidualTable.Decoder(&decoder, chunk: chunk) else { return false }
+            integrate(count: count, first: first, predictor, meanDelta, residual: { table.next() }, emit)
+        } else {
+            let model = IntegerModel(format: header.format)
+            integrate(count: count, first: first, predictor, meanDelta, residual: { model.decode(&decoder) }, emit)
+        }
+        return true
+    }
+
+    /// The integers after the first, from their residuals and the predictor.
+    @inline(__always)
+    private static func integrate(count: Int, first: Int64, _ predictor: Predictor, _ meanDelta: Int64,
+                                  residual: () -> Int64, _ emit: (Int, Int64) -> Void) {
+        var integer = first
         var previousDelta: Int64 = 0
         for index in 1..<count {
-            let residual = model.decode(&decoder)
+            let residual = residual()
             let delta: Int64
             switch predictor {
             case .delta: delta = residual

@@ -7,12 +7,12 @@ import Darwin
 /// A sealed segment: the immutable file holding the compressed samples of many series over one
 /// time range, with a label index. Writer and reader sit side by side.
 ///
-/// File: the magic `MSTSEG02` (`MSTSEG01` for version 1); the chunks, back to back (see `ChunkCodec`); the index; a footer of
+/// File: the magic `MSTSEG03` (`MSTSEG01`, `MSTSEG02` for earlier versions); the chunks, back to back (see `ChunkCodec`); the index; a footer of
 /// 48 bytes: `u64` index offset, `u64` index length, `u32` crc32c of the index, `i64` min and max
 /// time, `u32` crc32c of the footer's first 36 bytes, and the magic `MSTSEGE1`.
 ///
-/// The index: `varint` format version (2; 1 is read too: it differs only in how chunks code
-/// integers, see `IntegerModel`), `varint` generation, `varint` count and the generations
+/// The index: `varint` format version (3; 1 and 2 are read too: they differ only in how chunks
+/// code integers, see `IntegerModel` and `ResidualTable`), `varint` generation, `varint` count and the generations
 /// this segment replaces (a compaction's inputs); the symbol table (`varint` count, then strings);
 /// the series in order of their canonical keys, each `varint` name symbol, `varint` label count and
 /// (name, value) symbol pairs, `varint` chunk count and per chunk `varint` offset, `varint` length,
@@ -29,7 +29,7 @@ public enum Segment {
     /// The version written, which is also the chunks' format (`ChunkCodec.currentFormat`).
     public static let formatVersion = ChunkCodec.currentFormat
     /// The versions read.
-    static let readableVersions: ClosedRange<UInt64> = 1...2
+    static let readableVersions: ClosedRange<UInt64> = 1...3
     /// The label name under which postings list metric names.
     public static let nameLabel = "__name__"
 
