@@ -418,6 +418,82 @@ extension Evaluator {
         return increase
     }
 
+    /// rate or increase of reset-free windows, computed a batch at a time: four lanes at once,
+    /// each lane the operations of `extrapolated(first:last:count:correction:_:counter:rate:)`
+    /// with `counter` true and no correction, in the same order, so each answer has the scalar's
+    /// bits. A window's answer is a chain of dependent divisions with branches between them;
+    /// in lanes, four chains share each division and the branches become selections.
+    final class CounterWindows {
+        static let capacity = 64
+        /// Per window: first and last sample's time and value, start and end (times as the
+        /// scalar code converts them), samples minus one, and the step it answers for.
+        private let columns: UnsafeMutablePointer<Double>
+        private let steps: UnsafeMutablePointer<Int>
+        private(set) var count = 0
+
+        init() {
+            columns = .allocate(capacity: 7 * Self.capacity)
+            steps = .allocate(capacity: Self.capacity)
+        }
+
+        deinit {
+            columns.deallocate()
+            steps.deallocate()
+        }
+
+        private func column(_ number: Int) -> UnsafeMutablePointer<Double> { columns + number * Self.capacity }
+
+        /// Adds a window of at least two samples; true when the batch is full.
+        @inline(__always)
+        func add(step: Int, first: (time: Int64, value: Double), last: (time: Int64, value: Double), samples: Int, _ window: WindowBounds) -> Bool {
+            column(0)[count] = Double(first.time)
+            column(1)[count] = Double(last.time)
+            column(2)[count] = first.value
+            column(3)[count] = last.value
+            column(4)[count] = Double(window.start)
+            column(5)[count] = Double(window.end)
+            column(6)[count] = Double(samples - 1)
+            steps[count] = step
+            count += 1
+            return count == Self.capacity
+        }
+
+        /// Computes the batch, hands each answer to `store` with its step, and empties it.
+        @inline(__always)
+        func flush(range: Int64, rate: Bool, _ store: (Int, Double) -> Void) {
+            guard count > 0 else { return }
+            // Unused lanes of the last group compute on copies of a real window.
+            for index in count..<((count + 3) & ~3) {
+                for number in 0..<7 { column(number)[index] = column(number)[0] }
+            }
+            let thousand = SIMD4<Double>(repeating: 1000), zero = SIMD4<Double>(repeating: 0)
+            let rangeSeconds = SIMD4<Double>(repeating: Double(range) / 1000)
+            func load(_ number: Int, _ index: Int) -> SIMD4<Double> {
+                UnsafeRawPointer(column(number) + index).loadUnaligned(as: SIMD4<Double>.self)
+            }
+            var index = 0
+            while index < count {
+                let first = load(0, index), last = load(1, index), firstValues = load(2, index)
+                var increase = load(3, index) - firstValues + zero
+                var durationToStart = (first - load(4, index)) / thousand
+                let durationToEnd = (load(5, index) - last) / thousand
+                let sampled = (last - first) / thousand
+                let average = sampled / load(6, index)
+                let threshold = average * 1.1
+                let half = average / 2
+                durationToStart.replace(with: half, where: durationToStart .>= threshold)
+                let durationToZero = sampled * (firstValues / increase)
+                durationToStart.replace(with: durationToZero, where: (increase .> zero) .& (firstValues .>= zero) .& (durationToZero .< durationToStart))
+                let extrapolateTo = sampled + durationToStart + half.replacing(with: durationToEnd, where: durationToEnd .< threshold)
+                increase *= extrapolateTo / sampled
+                if rate { increase /= rangeSeconds }
+                for lane in 0..<min(4, count - index) { store(steps[index + lane], increase[lane]) }
+                index += 4
+            }
+            count = 0
+        }
+    }
+
     /// irate / idelta: from the last two samples.
     static func instant(_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, rate: Bool) -> Double? {
         guard values.count >= 2 else { return nil }

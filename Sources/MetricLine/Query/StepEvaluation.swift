@@ -202,6 +202,13 @@ extension Evaluator {
             let extreme = reducer.extreme != nil && markersBefore.isEmpty && !samples.contains(where: \.isNaN) ? reducer.extreme : nil
             var queue: [Int] = [], queueHead = 0
             var lower = 0, upper = 0
+            // Reset-free rate/increase windows wait here to be computed a batch at a time.
+            let windows = Evaluator.CounterWindows()
+            func store(_ step: Int, _ answer: Double) {
+                values[step] = answer
+                present[step] = true
+                any = true
+            }
             timestamps.withUnsafeBufferPointer { times in
                 samples.withUnsafeBufferPointer { sampled in
                     for index in 0..<grid.count {
@@ -227,10 +234,9 @@ extension Evaluator {
                         let bounds = WindowBounds(start: start, end: end, range: range)
                         if let counter, resetsThrough.isEmpty || resetsThrough[upper - 1] == resetsThrough[lower] {
                             guard upper - lower >= 2 else { continue }
-                            values[index] = Evaluator.extrapolated(first: (times[lower], sampled[lower]), last: (times[upper - 1], sampled[upper - 1]),
-                                                                   count: upper - lower, correction: 0, bounds, counter: true, rate: counter == .rate)
-                            present[index] = true
-                            any = true
+                            let full = windows.add(step: index, first: (times[lower], sampled[lower]), last: (times[upper - 1], sampled[upper - 1]),
+                                                   samples: upper - lower, bounds)
+                            if full { windows.flush(range: range, rate: counter == .rate, store) }
                             continue
                         }
                         let reduced: Double?
@@ -247,6 +253,7 @@ extension Evaluator {
                     }
                 }
             }
+            if let counter = reducer.counter { windows.flush(range: range, rate: counter == .rate, store) }
             return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present) : nil
         }
     }

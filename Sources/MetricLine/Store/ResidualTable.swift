@@ -11,13 +11,14 @@ import Glibc
 /// A residual r is a symbol, its bit length L (0...64) with its sign, 0 for r = 0 and
 /// 2L - 1 + (r < 0 ? 1 : 0) otherwise, plus the L - 1 bits below its leading one, stored as they
 /// are. Symbols are coded with rANS (asymmetric numeral systems over a range): frequencies
-/// normalised to 2^11, a 32-bit state kept in [2^23, 2^32) a byte at a time.
+/// normalised to 2^11, two 32-bit states taking turns (residuals at even positions the first),
+/// each kept in [2^23, 2^32) a byte at a time from one shared stream.
 ///
 /// The table (how many symbols, each one's gap from the one before and its frequency, the last's
 /// implied by the total) and the byte lengths of the two streams are coded in the chunk's
 /// range-coded part by an `IntegerModel` of their own. The chunk ends with the plain bits (least
-/// significant first, in little-endian bytes), then the rANS stream: the final state in 4
-/// little-endian bytes, then bytes in the order the decoder reads them.
+/// significant first, in little-endian bytes), then the rANS stream: the two final states in 4
+/// little-endian bytes each, then bytes in the order the decoder reads them.
 enum ResidualTable {
     static let scaleBits: UInt32 = 11
     static let total: UInt32 = 1 << scaleBits
@@ -54,20 +55,22 @@ enum ResidualTable {
         }
         let plainBytes = plain.finished()
 
-        // rANS runs backwards so that the decoder goes forwards.
+        // rANS runs backwards so that the decoder goes forwards; residuals alternate between
+        // two states (even positions the first), so decoding one need not wait for the last.
         var emitted: [UInt8] = []
-        var state = lowerBound
-        for residual in residuals.reversed() {
+        var states = [lowerBound, lowerBound]
+        for (position, residual) in residuals.enumerated().reversed() {
             let symbol = symbol(residual)
             let frequency = frequencies[symbol]
             let limit = ((lowerBound >> scaleBits) << 8) &* frequency
+            var state = states[position & 1]
             while state >= limit {
                 emitted.append(UInt8(truncatingIfNeeded: state))
                 state >>= 8
             }
-            state = ((state / frequency) << scaleBits) + (state % frequency) + cumulative[symbol]
+            states[position & 1] = ((state / frequency) << scaleBits) + (state % frequency) + cumulative[symbol]
         }
-        var stream = (0..<4).map { UInt8(truncatingIfNeeded: state >> UInt32(8 * $0)) }
+        var stream = states.flatMap { state in (0..<4).map { UInt8(truncatingIfNeeded: state >> UInt32(8 * $0)) } }
         stream += emitted.reversed()
 
         let model = IntegerModel(format: 3)
@@ -122,27 +125,31 @@ enum ResidualTable {
     /// Reads what `encode` wrote: the table from `decoder`, the streams from the end of `chunk`.
     /// Damaged input gives wrong numbers or nil, never a crash or a read outside `chunk`.
     struct Decoder: ~Copyable {
-        /// Per slot of the total: the symbol, its frequency and the first slot it owns.
-        private let slots: UnsafeMutablePointer<Slot>
-        /// Per symbol: the plain bits after it, its leading bit, and all ones if negative.
-        private let plainCounts: UnsafeMutablePointer<UInt8>
-        private let leading: UnsafeMutablePointer<UInt64>
-        private let signs: UnsafeMutablePointer<UInt64>
+        /// Per slot of the total, the symbol owning it.
+        private let slotSymbols: UnsafeMutablePointer<UInt8>
+        /// Per symbol.
+        private let symbols: UnsafeMutablePointer<Symbol>
+        /// The state the next residual is decoded from, and the other one.
         private var state: UInt32
+        private var otherState: UInt32
         private var stream: StreamReader
         private var plain: PlainBitReader
 
-        struct Slot {
-            var symbol: UInt8
-            var frequency: UInt16
-            var start: UInt16
+        struct Symbol {
+            /// Its frequency and the first slot it owns.
+            var frequency: UInt32 = 0
+            var start: UInt32 = 0
+            /// Its leading bit, all ones if negative, and how many plain bits follow it.
+            var leading: UInt64 = 0
+            var sign: UInt64 = 0
+            var plainCount = 0
         }
 
         init?(_ decoder: inout RangeDecoder, chunk: UnsafeBufferPointer<UInt8>) {
             let model = IntegerModel(format: 3)
             let present = model.decode(&decoder)
             guard present >= 1, present <= Int64(ResidualTable.symbolCount) else { return nil }
-            var symbols: [(symbol: Int, frequency: UInt32)] = []
+            var table: [(symbol: Int, frequency: UInt32)] = []
             var symbol = -1
             var sum: UInt32 = 0
             for position in 0..<Int(present) {
@@ -158,54 +165,49 @@ enum ResidualTable {
                     frequency = total - sum
                 }
                 sum += frequency
-                symbols.append((symbol, frequency))
+                table.append((symbol, frequency))
             }
             let plainLength = model.decode(&decoder), streamLength = model.decode(&decoder)
-            guard plainLength >= 0, streamLength >= 4, plainLength <= Int64(chunk.count), streamLength <= Int64(chunk.count) - plainLength else { return nil }
+            guard plainLength >= 0, streamLength >= 8, plainLength <= Int64(chunk.count), streamLength <= Int64(chunk.count) - plainLength else { return nil }
             let streamStart = chunk.count - Int(streamLength), plainStart = streamStart - Int(plainLength)
 
-            slots = .allocate(capacity: Int(total))
-            plainCounts = .allocate(capacity: ResidualTable.symbolCount)
-            leading = .allocate(capacity: ResidualTable.symbolCount)
-            signs = .allocate(capacity: ResidualTable.symbolCount)
+            slotSymbols = .allocate(capacity: Int(total))
+            symbols = .allocate(capacity: ResidualTable.symbolCount)
+            symbols.initialize(repeating: Symbol(), count: ResidualTable.symbolCount)
             var start: UInt32 = 0
-            for (symbol, frequency) in symbols {
-                (slots + Int(start)).initialize(repeating: Slot(symbol: UInt8(symbol), frequency: UInt16(frequency), start: UInt16(start)), count: Int(frequency))
-                start += frequency
-            }
-            for symbol in 0..<ResidualTable.symbolCount {
+            for (symbol, frequency) in table {
+                (slotSymbols + Int(start)).initialize(repeating: UInt8(symbol), count: Int(frequency))
                 let length = (symbol + 1) / 2
-                plainCounts[symbol] = UInt8(max(length - 1, 0))
-                leading[symbol] = length == 0 ? 0 : 1 << UInt64(length - 1)
-                signs[symbol] = symbol > 0 && symbol % 2 == 0 ? .max : 0
+                symbols[symbol] = Symbol(frequency: frequency, start: start, leading: length == 0 ? 0 : 1 << UInt64(length - 1),
+                                         sign: symbol > 0 && symbol % 2 == 0 ? .max : 0, plainCount: max(length - 1, 0))
+                start += frequency
             }
             stream = StreamReader(UnsafeBufferPointer(rebasing: chunk[streamStart...]))
             plain = PlainBitReader(UnsafeBufferPointer(rebasing: chunk[plainStart..<streamStart]))
             state = 0
+            otherState = 0
             for _ in 0..<4 { state = (state >> 8) | UInt32(stream.next()) << 24 }
+            for _ in 0..<4 { otherState = (otherState >> 8) | UInt32(stream.next()) << 24 }
         }
 
         deinit {
-            slots.deallocate()
-            plainCounts.deallocate()
-            leading.deallocate()
-            signs.deallocate()
+            slotSymbols.deallocate()
+            symbols.deallocate()
         }
 
         @inline(__always)
         mutating func next() -> Int64 {
-            let slotIndex = state & (ResidualTable.total - 1)
-            let slot = slots[Int(slotIndex)]
-            state = UInt32(slot.frequency) &* (state >> ResidualTable.scaleBits) &+ slotIndex &- UInt32(slot.start)
+            let slot = state & (ResidualTable.total - 1)
+            let symbol = symbols[Int(slotSymbols[Int(slot)])]
+            state = symbol.frequency &* (state >> ResidualTable.scaleBits) &+ slot &- symbol.start
             // A state in range needs at most two bytes; damaged input may leave it low.
             if state < ResidualTable.lowerBound {
                 state = state << 8 | UInt32(stream.next())
                 if state < ResidualTable.lowerBound { state = state << 8 | UInt32(stream.next()) }
             }
-            let symbol = Int(slot.symbol)
-            let magnitude = leading[symbol] | plain.read(Int(plainCounts[symbol]))
-            let sign = signs[symbol]
-            return Int64(bitPattern: (magnitude ^ sign) &- sign)
+            swap(&state, &otherState)
+            let magnitude = symbol.leading | plain.read(symbol.plainCount)
+            return Int64(bitPattern: (magnitude ^ symbol.sign) &- symbol.sign)
         }
     }
 }
