@@ -217,16 +217,20 @@ public enum ChunkCodec {
     }
 
     private static func decodeTimestamps(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder) -> [Int64] {
+        let first = header.decode(&decoder)
+        guard count > 1 else { return [first] }
+        var delta = header.decode(&decoder)
+        if decoder.decodeDirect(count: 1) == 1 {
+            // Evenly spaced: each one computed on its own, so the loop need not wait on the last.
+            return [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
+                for index in 0..<count { buffer[index] = first &+ Int64(index) &* delta }
+                initialized = count
+            }
+        }
         var timestamps: [Int64] = []
         timestamps.reserveCapacity(count)
-        timestamps.append(header.decode(&decoder))
-        guard count > 1 else { return timestamps }
-        var delta = header.decode(&decoder)
-        timestamps.append(timestamps[0] &+ delta)
-        if decoder.decodeDirect(count: 1) == 1 {
-            for _ in 2..<count { timestamps.append(timestamps[timestamps.count - 1] &+ delta) }
-            return timestamps
-        }
+        timestamps.append(first)
+        timestamps.append(first &+ delta)
         let model = IntegerModel(format: header.format)
         for _ in 2..<count {
             delta = delta &+ model.decode(&decoder)

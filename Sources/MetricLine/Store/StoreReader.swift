@@ -261,12 +261,22 @@ public final class StoreReader {
         var values: [Double] = []
         var chunks = 0
         var problems: [String] = []
+        var expected = 0
+        for (segmentIndex, number) in location.segmentSeries {
+            for chunk in segment(segmentIndex).chunks(number) where chunk.maxTime >= from && chunk.minTime <= to { expected += chunk.samples }
+        }
+        timestamps.reserveCapacity(expected)
+        values.reserveCapacity(expected)
+        // A chunk's own samples are in order (writers code them so, and a checksum guards them),
+        // so the whole is in order if each chunk starts after the one before ends.
+        var inOrder = location.headSeries.isEmpty
         for (segmentIndex, number) in location.segmentSeries {
             let segment = segment(segmentIndex)
             for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
                 do throws(StoreError) {
                     chunks += 1
                     let decoded = try segment.read(chunk, through: to, cache: caches?[segmentIndex])
+                    if let last = timestamps.last, let first = decoded.timestamps.first, first <= last { inOrder = false }
                     timestamps.append(contentsOf: decoded.timestamps)
                     values.append(contentsOf: decoded.values)
                 } catch {
@@ -278,7 +288,7 @@ public final class StoreReader {
             timestamps.append(contentsOf: heads[headIndex].contents.timestamps[index])
             values.append(contentsOf: heads[headIndex].contents.values[index])
         }
-        (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values)
+        if !inOrder { (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values) }
         var filled = 0
         if !location.rollupSeries.isEmpty {
             // Finest tier first; each fills only before what the finer ones and raw samples cover:
