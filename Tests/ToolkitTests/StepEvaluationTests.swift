@@ -5,6 +5,55 @@ import XCTest
 /// Range queries over a store on disk, evaluated over all steps at once with series read on
 /// several threads, against the same samples held in memory and evaluated step by step.
 final class StepEvaluationTests: XCTestCase {
+    /// Aggregations fold each series as it is read, on several threads: members must still be
+    /// taken in order. Values of 0 and -0 make every step's `min` and `max` depend on it (of
+    /// equal values the first stays).
+    func testFoldedAggregationsTakeMembersInOrder() throws {
+        let start: Int64 = 1_704_067_200_000
+        var random = SeededRandom(seed: 8)
+        var text = ""
+        let memory = MemorySource()
+        var series: [(labels: LabelSet, timestamps: [Int64], values: [Double])] = []
+        for number in 0..<96 {
+            let name = String(format: "%03d", number)
+            var timestamps: [Int64] = [], values: [Double] = []
+            // The first series is long, so threads finish later ones before it.
+            let interval: Int64 = number == 0 ? 30 : 15_000
+            for step in 0..<Int(3_600_000 / interval) {
+                let time = start + Int64(step) * interval
+                let value = Bool.random(using: &random) ? 0.0 : -0.0
+                text += "big{n=\"\(name)\",k=\"\(number % 2)\"} \(value) \(time)\n"
+                timestamps.append(time)
+                values.append(value)
+            }
+            series.append((LabelSet(ExpositionParser.SeriesKey(name: "big", labels: [Label("k", "\(number % 2)"), Label("n", name)])),
+                           timestamps, values))
+        }
+        for one in series { memory.set(one.labels, timestamps: one.timestamps, values: one.values) }
+        let directory = NSTemporaryDirectory() + "folds-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        XCTAssertEqual(try runTool("mstore", [directory], input: Data(text.utf8)).status, 0)
+        let reader = try StoreReader(directory: directory)
+        for expression in ["min(big)", "max by (k) (big)", "min(last_over_time(big[1m]))", "sum by (k) (big)", "count(big)"] {
+            let parsed = try Parser.parse(expression)
+            let reference = Evaluator(source: memory)
+            reference.alwaysStepByStep = true
+            let expected = try reference.range(parsed, start: start, end: start + 3_585_000, step: 15_000)
+            XCTAssertFalse(expected.isEmpty, expression)
+            for _ in 0..<5 {
+                let folded = try Evaluator(source: StoreSource(reader: reader)).range(parsed, start: start, end: start + 3_585_000, step: 15_000)
+                XCTAssertEqual(folded.map(\.labels), expected.map(\.labels), expression)
+                for (a, b) in zip(folded, expected) {
+                    XCTAssertEqual(a.timestamps, b.timestamps, expression)
+                    XCTAssertTrue(zip(a.values, b.values).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(expression): \(a.values.prefix(8)) vs \(b.values.prefix(8))")
+                }
+            }
+        }
+        // The answers really depend on the order: each step's minimum is its first member's zero.
+        let minima = try Evaluator(source: StoreSource(reader: reader)).range(try Parser.parse("min(big)"), start: start, end: start + 3_585_000, step: 15_000)
+        XCTAssertEqual(minima.first?.values.map(\.bitPattern), (0..<240).map { series[0].values[$0 * 500].bitPattern })
+    }
+
     func testStoreOnSeveralThreadsAgreesWithStepByStepInMemory() throws {
         let start: Int64 = 1_704_067_200_000
         var random = SeededRandom(seed: 7)

@@ -189,6 +189,19 @@ public final class Evaluator {
         return results.compactMap { $0 }
     }
 
+    /// As `mapSelected`, each result handed to `consume` in order instead of kept.
+    func forEachSelected<T: Sendable>(_ matchers: [LabelMatcher], _ transform: @escaping @Sendable (RangeSeries) -> T?, consume: (T) -> Void) throws(QueryError) {
+        if let known = selections[selectionKey(matchers)] {
+            for one in known { if let result = transform(one) { consume(result) } }
+            return
+        }
+        let started = Clock.monotonicMicroseconds()
+        let (series, samples) = try source.selectInOrder(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic, transform) { result in
+            if let result { consume(result) }
+        }
+        selectionReport.append((Evaluator.selectionText(matchers), series, samples, Clock.monotonicMicroseconds() - started))
+    }
+
     /// Which rollup statistic answers best for a function's selectors where raw samples are gone:
     /// the maximum for `max_over_time`, the minimum for `min_over_time`, none for functions whose
     /// answer depends on how many samples there are (`sum_over_time`, `count_over_time`…), and

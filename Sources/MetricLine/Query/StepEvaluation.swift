@@ -96,6 +96,7 @@ extension Evaluator {
         case .call(let name, let arguments):
             return try withFillStatistic(for: name) { () throws(QueryError) in try callSteps(name, arguments, grid) }
         case .aggregate(let operation, _, let inner, let grouping, let without):
+            if let folded = try foldedAggregation(operation, inner, grouping: grouping, without: without, grid) { return .vector(folded) }
             guard case .vector(let series) = try evaluateSteps(inner, grid) else { throw QueryError("expected instant vector in aggregation") }
             return .vector(aggregateSteps(operation, series, grouping: grouping, without: without, grid))
         case .binary(let operation, let leftExpression, let rightExpression, _, let returnBool):
@@ -126,8 +127,13 @@ extension Evaluator {
     /// An instant selector at every step: each series' latest sample at or before the step (after
     /// `offset`), within the lookback and not a staleness marker.
     private func instantSteps(_ selector: VectorSelector, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
+        try mapSelected(selector.matchers, instantTransform(selector, grid))
+    }
+
+    /// What `instantSteps` makes of one series.
+    private func instantTransform(_ selector: VectorSelector, _ grid: StepGrid) -> @Sendable (RangeSeries) -> StepSeries? {
         let lookback = self.lookback, offset = selector.offset
-        return try mapSelected(selector.matchers) { one in
+        return { one in
             var values = [Double](repeating: 0, count: grid.count)
             var present = [Bool](repeating: false, count: grid.count)
             var any = false
@@ -151,8 +157,13 @@ extension Evaluator {
     /// A window function of a range selector at every step: the window `[t - range, t]` (after
     /// `offset`) moves along each series' samples; staleness markers are left out of it.
     private func windowSteps(_ selector: VectorSelector, range: Int64, _ reducer: WindowReducer, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
+        try mapSelected(selector.matchers, windowTransform(selector, range: range, reducer, grid))
+    }
+
+    /// What `windowSteps` makes of one series.
+    private func windowTransform(_ selector: VectorSelector, range: Int64, _ reducer: WindowReducer, _ grid: StepGrid) -> @Sendable (RangeSeries) -> StepSeries? {
         let offset = selector.offset
-        return try mapSelected(selector.matchers) { one in
+        return { one in
             let timestamps = one.timestamps, samples = one.values
             // One pass over the values: whether any is a staleness marker, and for rate/increase
             // whether any falls below the one before (a counter reset). Series with resets count
@@ -318,6 +329,116 @@ extension Evaluator {
             // A name kept by `by (__name__)` is still dropped at the end if its members' were.
             let dropsName = !without && grouping.contains(Segment.nameLabel) && groups[number].contains { series[$0].dropsName }
             return StepSeries(labels: order[number], dropsName: dropsName, values: Array(combined[number].values), present: Array(combined[number].present))
+        }
+    }
+
+    /// `sum`, `count`, `group`, `min` or `max` of a selector or of a window function of one,
+    /// each series folded into its group as it is read, in the order `aggregateSteps` takes
+    /// members (so the same bits), without every series' values in memory at once. nil for
+    /// other aggregations and operands, which go through `aggregateSteps`.
+    private func foldedAggregation(_ operation: AggregationOperator, _ inner: QueryExpression, grouping: [String], without: Bool,
+                                   _ grid: StepGrid) throws(QueryError) -> [StepSeries]? {
+        guard [.sum, .count, .group, .min, .max].contains(operation) else { return nil }
+        let matchers: [LabelMatcher], transform: @Sendable (RangeSeries) -> StepSeries?, function: String?
+        switch Evaluator.unwrapped(inner) {
+        case .vector(let selector):
+            (matchers, transform, function) = (selector.matchers, instantTransform(selector, grid), nil)
+        case .call(let name, let arguments):
+            guard arguments.count == 1, let reducer = Evaluator.windowReducers[name], case .matrix(let selector, let range) = Evaluator.unwrapped(arguments[0]) else {
+                return nil
+            }
+            (matchers, transform, function) = (selector.matchers, windowTransform(selector, range: range, reducer, grid), name)
+        default:
+            return nil
+        }
+        var order: [LabelSet] = []
+        var numbers: [LabelSet: Int] = [:]
+        var folds: [GroupFold] = []
+        func fold(_ one: StepSeries) {
+            let labels = Evaluator.groupLabels(one.labels, grouping, without: without)
+            let number: Int
+            if let known = numbers[labels] {
+                number = known
+            } else {
+                number = folds.count
+                numbers[labels] = number
+                order.append(labels)
+                folds.append(GroupFold(operation, steps: grid.count))
+            }
+            folds[number].add(one)
+        }
+        if let function {
+            try withFillStatistic(for: function) { () throws(QueryError) in try forEachSelected(matchers, transform, consume: fold) }
+        } else {
+            try forEachSelected(matchers, transform, consume: fold)
+        }
+        return order.indices.map { number in
+            // A name kept by `by (__name__)` is still dropped at the end if its members' were.
+            let dropsName = !without && grouping.contains(Segment.nameLabel) && folds[number].anyDropsName
+            let (values, present) = folds[number].result()
+            return StepSeries(labels: order[number], dropsName: dropsName, values: values, present: present)
+        }
+    }
+
+    /// One group of `foldedAggregation`: member by member, what `combine` does for the same
+    /// operations.
+    private final class GroupFold {
+        let operation: AggregationOperator
+        var sums: [KahanSum]
+        var counts: [Int]
+        var values: [Double]
+        var anyDropsName = false
+
+        init(_ operation: AggregationOperator, steps: Int) {
+            self.operation = operation
+            sums = operation == .sum ? [KahanSum](repeating: KahanSum(), count: steps) : []
+            counts = [Int](repeating: 0, count: steps)
+            values = [Double](repeating: 0, count: steps)
+        }
+
+        func add(_ one: StepSeries) {
+            if one.dropsName { anyDropsName = true }
+            let operation = operation
+            one.values.withUnsafeBufferPointer { memberValues in
+                one.present.withUnsafeBufferPointer { memberPresent in
+                    counts.withUnsafeMutableBufferPointer { counts in
+                        switch operation {
+                        case .sum:
+                            sums.withUnsafeMutableBufferPointer { sums in
+                                for index in memberPresent.indices where memberPresent[index] {
+                                    counts[index] += 1
+                                    sums[index].add(memberValues[index])
+                                }
+                            }
+                        case .min, .max:
+                            values.withUnsafeMutableBufferPointer { values in
+                                for index in memberPresent.indices where memberPresent[index] {
+                                    let value = memberValues[index]
+                                    counts[index] += 1
+                                    let better = operation == .min ? value < values[index] : value > values[index]
+                                    if counts[index] == 1 || values[index].isNaN || better { values[index] = value }
+                                }
+                            }
+                        default:
+                            for index in memberPresent.indices where memberPresent[index] { counts[index] += 1 }
+                        }
+                    }
+                }
+            }
+        }
+
+        func result() -> (values: [Double], present: [Bool]) {
+            var present = [Bool](repeating: false, count: counts.count)
+            for index in counts.indices where counts[index] > 0 {
+                present[index] = true
+                switch operation {
+                case .sum: values[index] = sums[index].result
+                case .count: values[index] = Double(counts[index])
+                case .group: values[index] = 1
+                default: break
+                }
+            }
+            return (values, present)
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A store as the evaluator's source of series.
 public final class StoreSource: SeriesSource {
     public let reader: StoreReader
@@ -57,6 +59,77 @@ public final class StoreSource: SeriesSource {
             reader.record(chunks: tally.chunks, problems: tally.problems)
         }
         return ((0..<locations.count).compactMap { results[$0] }, samples)
+    }
+
+    /// As `selectEach`, with the results handed to `consume` in order as soon as every earlier
+    /// one has been. Results are stored under a lock; whichever worker finds no one else
+    /// consuming takes the ready ones out and consumes them outside the lock, while the other
+    /// workers go on reading, so `consume` never runs twice at once nor holds anyone up.
+    public func selectInOrder<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
+                                           _ transform: @escaping @Sendable (RangeSeries) -> T, consume: (T) -> Void) throws(QueryError) -> (series: Int, samples: Int) {
+        let locations = reader.locate(matching: matchers, from: from, to: to, filling: filling)
+        let workers = min(Workers.available, max(1, locations.count / 8))
+        // Per series: nil until done, then the result (nil for a series without samples).
+        let results = WorkerSlots<T?>(locations.count)
+        let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
+        let shared = SharedReader(reader: reader)
+        let caches = WorkerSlots<[Segment.ChunkCache]>(workers)
+        for worker in 0..<workers {
+            caches[worker] = reader.chunkCaches(budget: Segment.Reader.defaultCacheBudget)
+            tallies[worker] = (0, 0, [], 0)
+        }
+        // The next series to consume, and how many had samples.
+        let progress = Mutex((next: 0, series: 0))
+        let consuming = Atomic(false)
+        /// The results ready from the next one on, taken out of their slots.
+        @Sendable func takeReady() -> [T] {
+            progress.withLock { progress in
+                var ready: [T] = []
+                while progress.next < locations.count, let done = results[progress.next] {
+                    results[progress.next] = nil
+                    if let done {
+                        ready.append(done)
+                        progress.series += 1
+                    }
+                    progress.next += 1
+                }
+                return ready
+            }
+        }
+        withoutActuallyEscaping(consume) { consume in
+            let consumer = UncheckedConsumer(consume: consume)
+            Workers.forEach(locations.count, workers: workers, batch: max(8, locations.count / (workers * 8))) { worker, index in
+                let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches[worker]!)
+                tallies[worker]!.samples += read.timestamps.count
+                tallies[worker]!.chunks += read.chunks
+                tallies[worker]!.problems += read.problems
+                tallies[worker]!.filled += read.filled
+                let result = read.timestamps.isEmpty ? nil : transform(RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
+                progress.withLock { _ in results[index] = .some(result) }
+                // Consume while no one else does; a result stored while this worker was
+                // finishing is taken on the next turn, or by the last drain below.
+                while consuming.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+                    let ready = takeReady()
+                    for one in ready { consumer.consume(one) }
+                    consuming.store(false, ordering: .releasing)
+                    if ready.isEmpty { break }
+                }
+            }
+            for one in takeReady() { consumer.consume(one) }
+        }
+        var samples = 0
+        for worker in 0..<workers {
+            guard let tally = tallies[worker] else { continue }
+            samples += tally.samples
+            filledSamples += tally.filled
+            reader.record(chunks: tally.chunks, problems: tally.problems)
+        }
+        return (progress.withLock { $0.series }, samples)
+    }
+
+    /// `consume` as workers call it, one at a time.
+    private struct UncheckedConsumer<T>: @unchecked Sendable {
+        let consume: (T) -> Void
     }
 
     /// The reader as threads share it: they only call `samples(of:caches:)` with caches of their

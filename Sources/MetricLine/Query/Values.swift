@@ -127,6 +127,12 @@ public protocol SeriesSource {
     /// the samples of all need not be in memory at once.
     func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                  _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int)
+
+    /// As `selectEach`, but each result goes to `consume` in the series' order, one at a time,
+    /// and is not kept: only results waiting for an earlier one are in memory at once. Returns
+    /// how many series there were and the samples read.
+    func selectInOrder<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
+                                    _ transform: @escaping @Sendable (RangeSeries) -> T, consume: (T) -> Void) throws(QueryError) -> (series: Int, samples: Int)
 }
 
 extension SeriesSource {
@@ -138,6 +144,13 @@ extension SeriesSource {
                                         _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int) {
         let series = try select(matchers, from: from, to: to, filling: filling)
         return (series.map(transform), series.reduce(0) { $0 + $1.timestamps.count })
+    }
+
+    public func selectInOrder<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
+                                           _ transform: @escaping @Sendable (RangeSeries) -> T, consume: (T) -> Void) throws(QueryError) -> (series: Int, samples: Int) {
+        let series = try select(matchers, from: from, to: to, filling: filling)
+        for one in series { consume(transform(one)) }
+        return (series.count, series.reduce(0) { $0 + $1.timestamps.count })
     }
 }
 
@@ -180,13 +193,19 @@ public final class MemorySource: SeriesSource {
         series[labels.key]?.timestamps.last
     }
 
+    /// In the order a store gives them (by canonical series key), not the dictionary's, which
+    /// changes from run to run: an aggregation takes members in this order, and where that
+    /// matters (ties of 0 and -0 in `min`, a sum's last bits) answers must not change.
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries] {
-        series.values.filter { one in matchers.allSatisfy { $0.matches(one.labels.value(of: $0.name)) } }.compactMap { one in
+        let selected = series.values.filter { one in matchers.allSatisfy { $0.matches(one.labels.value(of: $0.name)) } }.compactMap { one -> RangeSeries? in
             let lower = one.timestamps.partitionIndex { $0 >= from }
             let upper = one.timestamps.partitionIndex { $0 > to }
             guard lower < upper else { return nil }
             return RangeSeries(labels: one.labels, timestamps: Array(one.timestamps[lower..<upper]), values: Array(one.values[lower..<upper]))
         }
+        return selected.map { one in
+            (CanonicalSeriesKey(ExpositionParser.SeriesKey(name: one.labels.value(of: Segment.nameLabel), labels: one.labels.filter { $0.name != Segment.nameLabel })), one)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }
 
