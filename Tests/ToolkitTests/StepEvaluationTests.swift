@@ -5,6 +5,39 @@ import XCTest
 /// Range queries over a store on disk, evaluated over all steps at once with series read on
 /// several threads, against the same samples held in memory and evaluated step by step.
 final class StepEvaluationTests: XCTestCase {
+    /// `CounterWindows` repeats the scalar extrapolation lane by lane: the same bits on random
+    /// windows and on awkward ones (NaN, 0 and -0, a negative first value, no increase, a
+    /// window's end far from its last sample), in full and partial batches.
+    func testCounterWindowsAgreeWithTheScalarExtrapolation() {
+        var random = SeededRandom(seed: 9)
+        let awkward: [Double] = [.nan, 0, -0.0, -5, 1e308, -1e308, .infinity, 3, 3]
+        for rate in [true, false] {
+            let windows = Evaluator.CounterWindows()
+            var expected: [Int: Double] = [:], got: [Int: Double] = [:]
+            let range = Int64.random(in: 1_000...900_000, using: &random)
+            func check() {
+                windows.flush(range: range, rate: rate) { got[$0] = $1 }
+            }
+            for step in 0..<1_003 {
+                let end = Int64.random(in: 0...2_000_000_000_000, using: &random)
+                let start = end - range
+                let firstTime = Int64.random(in: (start + 1)...end, using: &random)
+                let lastTime = Int64.random(in: firstTime...end, using: &random)
+                let pick = { (random: inout SeededRandom) -> Double in
+                    Int.random(in: 0..<4, using: &random) == 0 ? awkward.randomElement(using: &random)! : Double.random(in: -100...1_000, using: &random)
+                }
+                let first = (time: firstTime, value: pick(&random)), last = (time: lastTime, value: pick(&random))
+                let samples = Int.random(in: 2...40, using: &random)
+                let bounds = Evaluator.WindowBounds(start: start, end: end, range: range)
+                expected[step] = Evaluator.extrapolated(first: first, last: last, count: samples, correction: 0, bounds, counter: true, rate: rate)
+                if windows.add(step: step, first: first, last: last, samples: samples, bounds) { check() }
+            }
+            check()
+            XCTAssertEqual(got.count, expected.count)
+            for (step, value) in expected { XCTAssertEqual(got[step]?.bitPattern, value.bitPattern, "step \(step), rate \(rate)") }
+        }
+    }
+
     /// Aggregations fold each series as it is read, on several threads: members must still be
     /// taken in order. Values of 0 and -0 make every step's `min` and `max` depend on it (of
     /// equal values the first stays).

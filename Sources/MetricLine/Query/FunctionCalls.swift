@@ -393,8 +393,9 @@ extension Evaluator {
     }
 
     /// The extrapolation itself, from a window's first and last samples, how many it holds (at
-    /// least two) and the counter resets' correction: what range evaluation calls directly for a
-    /// window it knows to be free of resets, so both ways compute the same bits.
+    /// least two) and the counter resets' correction. Range evaluation computes windows it knows
+    /// to be free of resets in `CounterWindows`, which repeats these operations lane by lane
+    /// (a test compares the two on random and awkward windows).
     @inline(__always)
     static func extrapolated(first firstSample: (time: Int64, value: Double), last lastSample: (time: Int64, value: Double), count: Int,
                              correction: Double, _ window: WindowBounds, counter: Bool, rate: Bool) -> Double {
@@ -429,6 +430,7 @@ extension Evaluator {
         /// scalar code converts them), samples minus one, and the step it answers for.
         private let columns: UnsafeMutablePointer<Double>
         private let steps: UnsafeMutablePointer<Int>
+        /// Windows waiting.
         private(set) var count = 0
 
         init() {

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A chunk's residuals coded with a table made for that chunk: the alternative chunk format 3
@@ -136,12 +138,15 @@ enum ResidualTable {
         private var plain: PlainBitReader
 
         struct Symbol {
-            /// Its frequency and the first slot it owns.
+            /// How many slots it owns.
             var frequency: UInt32 = 0
+            /// The first slot it owns.
             var start: UInt32 = 0
-            /// Its leading bit, all ones if negative, and how many plain bits follow it.
+            /// The magnitude's leading bit (0 for the symbol of 0).
             var leading: UInt64 = 0
+            /// All ones for a negative residual, else 0: `(m ^ sign) - sign` negates m or not.
             var sign: UInt64 = 0
+            /// How many plain bits follow it: the bits of the magnitude below its leading one.
             var plainCount = 0
         }
 
@@ -216,6 +221,7 @@ extension ResidualTable {
     /// Bytes read in order; past the end, zeros.
     struct StreamReader {
         private let bytes: UnsafeBufferPointer<UInt8>
+        /// The next byte to read.
         private var index = 0
 
         init(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -232,7 +238,9 @@ extension ResidualTable {
 
     /// Bits packed least significant first into little-endian bytes.
     struct PlainBitWriter {
+        /// Whole bytes written.
         private var bytes: [UInt8] = []
+        /// Bits not yet a whole byte, the first lowest, and how many.
         private var pending: UInt64 = 0
         private var pendingCount = 0
 
@@ -261,7 +269,10 @@ extension ResidualTable {
     /// Reads what `PlainBitWriter` wrote; past the end, zeros.
     struct PlainBitReader {
         private let bytes: UnsafeBufferPointer<UInt8>
+        /// The next byte to load.
         private var index = 0
+        /// Bits loaded and not yet read, the next lowest (above them, copies of bits of the
+        /// bytes from `index` on, which later loads put back in the same places), and how many.
         private var buffer: UInt64 = 0
         private var available = 0
 
@@ -286,7 +297,9 @@ extension ResidualTable {
             return read(count)
         }
 
-        /// Fills the buffer to at least 57 bits: eight bytes at once where they are there.
+        /// Fills the buffer to at least 56 bits (57 where bytes are read one at a time): eight
+        /// bytes at once where they are there. Reads of more than 56 bits are split in two by
+        /// `readRefilling`, so 56 always suffice.
         private mutating func refill() {
             if index + 8 <= bytes.count {
                 let word = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
