@@ -141,8 +141,9 @@ final class ChunkCodecTests: XCTestCase {
         }
     }
 
-    /// Noisy counters, the chunks a table is for: format 3 reads them back exactly, picks the
-    /// table for them, and is at most `tableAllowance` 64ths larger than format 2.
+    /// Format 3 codes the residuals of chunks with at least `tableMinimum` of them with a table:
+    /// read back exactly (also when stopping early), and for noisy counters within a few percent
+    /// of format 2's size; shorter chunks keep the adaptive coder.
     func testNoisyChunksTakeTheTable() {
         var random = SeededRandom(seed: 43)
         let timestamps = (0..<1_440).map { 1_704_067_200_000 + Int64($0) * 15_000 }
@@ -158,14 +159,21 @@ final class ChunkCodecTests: XCTestCase {
             let decoded = formatThree.withUnsafeBufferPointer { ChunkCodec.decode($0, format: 3) }
             XCTAssertEqual(decoded.timestamps, timestamps)
             XCTAssertEqual(decoded.values.map(\.bitPattern), values.map(\.bitPattern))
-            XCTAssertLessThanOrEqual(formatThree.count * 64, formatTwo.count * (64 + ChunkCodec.tableAllowance) + 64)
+            XCTAssertLessThanOrEqual(formatThree.count * 100, formatTwo.count * 105 + 16 * 100)
             if ChunkCodec.codesResidualsWithTable(formatThree) { tables += 1 }
             // Reading stops early as well.
             let limit = timestamps[700]
             let partial = formatThree.withUnsafeBufferPointer { ChunkCodec.decode($0, through: limit, format: 3) }
             XCTAssertEqual(partial.values.map(\.bitPattern), values.prefix(701).map(\.bitPattern))
         }
-        XCTAssertGreaterThan(tables, 40, "noisy counters should be coded with a table")
+        XCTAssertEqual(tables, 50, "chunks of 1,440 samples are coded with a table")
+        // A chunk one residual short of the minimum keeps the adaptive coder, one at it not.
+        for count in [ChunkCodec.tableMinimum, ChunkCodec.tableMinimum + 1] {
+            let values = (0..<count).map { Double($0 * $0) }
+            let encoded = ChunkCodec.encode(timestamps: Array(timestamps.prefix(count)), values: values, format: 3)
+            XCTAssertEqual(ChunkCodec.codesResidualsWithTable(encoded), count > ChunkCodec.tableMinimum, "\(count) samples")
+            XCTAssertEqual(encoded.withUnsafeBufferPointer { ChunkCodec.decode($0, format: 3) }.values, values)
+        }
     }
 
     func testDamagedTableChunksNeverCrash() {
