@@ -29,34 +29,9 @@ public final class StoreSource: SeriesSource {
     public func selectEach<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                         _ transform: @escaping @Sendable (RangeSeries) -> T) throws(QueryError) -> (results: [T], samples: Int) {
         let locations = reader.locate(matching: matchers, from: from, to: to, filling: filling)
-        let workers = min(Workers.available, max(1, locations.count / 8))
         let results = WorkerSlots<T>(locations.count)
-        let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
-        let shared = SharedReader(reader: reader)
-        // Enough for a histogram's bases to be reused by its next buckets; a long query over many
-        // segments must not keep every decoded chunk. Series are taken in runs of an eighth of a
-        // worker's share, in order: a histogram's buckets are coded against each other, and a
-        // run that starts inside one decodes the bases before it again.
-        let caches = WorkerSlots<[Segment.ChunkCache]>(workers)
-        for worker in 0..<workers {
-            caches[worker] = reader.chunkCaches(budget: Segment.Reader.defaultCacheBudget)
-            tallies[worker] = (0, 0, [], 0)
-        }
-        Workers.forEach(locations.count, workers: workers, batch: max(8, locations.count / (workers * 8))) { worker, index in
-            let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches[worker]!)
-            tallies[worker]!.samples += read.timestamps.count
-            tallies[worker]!.chunks += read.chunks
-            tallies[worker]!.problems += read.problems
-            tallies[worker]!.filled += read.filled
-            if read.timestamps.isEmpty { return }
-            results[index] = transform(RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
-        }
-        var samples = 0
-        for worker in 0..<workers {
-            guard let tally = tallies[worker] else { continue }
-            samples += tally.samples
-            filledSamples += tally.filled
-            reader.record(chunks: tally.chunks, problems: tally.problems)
+        let samples = readEach(locations, from: from, to: to) { index, series in
+            if let series { results[index] = transform(series) }
         }
         return ((0..<locations.count).compactMap { results[$0] }, samples)
     }
@@ -68,16 +43,8 @@ public final class StoreSource: SeriesSource {
     public func selectInOrder<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                            _ transform: @escaping @Sendable (RangeSeries) -> T, consume: (T) -> Void) throws(QueryError) -> (series: Int, samples: Int) {
         let locations = reader.locate(matching: matchers, from: from, to: to, filling: filling)
-        let workers = min(Workers.available, max(1, locations.count / 8))
         // Per series: nil until done, then the result (nil for a series without samples).
         let results = WorkerSlots<T?>(locations.count)
-        let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
-        let shared = SharedReader(reader: reader)
-        let caches = WorkerSlots<[Segment.ChunkCache]>(workers)
-        for worker in 0..<workers {
-            caches[worker] = reader.chunkCaches(budget: Segment.Reader.defaultCacheBudget)
-            tallies[worker] = (0, 0, [], 0)
-        }
         // The next series to consume, and how many had samples.
         let progress = Mutex((next: 0, series: 0))
         let consuming = Atomic(false)
@@ -96,15 +63,10 @@ public final class StoreSource: SeriesSource {
                 return ready
             }
         }
-        withoutActuallyEscaping(consume) { consume in
+        let samples = withoutActuallyEscaping(consume) { consume in
             let consumer = UncheckedConsumer(consume: consume)
-            Workers.forEach(locations.count, workers: workers, batch: max(8, locations.count / (workers * 8))) { worker, index in
-                let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches[worker]!)
-                tallies[worker]!.samples += read.timestamps.count
-                tallies[worker]!.chunks += read.chunks
-                tallies[worker]!.problems += read.problems
-                tallies[worker]!.filled += read.filled
-                let result = read.timestamps.isEmpty ? nil : transform(RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
+            let samples = readEach(locations, from: from, to: to) { index, series in
+                let result = series.map(transform)
                 progress.withLock { _ in results[index] = .some(result) }
                 // Consume while no one else does; a result stored while this worker was
                 // finishing is taken on the next turn, or by the last drain below.
@@ -116,6 +78,35 @@ public final class StoreSource: SeriesSource {
                 }
             }
             for one in takeReady() { consumer.consume(one) }
+            return samples
+        }
+        return (progress.withLock { $0.series }, samples)
+    }
+
+    /// Reads each located series on the workers and hands it to `body` with its position (nil
+    /// for a series without samples in the range); records chunks, problems and filled samples,
+    /// and returns the samples read.
+    private func readEach(_ locations: [StoreReader.SeriesLocation], from: Int64, to: Int64,
+                          _ body: @escaping @Sendable (_ index: Int, _ series: RangeSeries?) -> Void) -> Int {
+        let workers = min(Workers.available, max(1, locations.count / 8))
+        let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
+        let shared = SharedReader(reader: reader)
+        // Enough for a histogram's bases to be reused by its next buckets; a long query over many
+        // segments must not keep every decoded chunk. Series are taken in runs of an eighth of a
+        // worker's share, in order: a histogram's buckets are coded against each other, and a
+        // run that starts inside one decodes the bases before it again.
+        let caches = WorkerSlots<[Segment.ChunkCache]>(workers)
+        for worker in 0..<workers {
+            caches[worker] = reader.chunkCaches(budget: Segment.Reader.defaultCacheBudget)
+            tallies[worker] = (0, 0, [], 0)
+        }
+        Workers.forEach(locations.count, workers: workers, batch: max(8, locations.count / (workers * 8))) { worker, index in
+            let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches[worker]!)
+            tallies[worker]!.samples += read.timestamps.count
+            tallies[worker]!.chunks += read.chunks
+            tallies[worker]!.problems += read.problems
+            tallies[worker]!.filled += read.filled
+            body(index, read.timestamps.isEmpty ? nil : RangeSeries(labels: LabelSet(locations[index].key), timestamps: read.timestamps, values: read.values))
         }
         var samples = 0
         for worker in 0..<workers {
@@ -124,7 +115,7 @@ public final class StoreSource: SeriesSource {
             filledSamples += tally.filled
             reader.record(chunks: tally.chunks, problems: tally.problems)
         }
-        return (progress.withLock { $0.series }, samples)
+        return samples
     }
 
     /// `consume` as workers call it, one at a time.
