@@ -363,7 +363,7 @@ extension Evaluator {
                 number = folds.count
                 numbers[labels] = number
                 order.append(labels)
-                folds.append(GroupFold(operation, steps: grid.count))
+                folds.append(GroupFold(operation, steps: 0..<grid.count))
             }
             folds[number].add(one)
         }
@@ -375,70 +375,84 @@ extension Evaluator {
         return order.indices.map { number in
             // A name kept by `by (__name__)` is still dropped at the end if its members' were.
             let dropsName = !without && grouping.contains(Segment.nameLabel) && folds[number].anyDropsName
-            let (values, present) = folds[number].result()
+            var values = [Double](repeating: 0, count: grid.count), present = [Bool](repeating: false, count: grid.count)
+            folds[number].finish { step, value in
+                values[step] = value!  // only avg leaves a step without a value, and it is not folded here
+                present[step] = true
+            }
             return StepSeries(labels: order[number], dropsName: dropsName, values: values, present: present)
         }
     }
 
-    /// One group of `foldedAggregation`: member by member, what `combine` does for the same
-    /// operations.
+    /// One group's members folded in, member by member: per step of `steps`, a running
+    /// (compensated) sum, a count and the extreme so far, the same operations in the same order
+    /// as gathering each step's values first. `combine` folds a range of steps for `sum`, `avg`,
+    /// `count`, `group`, `min` and `max`; `foldedAggregation` all steps as series are read.
     private final class GroupFold {
         let operation: AggregationOperator
+        let steps: Range<Int>
+        /// Per step of `steps`, from its lower bound.
         var sums: [KahanSum]
         var counts: [Int]
-        var values: [Double]
+        var extremes: [Double]
         var anyDropsName = false
 
-        init(_ operation: AggregationOperator, steps: Int) {
+        init(_ operation: AggregationOperator, steps: Range<Int>) {
             self.operation = operation
-            sums = operation == .sum ? [KahanSum](repeating: KahanSum(), count: steps) : []
-            counts = [Int](repeating: 0, count: steps)
-            values = [Double](repeating: 0, count: steps)
+            self.steps = steps
+            sums = operation == .sum || operation == .avg ? [KahanSum](repeating: KahanSum(), count: steps.count) : []
+            counts = [Int](repeating: 0, count: steps.count)
+            extremes = operation == .min || operation == .max ? [Double](repeating: 0, count: steps.count) : []
         }
 
         func add(_ one: StepSeries) {
             if one.dropsName { anyDropsName = true }
-            let operation = operation
-            one.values.withUnsafeBufferPointer { memberValues in
-                one.present.withUnsafeBufferPointer { memberPresent in
+            let operation = operation, steps = steps
+            one.values.withUnsafeBufferPointer { allValues in
+                one.present.withUnsafeBufferPointer { allPresent in
+                    let memberValues = UnsafeBufferPointer(rebasing: allValues[steps]), memberPresent = UnsafeBufferPointer(rebasing: allPresent[steps])
                     counts.withUnsafeMutableBufferPointer { counts in
                         switch operation {
-                        case .sum:
+                        case .sum, .avg:
                             sums.withUnsafeMutableBufferPointer { sums in
-                                for index in memberPresent.indices where memberPresent[index] {
-                                    counts[index] += 1
-                                    sums[index].add(memberValues[index])
+                                for slot in memberPresent.indices where memberPresent[slot] {
+                                    counts[slot] += 1
+                                    sums[slot].add(memberValues[slot])
                                 }
                             }
                         case .min, .max:
-                            values.withUnsafeMutableBufferPointer { values in
-                                for index in memberPresent.indices where memberPresent[index] {
-                                    let value = memberValues[index]
-                                    counts[index] += 1
-                                    let better = operation == .min ? value < values[index] : value > values[index]
-                                    if counts[index] == 1 || values[index].isNaN || better { values[index] = value }
+                            extremes.withUnsafeMutableBufferPointer { extremes in
+                                for slot in memberPresent.indices where memberPresent[slot] {
+                                    let value = memberValues[slot]
+                                    counts[slot] += 1
+                                    let better = operation == .min ? value < extremes[slot] : value > extremes[slot]
+                                    if counts[slot] == 1 || extremes[slot].isNaN || better { extremes[slot] = value }
                                 }
                             }
                         default:
-                            for index in memberPresent.indices where memberPresent[index] { counts[index] += 1 }
+                            for slot in memberPresent.indices where memberPresent[slot] { counts[slot] += 1 }
                         }
                     }
                 }
             }
         }
 
-        func result() -> (values: [Double], present: [Bool]) {
-            var present = [Bool](repeating: false, count: counts.count)
-            for index in counts.indices where counts[index] > 0 {
-                present[index] = true
+        /// Each step with members and its value; for `avg`, nil where the sum is not finite
+        /// (overflow or non-finite members), which the caller works out from the members.
+        func finish(_ write: (_ step: Int, _ value: Double?) -> Void) {
+            for slot in counts.indices where counts[slot] > 0 {
+                let value: Double?
                 switch operation {
-                case .sum: values[index] = sums[index].result
-                case .count: values[index] = Double(counts[index])
-                case .group: values[index] = 1
-                default: break
+                case .sum: value = sums[slot].result
+                case .avg:
+                    let sum = sums[slot].result
+                    value = sum.isFinite ? sum / Double(counts[slot]) : nil
+                case .count: value = Double(counts[slot])
+                case .min, .max: value = extremes[slot]
+                default: value = 1
                 }
+                write(steps.lowerBound + slot, value)
             }
-            return (values, present)
         }
     }
 
@@ -446,47 +460,23 @@ extension Evaluator {
     /// leaves alone).
     private static func combine(_ operation: AggregationOperator, _ members: [StepSeries], steps: Range<Int>, into combined: StepBuffers) {
         let values = combined.values, present = combined.present
+        var gathered: [Double] = []
         switch operation {
         case .sum, .avg, .count, .group, .min, .max:
-            // Member by member, a running sum (or extreme) per step: the same operations in the
-            // same order as gathering each step's values first.
-            var sums = operation == .sum || operation == .avg ? [KahanSum](repeating: KahanSum(), count: steps.count) : []
-            var counts = [Int](repeating: 0, count: steps.count)
-            for one in members {
-                for index in steps where one.present[index] {
-                    let value = one.values[index], slot = index - steps.lowerBound
-                    counts[slot] += 1
-                    switch operation {
-                    case .sum, .avg: sums[slot].add(value)
-                    case .min: if counts[slot] == 1 || values[index].isNaN || value < values[index] { values[index] = value }
-                    case .max: if counts[slot] == 1 || values[index].isNaN || value > values[index] { values[index] = value }
-                    default: break
-                    }
-                }
-            }
-            var gathered: [Double] = []
-            for index in steps where counts[index - steps.lowerBound] > 0 {
-                let slot = index - steps.lowerBound
+            let fold = GroupFold(operation, steps: steps)
+            for one in members { fold.add(one) }
+            fold.finish { index, value in
                 present[index] = true
-                switch operation {
-                case .sum: values[index] = sums[slot].result
-                case .count: values[index] = Double(counts[slot])
-                case .group: values[index] = 1
-                case .avg:
-                    let sum = sums[slot].result
-                    if sum.isFinite {
-                        values[index] = sum / Double(counts[slot])
-                    } else {
-                        // Overflow or non-finite members: the mean as one step's values give it.
-                        gathered.removeAll(keepingCapacity: true)
-                        for one in members where one.present[index] { gathered.append(one.values[index]) }
-                        values[index] = Evaluator.mean(gathered)
-                    }
-                default: break
+                if let value {
+                    values[index] = value
+                } else {
+                    // avg of an overflowing or non-finite sum: the mean as one step's values give it.
+                    gathered.removeAll(keepingCapacity: true)
+                    for one in members where one.present[index] { gathered.append(one.values[index]) }
+                    values[index] = Evaluator.mean(gathered)
                 }
             }
         default:
-            var gathered: [Double] = []
             for index in steps {
                 gathered.removeAll(keepingCapacity: true)
                 for one in members where one.present[index] { gathered.append(one.values[index]) }
