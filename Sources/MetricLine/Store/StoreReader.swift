@@ -261,18 +261,20 @@ public final class StoreReader {
         var values: [Double] = []
         var chunks = 0
         var problems: [String] = []
-        var expected = 0
-        for (segmentIndex, number) in location.segmentSeries {
-            for chunk in segment(segmentIndex).chunks(number) where chunk.maxTime >= from && chunk.minTime <= to { expected += chunk.samples }
+        // Each segment's chunks that overlap [from, to], looked up once (a series' entry in the
+        // index is read when asked for).
+        let wanted = location.segmentSeries.map { segmentIndex, number in
+            (segmentIndex, segment(segmentIndex).chunks(number).filter { $0.maxTime >= from && $0.minTime <= to })
         }
+        let expected = wanted.reduce(0) { total, one in one.1.reduce(total) { $0 + $1.samples } }
         timestamps.reserveCapacity(expected)
         values.reserveCapacity(expected)
         // A chunk's own samples are in order (writers code them so, and a checksum guards them),
         // so the whole is in order if each chunk starts after the one before ends.
         var inOrder = location.headSeries.isEmpty
-        for (segmentIndex, number) in location.segmentSeries {
+        for (segmentIndex, chunkList) in wanted {
             let segment = segment(segmentIndex)
-            for chunk in segment.chunks(number) where chunk.maxTime >= from && chunk.minTime <= to {
+            for chunk in chunkList {
                 do throws(StoreError) {
                     chunks += 1
                     let decoded = try segment.read(chunk, through: to, cache: caches?[segmentIndex])
