@@ -41,6 +41,35 @@ final class StepEvaluationTests: XCTestCase {
     /// Aggregations fold each series as it is read, on several threads: members must still be
     /// taken in order. Values of 0 and -0 make every step's `min` and `max` depend on it (of
     /// equal values the first stays).
+    /// `WindowEdges` finds by arithmetic the samples a search along the timestamps finds: evenly
+    /// spaced samples, steps a multiple of their interval, windows before, over and after them,
+    /// and offsets of either sign; uneven samples or an interval not dividing the step get none.
+    func testWindowEdgesAgreeWithASearch() {
+        var random = SeededRandom(seed: 21)
+        for _ in 0..<400 {
+            let interval = Int64.random(in: 1...20_000, using: &random)
+            let origin = Int64.random(in: -1_000_000...2_000_000_000_000, using: &random)
+            let timestamps = (0..<Int.random(in: 2...300, using: &random)).map { origin + Int64($0) * interval }
+            let step = interval * Int64.random(in: 1...8, using: &random)
+            let range = Int64.random(in: 0...(interval * 40), using: &random)
+            let first = origin + Int64.random(in: (-interval * 50)...(interval * 350), using: &random)
+            guard let edges = Evaluator.WindowEdges(timestamps, first: first, range: range, step: step) else {
+                return XCTFail("evenly spaced samples with an interval dividing the step got no edges")
+            }
+            for number in 0..<60 {
+                let end = first + Int64(number) * step, start = end - range
+                let lower = timestamps.firstIndex { $0 >= start } ?? timestamps.count
+                let upper = timestamps.firstIndex { $0 > end } ?? timestamps.count
+                let found = edges.window(number)
+                XCTAssertTrue(found == (lower, upper), "interval \(interval), step \(step), range \(range), window \(number): \(found) for \((lower, upper))")
+            }
+        }
+        XCTAssertNil(Evaluator.WindowEdges([0, 15_000, 30_000, 45_001], first: 60_000, range: 60_000, step: 60_000))
+        XCTAssertNil(Evaluator.WindowEdges([0, 15_000, 30_000], first: 60_000, range: 60_000, step: 20_000))
+        XCTAssertNil(Evaluator.WindowEdges([0], first: 60_000, range: 60_000, step: 60_000))
+        XCTAssertNil(Evaluator.WindowEdges([.max - 10, .max - 5], first: .min + 10, range: 60_000, step: 5))
+    }
+
     func testFoldedAggregationsTakeMembersInOrder() throws {
         let start: Int64 = 1_704_067_200_000
         var random = SeededRandom(seed: 8)

@@ -213,6 +213,9 @@ extension Evaluator {
             let extreme = reducer.extreme != nil && markersBefore.isEmpty && !samples.contains(where: \.isNaN) ? reducer.extreme : nil
             var queue: [Int] = [], queueHead = 0
             var lower = 0, upper = 0
+            // Samples evenly spaced by an interval that divides the step: every window's edges are
+            // the first window's moved by step / interval samples, with no search.
+            let edges = extreme == nil ? WindowEdges(timestamps, first: grid.time(0) - offset, range: range, step: grid.step) : nil
             // Reset-free rate/increase windows wait here to be computed a batch at a time.
             let windows = Evaluator.CounterWindows()
             func store(_ step: Int, _ answer: Double) {
@@ -225,14 +228,18 @@ extension Evaluator {
                     for index in 0..<grid.count {
                         let end = grid.time(index) - offset
                         let start = end - range
-                        while lower < times.count && times[lower] < start { lower += 1 }
-                        if upper < lower { upper = lower }
-                        while upper < times.count && times[upper] <= end {
-                            if let extreme {
-                                while queue.count > queueHead && extreme.beats(sampled[upper], sampled[queue[queue.count - 1]]) { queue.removeLast() }
-                                queue.append(upper)
+                        if let edges {
+                            (lower, upper) = edges.window(index)
+                        } else {
+                            while lower < times.count && times[lower] < start { lower += 1 }
+                            if upper < lower { upper = lower }
+                            while upper < times.count && times[upper] <= end {
+                                if let extreme {
+                                    while queue.count > queueHead && extreme.beats(sampled[upper], sampled[queue[queue.count - 1]]) { queue.removeLast() }
+                                    queue.append(upper)
+                                }
+                                upper += 1
                             }
-                            upper += 1
                         }
                         guard lower < upper else { continue }
                         if extreme != nil {
@@ -266,6 +273,57 @@ extension Evaluator {
             }
             if let counter = reducer.counter { windows.flush(range: range, rate: counter == .rate, store) }
             return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present) : nil
+        }
+    }
+
+    /// Where the windows of evenly spaced steps fall in a series whose samples are evenly spaced
+    /// too, by an interval dividing the step: window n holds the samples from `lower + n·move` up
+    /// to (not including) `upper + n·move`, cut to the samples there are.
+    struct WindowEdges {
+        private let lower: Int
+        private let upper: Int
+        private let move: Int
+        private let count: Int
+
+        /// Nil unless the samples are evenly spaced and the interval divides `step`; `first` is
+        /// the end of the first window, each window is `range` long and closed at both ends.
+        init?(_ timestamps: [Int64], first end: Int64, range: Int64, step: Int64) {
+            guard timestamps.count >= 2 else { return nil }
+            let origin = timestamps[0], interval = timestamps[1] &- origin
+            guard interval > 0, step > 0, step % interval == 0 else { return nil }
+            // One pass with no early exit, so it runs on vector lanes.
+            let uneven = timestamps.withUnsafeBufferPointer { times in
+                var uneven: Int64 = 0
+                for index in 1..<times.count { uneven |= (times[index] &- times[index - 1]) ^ interval }
+                return uneven
+            }
+            guard uneven == 0 else { return nil }
+            // The first sample at or after the start, and the first after the end (far-off times
+            // that would overflow take the search instead).
+            let (start, startOverflow) = end.subtractingReportingOverflow(range)
+            let (fromStart, fromStartOverflow) = start.subtractingReportingOverflow(origin)
+            let (fromEnd, fromEndOverflow) = end.subtractingReportingOverflow(origin)
+            guard !startOverflow, !fromStartOverflow, !fromEndOverflow else { return nil }
+            lower = Self.quotientRoundingUp(fromStart, interval)
+            upper = Self.quotientRoundingDown(fromEnd, interval) + 1
+            move = Int(step / interval)
+            count = timestamps.count
+        }
+
+        @inline(__always)
+        func window(_ number: Int) -> (lower: Int, upper: Int) {
+            let moved = number &* move
+            return (min(max(lower &+ moved, 0), count), min(max(upper &+ moved, 0), count))
+        }
+
+        private static func quotientRoundingDown(_ dividend: Int64, _ divisor: Int64) -> Int {
+            let quotient = dividend / divisor
+            return Int(dividend % divisor != 0 && dividend < 0 ? quotient - 1 : quotient)
+        }
+
+        private static func quotientRoundingUp(_ dividend: Int64, _ divisor: Int64) -> Int {
+            let quotient = dividend / divisor
+            return Int(dividend % divisor != 0 && dividend > 0 ? quotient + 1 : quotient)
         }
     }
 
