@@ -127,28 +127,17 @@ enum ResidualTable {
     /// Reads what `encode` wrote: the table from `decoder`, the streams from the end of `chunk`.
     /// Damaged input gives wrong numbers or nil, never a crash or a read outside `chunk`.
     struct Decoder: ~Copyable {
-        /// Per slot of the total, the symbol owning it.
-        private let slotSymbols: UnsafeMutablePointer<UInt8>
-        /// Per symbol.
-        private let symbols: UnsafeMutablePointer<Symbol>
+        /// Per slot of the total, all that decoding needs of the symbol owning it, in one word:
+        /// the symbol's frequency (bits 0-11), the slot's place within the symbol's slots (12-22),
+        /// how many plain bits follow (23-28), whether the magnitude has a leading one (29), and
+        /// whether the residual is negative (30). One load per residual, where a symbol number
+        /// and then the symbol's entry would be two in a row.
+        private let slots: UnsafeMutablePointer<UInt32>
         /// The state the next residual is decoded from, and the other one.
         private var state: UInt32
         private var otherState: UInt32
         private var stream: StreamReader
         private var plain: PlainBitReader
-
-        struct Symbol {
-            /// How many slots it owns.
-            var frequency: UInt32 = 0
-            /// The first slot it owns.
-            var start: UInt32 = 0
-            /// The magnitude's leading bit (0 for the symbol of 0).
-            var leading: UInt64 = 0
-            /// All ones for a negative residual, else 0: `(m ^ sign) - sign` negates m or not.
-            var sign: UInt64 = 0
-            /// How many plain bits follow it: the bits of the magnitude below its leading one.
-            var plainCount = 0
-        }
 
         init?(_ decoder: inout RangeDecoder, chunk: UnsafeBufferPointer<UInt8>) {
             let model = IntegerModel(format: 3)
@@ -176,16 +165,14 @@ enum ResidualTable {
             guard plainLength >= 0, streamLength >= 8, plainLength <= Int64(chunk.count), streamLength <= Int64(chunk.count) - plainLength else { return nil }
             let streamStart = chunk.count - Int(streamLength), plainStart = streamStart - Int(plainLength)
 
-            slotSymbols = .allocate(capacity: Int(total))
-            symbols = .allocate(capacity: ResidualTable.symbolCount)
-            symbols.initialize(repeating: Symbol(), count: ResidualTable.symbolCount)
-            var start: UInt32 = 0
+            slots = .allocate(capacity: Int(total))
+            var start = 0
             for (symbol, frequency) in table {
-                (slotSymbols + Int(start)).initialize(repeating: UInt8(symbol), count: Int(frequency))
-                let length = (symbol + 1) / 2
-                symbols[symbol] = Symbol(frequency: frequency, start: start, leading: length == 0 ? 0 : 1 << UInt64(length - 1),
-                                         sign: symbol > 0 && symbol % 2 == 0 ? .max : 0, plainCount: max(length - 1, 0))
-                start += frequency
+                // The bit length of the magnitude, and whether the residual is negative.
+                let length = UInt32((symbol + 1) / 2), negative: UInt32 = symbol > 0 && symbol % 2 == 0 ? 1 : 0
+                let word = frequency | (length == 0 ? 0 : (length - 1) << 23 | 1 << 29) | negative << 30
+                for place in 0..<Int(frequency) { slots[start + place] = word | UInt32(place) << 12 }
+                start += Int(frequency)
             }
             stream = StreamReader(UnsafeBufferPointer(rebasing: chunk[streamStart...]))
             plain = PlainBitReader(UnsafeBufferPointer(rebasing: chunk[plainStart..<streamStart]))
@@ -196,23 +183,23 @@ enum ResidualTable {
         }
 
         deinit {
-            slotSymbols.deallocate()
-            symbols.deallocate()
+            slots.deallocate()
         }
 
         @inline(__always)
         mutating func next() -> Int64 {
-            let slot = state & (ResidualTable.total - 1)
-            let symbol = symbols[Int(slotSymbols[Int(slot)])]
-            state = symbol.frequency &* (state >> ResidualTable.scaleBits) &+ slot &- symbol.start
+            let word = slots[Int(state & (ResidualTable.total - 1))]
+            state = (word & 0xFFF) &* (state >> ResidualTable.scaleBits) &+ (word >> 12 & 0x7FF)
             // A state in range needs at most two bytes; damaged input may leave it low.
             if state < ResidualTable.lowerBound {
                 state = state << 8 | UInt32(stream.next())
                 if state < ResidualTable.lowerBound { state = state << 8 | UInt32(stream.next()) }
             }
             swap(&state, &otherState)
-            let magnitude = symbol.leading | plain.read(symbol.plainCount)
-            return Int64(bitPattern: (magnitude ^ symbol.sign) &- symbol.sign)
+            let plainCount = Int(word >> 23 & 0x3F)
+            let magnitude = UInt64(word >> 29 & 1) << UInt64(plainCount) | plain.read(plainCount)
+            let sign = 0 &- UInt64(word >> 30)
+            return Int64(bitPattern: (magnitude ^ sign) &- sign)
         }
     }
 }
