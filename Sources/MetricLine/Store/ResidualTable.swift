@@ -171,7 +171,12 @@ enum ResidualTable {
                 // The bit length of the magnitude, and whether the residual is negative.
                 let length = UInt32((symbol + 1) / 2), negative: UInt32 = symbol > 0 && symbol % 2 == 0 ? 1 : 0
                 let word = frequency | (length == 0 ? 0 : (length - 1) << 23 | 1 << 29) | negative << 30
-                for place in 0..<Int(frequency) { slots[start + place] = word | UInt32(place) << 12 }
+                let owned = slots + start
+                var place: UInt32 = 0
+                while place < frequency {
+                    owned[Int(place)] = word | place << 12
+                    place &+= 1
+                }
                 start += Int(frequency)
             }
             stream = StreamReader(UnsafeBufferPointer(rebasing: chunk[streamStart...]))
