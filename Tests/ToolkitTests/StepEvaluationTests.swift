@@ -70,6 +70,28 @@ final class StepEvaluationTests: XCTestCase {
         XCTAssertNil(Evaluator.WindowEdges([.max - 10, .max - 5], first: .min + 10, range: 60_000, step: 5))
     }
 
+    /// `scan` finds NaN and a fall below the previous value wherever they are: at the start, in
+    /// the lanes, in the tail after them, and not at all; NaN beside a number is not a fall.
+    func testScanFindsNaNAndFallsAnywhere() {
+        var random = SeededRandom(seed: 5)
+        for count in 0..<40 {
+            for _ in 0..<30 {
+                var values = (0..<count).map { Double($0) * 1.5 }
+                if count > 0, Bool.random(using: &random) {
+                    values[Int.random(in: 0..<count, using: &random)] = Bool.random(using: &random) ? .nan : StaleMarker.value
+                }
+                if count > 1, Bool.random(using: &random) {
+                    let at = Int.random(in: 1..<count, using: &random)
+                    values[at] = values[at - 1].isNaN ? values[at] : values[at - 1] - 0.5
+                }
+                let nan = values.contains { $0.isNaN }
+                let decrease = zip(values, values.dropFirst()).contains { $1 < $0 }
+                let found = values.withUnsafeBufferPointer(Evaluator.scan)
+                XCTAssertTrue(found == (nan, decrease), "\(values): \(found)")
+            }
+        }
+    }
+
     func testFoldedAggregationsTakeMembersInOrder() throws {
         let start: Int64 = 1_704_067_200_000
         var random = SeededRandom(seed: 8)

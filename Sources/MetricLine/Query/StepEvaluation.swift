@@ -168,19 +168,10 @@ extension Evaluator {
             // One pass over the values: whether any is a staleness marker, and for rate/increase
             // whether any falls below the one before (a counter reset). Series with resets count
             // them up to each sample, so a window without one skips looking.
-            var hasMarkers = false, hasResets = false
-            samples.withUnsafeBufferPointer { sampled in
-                guard reducer.counter != nil else {
-                    hasMarkers = sampled.contains { $0.bitPattern == StaleMarker.bitPattern }
-                    return
-                }
-                var previous = sampled.first ?? 0
-                for value in sampled {
-                    if value.bitPattern == StaleMarker.bitPattern { hasMarkers = true }
-                    if value < previous { hasResets = true }
-                    previous = value
-                }
-            }
+            let (hasNaN, hasDecrease) = samples.withUnsafeBufferPointer(Self.scan)
+            // Staleness markers are NaN, so only series with NaN are looked at for them.
+            let hasMarkers = hasNaN && samples.contains { $0.bitPattern == StaleMarker.bitPattern }
+            let hasResets = reducer.counter != nil && hasDecrease
             var resetsThrough: [Int32] = []
             if hasResets && !hasMarkers {
                 resetsThrough.reserveCapacity(samples.count)
@@ -274,6 +265,28 @@ extension Evaluator {
             if let counter = reducer.counter { windows.flush(range: range, rate: counter == .rate, store) }
             return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present) : nil
         }
+    }
+
+    /// Whether any value is NaN, and whether any falls below the one before it; four at a time.
+    static func scan(_ values: UnsafeBufferPointer<Double>) -> (nan: Bool, decrease: Bool) {
+        guard let base = values.baseAddress, values.count > 1 else { return (values.first?.isNaN ?? false, false) }
+        let memory = UnsafeRawPointer(base)
+        var nan = SIMDMask<SIMD4<Int64>>(repeating: false), decrease = nan
+        var index = 1
+        while index + 4 <= values.count {
+            let current = memory.loadUnaligned(fromByteOffset: index * 8, as: SIMD4<Double>.self)
+            let previous = memory.loadUnaligned(fromByteOffset: (index - 1) * 8, as: SIMD4<Double>.self)
+            nan .|= current .!= current
+            decrease .|= current .< previous
+            index += 4
+        }
+        var hasNaN = any(nan) || base[0].isNaN, hasDecrease = any(decrease)
+        while index < values.count {
+            hasNaN = hasNaN || base[index].isNaN
+            hasDecrease = hasDecrease || base[index] < base[index - 1]
+            index += 1
+        }
+        return (hasNaN, hasDecrease)
     }
 
     /// Where the windows of evenly spaced steps fall in a series whose samples are evenly spaced
