@@ -193,6 +193,40 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try readAll(), Array(samples[0..<50]) + [Sample(name: "x", value: 1000, timestamp: now)])
     }
 
+    /// A series' chunks lying one after another are read with one call, and give what reading
+    /// them one at a time gives; a damaged one among them is named and the others still read.
+    func testChunksReadTogetherAgreeWithChunksReadAlone() throws {
+        let start: Int64 = 1_704_067_200_000
+        let timestamps = (0..<6_000).map { start + Int64($0) * 15_000 }
+        let values = timestamps.indices.map { Double($0 * 3 % 1_000) / 100 }
+        try FileManager.default.createDirectory(atPath: directory + "/segments", withIntermediateDirectories: true)
+        let path = StoreLayout(directory: directory).segmentPath(window: start, generation: 1)
+        _ = try Segment.write([Segment.Series(key: ExpositionParser.SeriesKey(name: "m", labels: []), timestamps: timestamps, values: values)], to: path, generation: 1)
+        let chunks = try Segment.Reader(path: path).chunks(0)
+        XCTAssertGreaterThanOrEqual(chunks.count, 3)
+        let alone = try chunks.map { try Segment.Reader(path: path).read($0) }
+        let together = try Segment.Reader(path: path).read(chunks).map { try $0.get() }
+        XCTAssertEqual(together.map(\.timestamps), alone.map(\.timestamps))
+        XCTAssertEqual(together.map(\.values), alone.map(\.values))
+        XCTAssertEqual(together.flatMap(\.timestamps), timestamps)
+        // Damage the second chunk.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[chunks[1].offset + chunks[1].length / 2] ^= 0x04
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let damaged = try Segment.Reader(path: path).read(chunks)
+        XCTAssertEqual(damaged.count, chunks.count)
+        for (index, result) in damaged.enumerated() {
+            switch result {
+            case .success(let decoded):
+                XCTAssertNotEqual(index, 1, "the damaged chunk decoded")
+                XCTAssertEqual(decoded.values, alone[index].values)
+            case .failure(let error):
+                XCTAssertEqual(index, 1, error.message)
+                XCTAssertEqual(error.message, "\(path): damaged chunk at byte \(chunks[1].offset) (checksum mismatch)")
+            }
+        }
+    }
+
     func testDamageIsNamedAndTheRestStaysReadable() throws {
         let base: Int64 = 1_704_067_200_000
         let samples = (0..<2_000).map { Sample(name: "m", labels: [Label("i", String($0 % 4))], value: Double($0), timestamp: base + Int64($0) * 15_000) }

@@ -518,13 +518,56 @@ public enum Segment {
             try read(chunk, through: chunk.maxTime <= limit ? .max : limit, depth: 0, cache: cache ?? self.cache)
         }
 
-        private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+        /// Several chunks, each as `read` gives it, in order; chunks that lie one after another
+        /// in the file (a series' chunks usually do) are read from it together, with one call.
+        public func read(_ chunks: [ChunkReference], through limit: Int64 = .max, cache: ChunkCache? = nil) -> [Result<(timestamps: [Int64], values: [Double]), StoreError>] {
+            let cache = cache ?? self.cache
+            var results: [Result<(timestamps: [Int64], values: [Double]), StoreError>] = []
+            results.reserveCapacity(chunks.count)
+            var first = 0
+            while first < chunks.count {
+                // The run of chunks from `first` that follow each other in the file, none decoded
+                // already.
+                func cached(_ chunk: ChunkReference) -> Bool {
+                    guard let known = cache.entries[chunk.offset] else { return false }
+                    return known.through >= (chunk.maxTime <= limit ? .max : limit)
+                }
+                var end = first + 1
+                if !cached(chunks[first]) {
+                    while end < chunks.count && chunks[end].offset == chunks[end - 1].offset + chunks[end - 1].length && !cached(chunks[end]) { end += 1 }
+                }
+                let run = chunks[first..<end]
+                let bytes = run.count > 1 ? try? FileSystem.read(descriptor, count: run.reduce(0) { $0 + $1.length }, at: Int64(run[first].offset), path: path) : nil
+                var position = 0
+                for chunk in run {
+                    let chunkLimit = chunk.maxTime <= limit ? .max : limit
+                    results.append(Result { () throws(StoreError) in
+                        guard let bytes else { return try read(chunk, through: chunkLimit, depth: 0, cache: cache) }
+                        return try bytes.withUnsafeBufferPointer { whole throws(StoreError) in
+                            try read(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: UnsafeBufferPointer(rebasing: whole[position..<(position + chunk.length)]))
+                        }
+                    })
+                    position += chunk.length
+                }
+                first = end
+            }
+            return results
+        }
+
+        /// A chunk decoded, from `bytes` when they are given (its bytes, read already), else from
+        /// the file.
+        private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache,
+                          bytes given: UnsafeBufferPointer<UInt8>? = nil) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
             if let known = cache.entries[chunk.offset], known.through >= limit { return (known.timestamps, known.values) }
-            let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
-            guard CRC32C.checksum(bytes) == chunk.crc else {
+            if given == nil {
+                let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
+                return try bytes.withUnsafeBufferPointer { bytes throws(StoreError) in try read(chunk, through: limit, depth: depth, cache: cache, bytes: bytes) }
+            }
+            let bytes = given!
+            guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (checksum mismatch)")
             }
-            let decoded = bytes.withUnsafeBufferPointer { ChunkCodec.decode($0, through: limit, format: chunkFormat) }
+            let decoded = ChunkCodec.decode(bytes, through: limit, format: chunkFormat)
             guard decoded.count == chunk.samples else {
                 throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (sample count)")
             }

@@ -273,15 +273,14 @@ public final class StoreReader {
         // so the whole is in order if each chunk starts after the one before ends.
         var inOrder = location.headSeries.isEmpty
         for (segmentIndex, chunkList) in wanted {
-            let segment = segment(segmentIndex)
-            for chunk in chunkList {
-                do throws(StoreError) {
-                    chunks += 1
-                    let decoded = try segment.read(chunk, through: to, cache: caches?[segmentIndex])
+            chunks += chunkList.count
+            for result in segment(segmentIndex).read(chunkList, through: to, cache: caches?[segmentIndex]) {
+                switch result {
+                case .success(let decoded):
                     if let last = timestamps.last, let first = decoded.timestamps.first, first <= last { inOrder = false }
                     timestamps.append(contentsOf: decoded.timestamps)
                     values.append(contentsOf: decoded.values)
-                } catch {
+                case .failure(let error):
                     problems.append(error.message)
                 }
             }
