@@ -227,6 +227,28 @@ final class StoreTests: XCTestCase {
         }
     }
 
+    /// The checksums give the published check values ("123456789"), and the same value for any
+    /// length however the bytes are split between calls (the sixteen-, eight- and one-byte paths).
+    func testChecksumsMatchTheirCheckValuesAndContinue() {
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
+        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
+        var random = SeededRandom(seed: 3)
+        let bytes = (0..<1_000).map { _ in UInt8.random(in: 0...255, using: &random) }
+        for count in [0, 1, 7, 8, 15, 16, 17, 31, 33, 999, 1_000] {
+            let whole = CRC32C.checksum(Array(bytes[0..<count]))
+            // Bit by bit, as the polynomial defines it.
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes[0..<count] {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            }
+            XCTAssertEqual(whole, ~crc, "\(count) bytes")
+            let split = count / 3
+            let first = Array(bytes[0..<split]).withUnsafeBytes { CRC32C.checksum($0) }
+            XCTAssertEqual(Array(bytes[split..<count]).withUnsafeBytes { CRC32C.checksum($0, continuing: first) }, whole, "\(count) bytes split at \(split)")
+        }
+    }
+
     func testDamageIsNamedAndTheRestStaysReadable() throws {
         let base: Int64 = 1_704_067_200_000
         let samples = (0..<2_000).map { Sample(name: "m", labels: [Label("i", String($0 % 4))], value: Double($0), timestamp: base + Int64($0) * 15_000) }
