@@ -70,6 +70,40 @@ final class StepEvaluationTests: XCTestCase {
         XCTAssertNil(Evaluator.WindowEdges([.max - 10, .max - 5], first: .min + 10, range: 60_000, step: 5))
     }
 
+    /// `SumWindows` gives `kahanSum` and `mean` bit for bit (any NaN for NaN), lane by lane: windows of different
+    /// lengths in one group, awkward values (NaN, infinities, -0, sums that overflow or cancel),
+    /// full and partial batches.
+    func testSumWindowsAgreeWithTheScalarSums() {
+        var random = SeededRandom(seed: 17)
+        let awkward: [Double] = [.nan, .infinity, -.infinity, -0.0, 0, 1e308, -1e308, 1e-300, 3, -3]
+        let values: [Double] = (0..<3_000).map { _ in
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0: awkward.randomElement(using: &random)!
+            case 1: Double.random(in: -1e18...1e18, using: &random)
+            default: Double(Int.random(in: -1_000...100_000, using: &random)) / 100
+            }
+        }
+        for function in [Evaluator.SumFunction.sum, .mean] {
+            let windows = Evaluator.SumWindows()
+            var expected: [Int: Double] = [:], got: [Int: Double] = [:]
+            values.withUnsafeBufferPointer { buffer in
+                for step in 0..<1_001 {
+                    let lower = Int.random(in: 0..<(values.count - 1), using: &random)
+                    let upper = Int.random(in: (lower + 1)...min(values.count, lower + Int.random(in: 1...60, using: &random)), using: &random)
+                    expected[step] = function == .sum ? Evaluator.kahanSum(values[lower..<upper]) : Evaluator.mean(values[lower..<upper])
+                    if windows.add(step: step, lower: lower, upper: upper) { windows.flush(buffer, function) { got[$0] = $1 } }
+                }
+                windows.flush(buffer, function) { got[$0] = $1 }
+            }
+            XCTAssertEqual(got.count, expected.count)
+            // NaN's sign and payload follow the order the compiler gives an addition's operands,
+            // which it may swap; any NaN is NaN to PromQL.
+            for (step, value) in expected where !(value.isNaN && got[step]?.isNaN == true) {
+                XCTAssertEqual(got[step]?.bitPattern, value.bitPattern, "\(function) step \(step): \(String(describing: got[step])) for \(value)")
+            }
+        }
+    }
+
     /// `scan` finds NaN and a fall below the previous value wherever they are: at the start, in
     /// the lanes, in the tail after them, and not at all; NaN beside a number is not a fall.
     func testScanFindsNaNAndFallsAnywhere() {

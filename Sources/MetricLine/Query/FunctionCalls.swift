@@ -132,11 +132,18 @@ extension Evaluator {
         /// For `rate` and `increase`: which one, so a window known to hold no counter reset can
         /// be extrapolated from its ends without looking for one (the answer is the same).
         var counter: CounterFunction? = nil
+        /// For `sum_over_time` and `avg_over_time`: which one, so windows can be summed several
+        /// at a time (`SumWindows`, the same bits).
+        var sum: SumFunction? = nil
         var reduce: @Sendable (_ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, _ bounds: WindowBounds) -> Double?
     }
 
     enum CounterFunction: Sendable {
         case rate, increase
+    }
+
+    enum SumFunction: Sendable {
+        case sum, mean
     }
 
     enum Extreme: Sendable {
@@ -181,8 +188,8 @@ extension Evaluator {
         table["delta"] = WindowReducer { extrapolated($0, $1, $2, counter: false, rate: false) }
         table["irate"] = over { timestamps, values in instant(timestamps, values, rate: true) }
         table["idelta"] = over { timestamps, values in instant(timestamps, values, rate: false) }
-        table["avg_over_time"] = over { _, values in mean(values) }
-        table["sum_over_time"] = over { _, values in kahanSum(values) }
+        table["avg_over_time"] = WindowReducer(sum: .mean) { _, values, _ in mean(values) }
+        table["sum_over_time"] = WindowReducer(sum: .sum) { _, values, _ in kahanSum(values) }
         table["count_over_time"] = over { _, values in Double(values.count) }
         table["min_over_time"] = WindowReducer(extreme: .minimum) { _, values, _ in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 < $0 ? $1 : $0 } }
         table["max_over_time"] = WindowReducer(extreme: .maximum) { _, values, _ in values.dropFirst().reduce(values.first!) { $0.isNaN || $1 > $0 ? $1 : $0 } }
@@ -491,6 +498,93 @@ extension Evaluator {
                 if rate { increase /= rangeSeconds }
                 for lane in 0..<min(4, count - index) { store(steps[index + lane], increase[lane]) }
                 index += 4
+            }
+            count = 0
+        }
+    }
+
+    /// Windows of one series waiting for `sum_over_time` or `avg_over_time`, summed four at a
+    /// time on vector lanes. Each lane adds its window's values in order as `KahanSum` does, so
+    /// the bits are the same; a lane whose window is shorter than the others' adds zeros, which
+    /// change neither part of a Kahan sum (its sum starts at +0 and so is never -0, and neither
+    /// is its compensation).
+    final class SumWindows {
+        static let capacity = 64
+        /// Per window: its first sample, one past its last, and the step it answers for.
+        private let lowers: UnsafeMutablePointer<Int>
+        private let uppers: UnsafeMutablePointer<Int>
+        private let steps: UnsafeMutablePointer<Int>
+        private(set) var count = 0
+
+        init() {
+            lowers = .allocate(capacity: Self.capacity)
+            uppers = .allocate(capacity: Self.capacity)
+            steps = .allocate(capacity: Self.capacity)
+        }
+
+        deinit {
+            lowers.deallocate()
+            uppers.deallocate()
+            steps.deallocate()
+        }
+
+        /// Adds a window of at least one sample; true when the batch is full.
+        @inline(__always)
+        func add(step: Int, lower: Int, upper: Int) -> Bool {
+            lowers[count] = lower
+            uppers[count] = upper
+            steps[count] = step
+            count += 1
+            return count == Self.capacity
+        }
+
+        /// Sums the batch over `values`, hands each answer (the mean's, for `.mean`) to `store`
+        /// with its step, and empties it.
+        func flush(_ values: UnsafeBufferPointer<Double>, _ function: SumFunction, _ store: (Int, Double) -> Void) {
+            let zero = SIMD4<Double>(repeating: 0)
+            @inline(__always)
+            func magnitude(_ value: SIMD4<Double>) -> SIMD4<Double> {
+                unsafeBitCast(unsafeBitCast(value, to: SIMD4<UInt64>.self) & SIMD4(repeating: ~(1 << 63)), to: SIMD4<Double>.self)
+            }
+            var first = 0
+            while first < count {
+                let width = min(4, count - first)
+                // Lanes past the batch's end repeat its first window; their sums are not used.
+                var lower = SIMD4<Int>(repeating: lowers[first]), length = SIMD4<Int>(repeating: uppers[first] - lowers[first])
+                for lane in 0..<width {
+                    lower[lane] = lowers[first + lane]
+                    length[lane] = uppers[first + lane] - lowers[first + lane]
+                }
+                let shortest = length.min(), longest = length.max()
+                var sum = zero, compensation = zero
+                @inline(__always)
+                func add(_ value: SIMD4<Double>) {
+                    let total = sum + value
+                    let kept = (sum - total) + value, other = (value - total) + sum
+                    // KahanSum.add: |sum| >= |value| keeps the first form (false with NaN, as there).
+                    compensation += other.replacing(with: kept, where: magnitude(sum) .>= magnitude(value))
+                    // KahanSum zeroes the compensation once the sum is infinite; that cannot show:
+                    // the sum then stays infinite or becomes NaN, and either is the answer as it is.
+                    sum = total
+                }
+                for offset in 0..<shortest {
+                    add(SIMD4(values[lower[0] + offset], values[lower[1] + offset], values[lower[2] + offset], values[lower[3] + offset]))
+                }
+                for offset in shortest..<longest {
+                    var value = zero
+                    for lane in 0..<4 where offset < length[lane] { value[lane] = values[lower[lane] + offset] }
+                    add(value)
+                }
+                for lane in 0..<width {
+                    var result = sum[lane].isInfinite ? sum[lane] : sum[lane] + compensation[lane]
+                    if function == .mean {
+                        // A sum that overflowed takes `mean`'s own way, from the start.
+                        result = result.isFinite ? result / Double(length[lane])
+                            : Evaluator.mean(values[lower[lane]..<(lower[lane] + length[lane])])
+                    }
+                    store(steps[first + lane], result)
+                }
+                first += 4
             }
             count = 0
         }

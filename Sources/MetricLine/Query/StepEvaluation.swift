@@ -209,6 +209,9 @@ extension Evaluator {
             let edges = extreme == nil ? WindowEdges(timestamps, first: grid.time(0) - offset, range: range, step: grid.step) : nil
             // Reset-free rate/increase windows wait here to be computed a batch at a time.
             let windows = Evaluator.CounterWindows()
+            // So do sum_over_time/avg_over_time windows of a series without staleness markers.
+            let sumFunction = markersBefore.isEmpty ? reducer.sum : nil
+            let sums = Evaluator.SumWindows()
             func store(_ step: Int, _ answer: Double) {
                 values[step] = answer
                 present[step] = true
@@ -240,6 +243,10 @@ extension Evaluator {
                             any = true
                             continue
                         }
+                        if let sumFunction {
+                            if sums.add(step: index, lower: lower, upper: upper) { sums.flush(sampled, sumFunction, store) }
+                            continue
+                        }
                         let bounds = WindowBounds(start: start, end: end, range: range)
                         if let counter, resetsThrough.isEmpty || resetsThrough[upper - 1] == resetsThrough[lower] {
                             guard upper - lower >= 2 else { continue }
@@ -260,6 +267,7 @@ extension Evaluator {
                         present[index] = true
                         any = true
                     }
+                    if let sumFunction { sums.flush(sampled, sumFunction, store) }
                 }
             }
             if let counter = reducer.counter { windows.flush(range: range, rate: counter == .rate, store) }
