@@ -318,6 +318,8 @@ public enum Segment {
         public var minTime: Int64
         public var maxTime: Int64
         public var crc: UInt32
+        /// Whether another series' chunk is coded against this one.
+        public var isBase = false
     }
 
     /// Reads a segment: its index at once, its chunks on demand.
@@ -340,6 +342,9 @@ public enum Segment {
         private let seriesOffsets: [Int32]
         /// Label name -> value -> series numbers (ascending).
         private let postings: [String: [String: [Int32]]]
+        /// Per series, whether other series' chunks are coded against its chunks (a histogram's
+        /// buckets are): only such chunks are worth keeping in a cache once decoded.
+        private let bases: [Bool]
 
         public init(path: String) throws(StoreError) {
             self.path = path
@@ -360,7 +365,7 @@ public enum Segment {
                 guard CRC32C.checksum(index) == indexCRC else { throw StoreError("\(path): damaged index (checksum mismatch)") }
                 let parsed = index.withUnsafeBytes { raw in Reader.parseIndex(raw, minTime: footer.minTime, chunkLimit: Int(indexOffset)) }
                 guard let parsed else { throw StoreError("\(path): damaged index (bad contents)") }
-                (chunkFormat, generation, replaces, symbols, seriesOffsets, postings) = parsed
+                (chunkFormat, generation, replaces, symbols, seriesOffsets, postings, bases) = parsed
                 self.index = index
             } catch {
                 close(descriptor)
@@ -372,7 +377,7 @@ public enum Segment {
 
         /// Reads the index: symbols and postings whole, series entries only checked and located.
         private static func parseIndex(_ raw: UnsafeRawBufferPointer, minTime: Int64, chunkLimit: Int)
-            -> (Int, UInt64, [UInt64], [String], [Int32], [String: [String: [Int32]]])? {
+            -> (Int, UInt64, [UInt64], [String], [Int32], [String: [String: [Int32]]], [Bool])? {
             var reader = ByteReader(raw)
             do throws(ByteReader.Truncated) {
                 let version = try reader.varint()
@@ -390,6 +395,7 @@ public enum Segment {
                 var offsets: [Int32] = []
                 let seriesCount = try reader.count()
                 offsets.reserveCapacity(min(seriesCount, raw.count))
+                var bases = [Bool](repeating: false, count: min(seriesCount, raw.count))
                 for _ in 0..<seriesCount {
                     offsets.append(Int32(reader.offset))
                     _ = try symbol()
@@ -404,6 +410,7 @@ public enum Segment {
                         _ = try reader.count(limit: ChunkCodec.maximumSamples)
                         let base = try reader.count(limit: seriesCount)
                         guard base <= offsets.count - 1 else { return nil }  // only earlier series
+                        if base > 0 { bases[base - 1] = true }
                         _ = try reader.signed()
                         _ = try reader.varint()
                         _ = try reader.uint32()
@@ -426,7 +433,7 @@ public enum Segment {
                     }
                     postings[labelName] = values
                 }
-                return (Int(version), generation, replaces, symbols, offsets, postings)
+                return (Int(version), generation, replaces, symbols, offsets, postings, bases)
             } catch {
                 return nil
             }
@@ -472,7 +479,7 @@ public enum Segment {
                         let first = minTime &+ (try reader.signed())
                         let last = first &+ Int64(bitPattern: try reader.varint())
                         chunks.append(ChunkReference(offset: offset, length: length, samples: samples, base: Int32(base) - 1, ordinal: Int32(ordinal),
-                                                     minTime: first, maxTime: last, crc: try reader.uint32()))
+                                                     minTime: first, maxTime: last, crc: try reader.uint32(), isBase: bases[number]))
                     }
                 } catch {
                     // Checked when the segment was opened.
@@ -587,7 +594,8 @@ public enum Segment {
                     }
                 }
             }
-            cache.keep(chunk.offset, result, through: limit)
+            // A chunk no other is coded against is rarely read twice by one query.
+            if chunk.isBase { cache.keep(chunk.offset, result, through: limit) }
             return result
         }
     }
