@@ -38,9 +38,6 @@ final class StepEvaluationTests: XCTestCase {
         }
     }
 
-    /// Aggregations fold each series as it is read, on several threads: members must still be
-    /// taken in order. Values of 0 and -0 make every step's `min` and `max` depend on it (of
-    /// equal values the first stays).
     /// `WindowEdges` finds by arithmetic the samples a search along the timestamps finds: evenly
     /// spaced samples, steps a multiple of their interval, windows before, over and after them,
     /// and offsets of either sign; uneven samples or an interval not dividing the step get none.
@@ -70,9 +67,9 @@ final class StepEvaluationTests: XCTestCase {
         XCTAssertNil(Evaluator.WindowEdges([.max - 10, .max - 5], first: .min + 10, range: 60_000, step: 5))
     }
 
-    /// `SumWindows` gives `kahanSum` and `mean` bit for bit (any NaN for NaN), lane by lane: windows of different
-    /// lengths in one group, awkward values (NaN, infinities, -0, sums that overflow or cancel),
-    /// full and partial batches.
+    /// `SumWindows` gives `kahanSum` and `mean` bit for bit (any NaN for NaN), lane by lane:
+    /// windows of different lengths in one group, awkward values (NaN, infinities, -0, sums that
+    /// overflow or cancel), full and partial batches.
     func testSumWindowsAgreeWithTheScalarSums() {
         var random = SeededRandom(seed: 17)
         let awkward: [Double] = [.nan, .infinity, -.infinity, -0.0, 0, 1e308, -1e308, 1e-300, 3, -3]
@@ -126,6 +123,48 @@ final class StepEvaluationTests: XCTestCase {
         }
     }
 
+    /// `AlikeCounterWindows` gives what the scalar extrapolation gives for windows of one shape,
+    /// bit for bit: shapes with the first sample at the start or later, the last at the end or
+    /// earlier, the average gap above or below the thresholds; awkward values; partial batches.
+    func testAlikeCounterWindowsAgreeWithTheScalarExtrapolation() {
+        var random = SeededRandom(seed: 12)
+        let awkward: [Double] = [.nan, 0, -0.0, -5, 1e308, -1e308, .infinity, 3, 3]
+        for round in 0..<40 {
+            let rate = round % 2 == 0
+            let range = Int64.random(in: 1_000...900_000, using: &random)
+            let toFirst = Int64.random(in: 0...range, using: &random)
+            let fromLast = Int64.random(in: 0...(range - toFirst), using: &random)
+            let samples = Int.random(in: 2...40, using: &random)
+            let windows = Evaluator.AlikeCounterWindows()
+            var expected: [Int: Double] = [:], got: [Int: Double] = [:]
+            var shaped = false
+            for step in 0..<Int.random(in: 1...200, using: &random) {
+                let end = Int64.random(in: 0...2_000_000_000_000, using: &random), start = end - range
+                let bounds = Evaluator.WindowBounds(start: start, end: end, range: range)
+                let pick = { (random: inout SeededRandom) -> Double in
+                    Int.random(in: 0..<4, using: &random) == 0 ? awkward.randomElement(using: &random)! : Double.random(in: -100...1_000, using: &random)
+                }
+                let first = (time: start + toFirst, value: pick(&random)), last = (time: end - fromLast, value: pick(&random))
+                if !shaped {
+                    windows.shape(first: first.time, last: last.time, samples: samples, bounds)
+                    shaped = true
+                }
+                XCTAssertTrue(windows.fits(first: first.time, last: last.time, samples: samples, bounds))
+                XCTAssertFalse(windows.fits(first: first.time, last: last.time, samples: samples + 1, bounds))
+                expected[step] = Evaluator.extrapolated(first: first, last: last, count: samples, correction: 0, bounds, counter: true, rate: rate)
+                if windows.add(step: step, first: first.value, last: last.value) { windows.flush(range: range, rate: rate) { got[$0] = $1 } }
+            }
+            windows.flush(range: range, rate: rate) { got[$0] = $1 }
+            XCTAssertEqual(got.count, expected.count)
+            for (step, value) in expected where !(value.isNaN && got[step]?.isNaN == true) {
+                XCTAssertEqual(got[step]?.bitPattern, value.bitPattern, "round \(round), step \(step)")
+            }
+        }
+    }
+
+    /// Aggregations fold each series as it is read, on several threads: members must still be
+    /// taken in order. Values of 0 and -0 make every step's `min` and `max` depend on it (of
+    /// equal values the first stays).
     func testFoldedAggregationsTakeMembersInOrder() throws {
         let start: Int64 = 1_704_067_200_000
         var random = SeededRandom(seed: 8)

@@ -503,6 +503,104 @@ extension Evaluator {
         }
     }
 
+    /// Reset-free rate/increase windows that all sit alike on their samples: the same distance
+    /// from the window's start to the first sample and from the last sample to its end, and the
+    /// same number of samples (every whole window over evenly spaced samples whose interval
+    /// divides the step). The times' part of `extrapolated` (the durations, the average gap and
+    /// its threshold) is then the same for all of them and is computed once, with the same
+    /// operations; the lanes compute only what depends on the values, as `CounterWindows` does.
+    final class AlikeCounterWindows {
+        static let capacity = 64
+        /// What the windows share: first sample - start, end - last sample, samples (none at
+        /// first: the first window added sets it).
+        private var shape: (toFirst: Int64, fromLast: Int64, samples: Int) = (0, 0, 0)
+        private let firstValues: UnsafeMutablePointer<Double>
+        private let lastValues: UnsafeMutablePointer<Double>
+        private let steps: UnsafeMutablePointer<Int>
+        private(set) var count = 0
+        /// Where the first window's extrapolation starts unless the counter reaches zero later,
+        /// the span the samples cover, and what is added after the last sample (all in seconds).
+        private var durationToStart = 0.0
+        private var sampled = 0.0
+        private var durationAfter = 0.0
+
+        init() {
+            firstValues = .allocate(capacity: Self.capacity)
+            lastValues = .allocate(capacity: Self.capacity)
+            steps = .allocate(capacity: Self.capacity)
+        }
+
+        /// Takes the shape of the window from `start` to `end` whose first and last samples are
+        /// at `first` and `last`, holding `samples` of them (at least two). Only while empty.
+        func shape(first firstTime: Int64, last lastTime: Int64, samples: Int, _ window: WindowBounds) {
+            precondition(count == 0)
+            shape = (firstTime - window.start, window.end - lastTime, samples)
+            // As extrapolated(first:last:count:...) computes them.
+            let first = Double(firstTime), last = Double(lastTime)
+            var durationToStart = (first - Double(window.start)) / 1000
+            let durationToEnd = (Double(window.end) - last) / 1000
+            sampled = (last - first) / 1000
+            let average = sampled / Double(samples - 1)
+            let threshold = average * 1.1
+            if durationToStart >= threshold { durationToStart = average / 2 }
+            self.durationToStart = durationToStart
+            durationAfter = durationToEnd < threshold ? durationToEnd : average / 2
+        }
+
+        deinit {
+            firstValues.deallocate()
+            lastValues.deallocate()
+            steps.deallocate()
+        }
+
+        /// Whether a window from `start` to `end` with these first and last samples is shaped so
+        /// (never before a shape is taken: windows hold at least two samples).
+        @inline(__always)
+        func fits(first: Int64, last: Int64, samples: Int, _ window: WindowBounds) -> Bool {
+            samples == shape.samples && first - window.start == shape.toFirst && window.end - last == shape.fromLast
+        }
+
+        /// Adds a window that fits; true when the batch is full.
+        @inline(__always)
+        func add(step: Int, first: Double, last: Double) -> Bool {
+            firstValues[count] = first
+            lastValues[count] = last
+            steps[count] = step
+            count += 1
+            return count == Self.capacity
+        }
+
+        /// Computes the batch as `CounterWindows.flush` would, hands each answer to `store` with
+        /// its step, and empties it.
+        @inline(__always)
+        func flush(range: Int64, rate: Bool, _ store: (Int, Double) -> Void) {
+            // Stored properties read once (each read of a class's variable is checked for
+            // exclusive access).
+            let count = self.count, firstValues = self.firstValues, lastValues = self.lastValues, steps = self.steps
+            guard count > 0 else { return }
+            self.count = 0
+            for index in count..<((count + 3) & ~3) {
+                firstValues[index] = firstValues[0]
+                lastValues[index] = lastValues[0]
+            }
+            let zero = SIMD4<Double>(repeating: 0), sampled = SIMD4<Double>(repeating: sampled)
+            let start = SIMD4<Double>(repeating: durationToStart), after = SIMD4<Double>(repeating: durationAfter)
+            let rangeSeconds = SIMD4<Double>(repeating: Double(range) / 1000)
+            var index = 0
+            while index < count {
+                let firstValue = UnsafeRawPointer(firstValues + index).loadUnaligned(as: SIMD4<Double>.self)
+                var increase = UnsafeRawPointer(lastValues + index).loadUnaligned(as: SIMD4<Double>.self) - firstValue + zero
+                let durationToZero = sampled * (firstValue / increase)
+                let durationToStart = start.replacing(with: durationToZero, where: (increase .> zero) .& (firstValue .>= zero) .& (durationToZero .< start))
+                let extrapolateTo = sampled + durationToStart + after
+                increase *= extrapolateTo / sampled
+                if rate { increase /= rangeSeconds }
+                for lane in 0..<min(4, count - index) { store(steps[index + lane], increase[lane]) }
+                index += 4
+            }
+        }
+    }
+
     /// Windows of one series waiting for `sum_over_time` or `avg_over_time`, summed four at a
     /// time on vector lanes. Each lane adds its window's values in order as `KahanSum` does, so
     /// the bits are the same; a lane whose window is shorter than the others' adds zeros, which
@@ -540,6 +638,7 @@ extension Evaluator {
 
         /// Sums the batch over `values`, hands each answer (the mean's, for `.mean`) to `store`
         /// with its step, and empties it.
+        @inline(__always)
         func flush(_ values: UnsafeBufferPointer<Double>, _ function: SumFunction, _ store: (Int, Double) -> Void) {
             let zero = SIMD4<Double>(repeating: 0)
             @inline(__always)

@@ -209,6 +209,9 @@ extension Evaluator {
             let edges = extreme == nil ? WindowEdges(timestamps, first: grid.time(0) - offset, range: range, step: grid.step) : nil
             // Reset-free rate/increase windows wait here to be computed a batch at a time.
             let windows = Evaluator.CounterWindows()
+            // Those shaped as the first one, the usual case, go here (set at the first).
+            let alike = Evaluator.AlikeCounterWindows()
+            var shaped = false
             // So do sum_over_time/avg_over_time windows of a series without staleness markers.
             let sumFunction = markersBefore.isEmpty ? reducer.sum : nil
             let sums = Evaluator.SumWindows()
@@ -250,7 +253,18 @@ extension Evaluator {
                         let bounds = WindowBounds(start: start, end: end, range: range)
                         if let counter, resetsThrough.isEmpty || resetsThrough[upper - 1] == resetsThrough[lower] {
                             guard upper - lower >= 2 else { continue }
-                            let full = windows.add(step: index, first: (times[lower], sampled[lower]), last: (times[upper - 1], sampled[upper - 1]),
+                            let first = times[lower], last = times[upper - 1]
+                            // Over evenly spaced samples, the shape of whole windows (the series
+                            // may begin or end within the first and last).
+                            if !shaped && edges?.isWhole(index) != false {
+                                alike.shape(first: first, last: last, samples: upper - lower, bounds)
+                                shaped = true
+                            }
+                            if alike.fits(first: first, last: last, samples: upper - lower, bounds) {
+                                if alike.add(step: index, first: sampled[lower], last: sampled[upper - 1]) { alike.flush(range: range, rate: counter == .rate, store) }
+                                continue
+                            }
+                            let full = windows.add(step: index, first: (first, sampled[lower]), last: (last, sampled[upper - 1]),
                                                    samples: upper - lower, bounds)
                             if full { windows.flush(range: range, rate: counter == .rate, store) }
                             continue
@@ -270,7 +284,10 @@ extension Evaluator {
                     if let sumFunction { sums.flush(sampled, sumFunction, store) }
                 }
             }
-            if let counter = reducer.counter { windows.flush(range: range, rate: counter == .rate, store) }
+            if let counter = reducer.counter {
+                windows.flush(range: range, rate: counter == .rate, store)
+                alike.flush(range: range, rate: counter == .rate, store)
+            }
             return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present) : nil
         }
     }
@@ -329,6 +346,11 @@ extension Evaluator {
             upper = Self.quotientRoundingDown(fromEnd, interval) + 1
             move = Int(step / interval)
             count = timestamps.count
+        }
+
+        /// Whether window `number` lies within the samples, not cut at either end.
+        func isWhole(_ number: Int) -> Bool {
+            lower &+ number &* move >= 0 && upper &+ number &* move <= count
         }
 
         @inline(__always)
