@@ -35,6 +35,8 @@ struct QueryCommand {
 
     /// One evaluation with `now` as the time relative times count from.
     private func runOnce(now: Int64) -> Int32 {
+        // Helper threads start while the store is opened, ready when series are read.
+        if arguments.has("--store") { Workers.prepare() }
         let text = arguments.positionals[0]
         func time(_ option: String, _ fallback: Int64) -> Int64 {
             guard let value = arguments.value(option) else { return fallback }

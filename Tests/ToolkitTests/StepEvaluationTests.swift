@@ -341,6 +341,20 @@ final class StepEvaluationTests: XCTestCase {
         }
         XCTAssertEqual((0..<1000).compactMap { slots[$0] }, (0..<1000).map { $0 * 2 })
     }
+
+    /// The helper threads `run` keeps serve one run after another, and a run within a run (which
+    /// finds them busy and starts threads of its own), every worker's share done once.
+    func testHelpersServeRunAfterRunAndRunsWithinRuns() {
+        Workers.prepare()
+        for round in 0..<200 {
+            let workers = 1 + round % 3
+            let slots = WorkerSlots<Int>(workers * 3)
+            Workers.run(workers) { worker in
+                Workers.run(3) { inner in slots[worker * 3 + inner] = round + worker * 3 + inner }
+            }
+            XCTAssertEqual((0..<(workers * 3)).map { slots[$0] }, (0..<(workers * 3)).map { round + $0 }, "round \(round)")
+        }
+    }
 }
 
 /// Queries reaching back before a store's raw samples: rollups stand in, stamped at the end of

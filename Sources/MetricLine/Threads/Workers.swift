@@ -17,7 +17,14 @@ public enum Workers {
             return
         }
         var threads: [pthread_t] = []
+        var helpers: [Helper] = []
         for worker in 1..<count {
+            // A waiting helper thread if one is free (it starts at once), else a new thread.
+            if let helper = Helper.claim() {
+                helper.start(body, worker: worker)
+                helpers.append(helper)
+                continue
+            }
             let job = Unmanaged.passRetained(Job(body: body, worker: worker)).toOpaque()
             var thread = pthread_t()
             if pthread_create(&thread, nil, { context in
@@ -33,7 +40,96 @@ public enum Workers {
             }
         }
         body(0)
+        for helper in helpers { helper.finish() }
         for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// Starts the helper threads `run` prefers to new ones, so that the first `run` finds them
+    /// ready: a new thread, or one asleep, takes a millisecond or more to start working on a
+    /// virtual machine, a large part of a small query. Call early, before work done on one thread.
+    public static func prepare() {
+        _ = Helper.pool
+    }
+
+    /// A thread kept for `run`: it waits for a share of work, spinning for a while after each
+    /// (`spinning`) so that the next share starts at once, then asleep on a condition variable.
+    private final class Helper: @unchecked Sendable {
+        /// One per processor but the caller's.
+        static let pool: [Helper] = (1..<available).compactMap { _ in Helper() }
+        /// How long a helper spins after its last share, or after starting, in nanoseconds.
+        static let spinning: UInt64 = 50_000_000
+
+        /// Taken by a `run` that gives this helper a share.
+        private let claimed = Atomic<Bool>(false)
+        /// 1 when a share is posted, 2 when it is done, 0 when none is pending.
+        private let state = Atomic<Int>(0)
+        private var body: (@Sendable (Int) -> Void)?
+        private var worker = 0
+        private var mutex = pthread_mutex_t()
+        private var condition = pthread_cond_t()
+
+        private init?() {
+            pthread_mutex_init(&mutex, nil)
+            pthread_cond_init(&condition, nil)
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            guard pthread_create(&thread, nil, { context in
+                Unmanaged<Helper>.fromOpaque(context!).takeRetainedValue().serve()
+                return nil
+            }, context) == 0 else {
+                Unmanaged<Helper>.fromOpaque(context).release()
+                return nil
+            }
+            pthread_detach(thread)
+        }
+
+        /// A free helper, now claimed; nil if all are busy (a `run` within a `run`).
+        static func claim() -> Helper? {
+            pool.first { $0.claimed.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged }
+        }
+
+        func start(_ body: @escaping @Sendable (Int) -> Void, worker: Int) {
+            self.body = body
+            self.worker = worker
+            state.store(1, ordering: .releasing)
+            // Under the lock, so a helper about to sleep either sees the share or gets the signal.
+            pthread_mutex_lock(&mutex)
+            pthread_cond_signal(&condition)
+            pthread_mutex_unlock(&mutex)
+        }
+
+        /// Waits for the share to be done, and frees the helper for another `run`.
+        func finish() {
+            while state.load(ordering: .acquiring) != 2 { sched_yield() }
+            state.store(0, ordering: .relaxed)
+            claimed.store(false, ordering: .releasing)
+        }
+
+        private func serve() {
+            while true {
+                let since = Helper.now()
+                while state.load(ordering: .acquiring) != 1 {
+                    if Helper.now() - since < Helper.spinning {
+                        // Lets the processor go to other threads, and leaves a sibling
+                        // hyperthread most of the core, while staying ready.
+                        sched_yield()
+                        continue
+                    }
+                    pthread_mutex_lock(&mutex)
+                    while state.load(ordering: .acquiring) != 1 { pthread_cond_wait(&condition, &mutex) }
+                    pthread_mutex_unlock(&mutex)
+                }
+                body?(worker)
+                body = nil
+                state.store(2, ordering: .releasing)
+            }
+        }
+
+        private static func now() -> UInt64 {
+            var time = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &time)
+            return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+        }
     }
 
     /// Calls `body(worker, item)` for every item in 0..<items, on `workers` threads that take the
