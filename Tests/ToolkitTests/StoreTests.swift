@@ -209,6 +209,25 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(together.map(\.timestamps), alone.map(\.timestamps))
         XCTAssertEqual(together.map(\.values), alone.map(\.values))
         XCTAssertEqual(together.flatMap(\.timestamps), timestamps)
+        // Decoded in place, into memory given.
+        func inPlace() throws -> (timestamps: [Int64], values: [Double], errors: [Int: String]) {
+            var times = [Int64](repeating: 0, count: timestamps.count), numbers = [Double](repeating: 0, count: timestamps.count)
+            var filled = 0, errors: [Int: String] = [:], number = 0
+            let reader = try Segment.Reader(path: path)
+            times.withUnsafeMutableBufferPointer { times in
+                numbers.withUnsafeMutableBufferPointer { numbers in
+                    reader.read(chunks, through: .max, cache: nil, into: times.baseAddress!, numbers.baseAddress!, room: times.count, filled: &filled) { result in
+                        if case .failure(let error) = result { errors[number] = error.message }
+                        number += 1
+                    }
+                }
+            }
+            return (Array(times[..<filled]), Array(numbers[..<filled]), errors)
+        }
+        let placed = try inPlace()
+        XCTAssertEqual(placed.timestamps, timestamps)
+        XCTAssertEqual(placed.values, values)
+        XCTAssertEqual(placed.errors, [:])
         // Damage the second chunk.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         bytes[chunks[1].offset + chunks[1].length / 2] ^= 0x04
@@ -225,6 +244,9 @@ final class StoreTests: XCTestCase {
                 XCTAssertEqual(error.message, "\(path): damaged chunk at byte \(chunks[1].offset) (checksum mismatch)")
             }
         }
+        let damagedInPlace = try inPlace()
+        XCTAssertEqual(damagedInPlace.errors, [1: "\(path): damaged chunk at byte \(chunks[1].offset) (checksum mismatch)"])
+        XCTAssertEqual(damagedInPlace.values, alone.enumerated().filter { $0.offset != 1 }.flatMap(\.element.values))
     }
 
     /// The checksums give the published check values ("123456789"), and the same value for any

@@ -209,12 +209,12 @@ public final class MemorySource: SeriesSource {
     }
 }
 
-extension Array {
+extension RandomAccessCollection where Index == Int {
     /// The first index whose element satisfies `predicate`, for a predicate false then true along
-    /// the array (binary search).
+    /// the collection (binary search).
     func partitionIndex(where predicate: (Element) -> Bool) -> Int {
-        var low = 0
-        var high = count
+        var low = startIndex
+        var high = endIndex
         while low < high {
             let middle = (low + high) / 2
             if predicate(self[middle]) { high = middle } else { low = middle + 1 }

@@ -120,50 +120,66 @@ public enum ChunkCodec {
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, through limit: Int64, format: Int)
         -> (timestamps: [Int64], values: [Double], count: Int) {
         var decoder = RangeDecoder(bytes, format: format)
-        let header = IntegerModel(format: format)
-        let count = Int(clamping: header.decode(&decoder))
+        let count = Int(clamping: IntegerModel(format: format).decode(&decoder))
         // A damaged count must not make us allocate without bound.
         guard count > 0, count <= maximumSamples else { return ([], [], 0) }
-        var timestamps = decodeTimestamps(count: count, header: header, &decoder)
+        var decoded: (kept: Int, count: Int)? = nil
+        var values: [Double] = []
+        let timestamps = [Int64](unsafeUninitializedCapacity: count) { times, timesInitialized in
+            values = [Double](unsafeUninitializedCapacity: count) { numbers, numbersInitialized in
+                decoded = decode(bytes, through: limit, format: format, into: times.baseAddress!, numbers.baseAddress!, room: count)
+                numbersInitialized = decoded?.kept ?? 0
+            }
+            timesInitialized = decoded?.kept ?? 0
+        }
+        guard let decoded else { return ([], [], 0) }
+        return (timestamps, values, decoded.count)
+    }
+
+    /// Decompresses the samples of a chunk up to time `limit` into memory the caller gives, with
+    /// room for `room` samples from `timestamps` and from `values` on: how many were written and
+    /// how many the whole chunk holds, or nil when it is damaged or holds more than `room`.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, through limit: Int64, format: Int,
+                       into timestamps: UnsafeMutablePointer<Int64>, _ values: UnsafeMutablePointer<Double>, room: Int) -> (kept: Int, count: Int)? {
+        var decoder = RangeDecoder(bytes, format: format)
+        let header = IntegerModel(format: format)
+        let count = Int(clamping: header.decode(&decoder))
+        guard count > 0, count <= maximumSamples, count <= room else { return nil }
+        decodeTimestamps(count: count, header: header, &decoder, into: timestamps)
         let exceptionCount = Int(clamping: header.decode(&decoder))
-        guard exceptionCount >= 0, exceptionCount <= count else { return ([], [], 0) }
+        guard exceptionCount >= 0, exceptionCount <= count else { return nil }
         var exceptions: [(index: Int, bits: UInt64)] = []
         var previousIndex = -1
         for _ in 0..<exceptionCount {
             let gap = Int(clamping: header.decode(&decoder))
             let index = previousIndex &+ 1 &+ max(gap, 0)
             // Damaged data can name a place outside the chunk (or wrap around): no chunk then.
-            guard index > previousIndex, index < count else { return ([], [], 0) }
+            guard index > previousIndex, index < count else { return nil }
             exceptions.append((index, decoder.decodeDirect(count: 64)))
             previousIndex = index
         }
-        let kept = limit == .max ? count : timestamps.partitionIndex { $0 > limit }
-        timestamps.removeSubrange(kept...)
+        let kept = limit == .max ? count : UnsafeBufferPointer(start: timestamps, count: count).partitionIndex { $0 > limit }
         let regularCount = kept - exceptions.reduce(0) { $0 + ($1.index < kept ? 1 : 0) }
-        let values = [Double](unsafeUninitializedCapacity: kept) { buffer, initialized in
-            guard let start = buffer.baseAddress else { return }
-            // The regular values first, at the front; then, from the back, each moves up past the
-            // exceptions that come before it, which take their places.
-            if regularCount > 0 { decodeValues(count: regularCount, header: header, &decoder, chunk: bytes, into: start) }
-            var regular = regularCount - 1
-            var exception = exceptions.count - 1
-            while exception >= 0 && exceptions[exception].index >= kept { exception -= 1 }
-            // Exceptions are in order within the chunk, so the regular values fill exactly the
-            // places they leave.
-            var position = kept - 1
-            while exception >= 0 {
-                if exceptions[exception].index == position {
-                    start[position] = Double(bitPattern: exceptions[exception].bits)
-                    exception -= 1
-                } else {
-                    start[position] = start[regular]
-                    regular -= 1
-                }
-                position -= 1
+        // The regular values first, at the front; then, from the back, each moves up past the
+        // exceptions that come before it, which take their places.
+        if regularCount > 0 { decodeValues(count: regularCount, header: header, &decoder, chunk: bytes, into: values) }
+        var regular = regularCount - 1
+        var exception = exceptions.count - 1
+        while exception >= 0 && exceptions[exception].index >= kept { exception -= 1 }
+        // Exceptions are in order within the chunk, so the regular values fill exactly the
+        // places they leave.
+        var position = kept - 1
+        while exception >= 0 {
+            if exceptions[exception].index == position {
+                values[position] = Double(bitPattern: exceptions[exception].bits)
+                exception -= 1
+            } else {
+                values[position] = values[regular]
+                regular -= 1
             }
-            initialized = kept
+            position -= 1
         }
-        return (timestamps, values, count)
+        return (kept, count)
     }
 
     /// Whether a chunk of format 3 codes its residuals with a table (`ResidualTable`): its
@@ -218,39 +234,41 @@ public enum ChunkCodec {
     }
 
     private static func decodeTimestamps(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder) -> [Int64] {
+        [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
+            decodeTimestamps(count: count, header: header, &decoder, into: buffer.baseAddress!)
+            initialized = count
+        }
+    }
+
+    private static func decodeTimestamps(count: Int, header: IntegerModel, _ decoder: inout RangeDecoder, into timestamps: UnsafeMutablePointer<Int64>) {
         let first = header.decode(&decoder)
-        guard count > 1 else { return [first] }
+        timestamps[0] = first
+        guard count > 1 else { return }
         var delta = header.decode(&decoder)
         if decoder.decodeDirect(count: 1) == 1 {
-            // Evenly spaced: each one computed on its own, so the loop need not wait on the last.
-            return [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
-                // Four lanes at a time by additions (no vector multiply of 64-bit integers here).
-                let memory = UnsafeMutableRawPointer(buffer.baseAddress!)
-                var lanes = SIMD4<Int64>(first, first &+ delta, first &+ 2 &* delta, first &+ 3 &* delta)
-                let move = SIMD4<Int64>(repeating: 4 &* delta)
-                var index = 0
-                while index + 4 <= count {
-                    memory.storeBytes(of: lanes, toByteOffset: index * 8, as: SIMD4<Int64>.self)
-                    lanes &+= move
-                    index += 4
-                }
-                while index < count {
-                    buffer[index] = first &+ Int64(index) &* delta
-                    index += 1
-                }
-                initialized = count
+            // Evenly spaced: four lanes at a time by additions (no vector multiply of 64-bit
+            // integers here), so the loop need not wait on the last.
+            let memory = UnsafeMutableRawPointer(timestamps)
+            var lanes = SIMD4<Int64>(first, first &+ delta, first &+ 2 &* delta, first &+ 3 &* delta)
+            let move = SIMD4<Int64>(repeating: 4 &* delta)
+            var index = 0
+            while index + 4 <= count {
+                memory.storeBytes(of: lanes, toByteOffset: index * 8, as: SIMD4<Int64>.self)
+                lanes &+= move
+                index += 4
             }
+            while index < count {
+                timestamps[index] = first &+ Int64(index) &* delta
+                index += 1
+            }
+            return
         }
-        var timestamps: [Int64] = []
-        timestamps.reserveCapacity(count)
-        timestamps.append(first)
-        timestamps.append(first &+ delta)
+        timestamps[1] = first &+ delta
         let model = IntegerModel(format: header.format)
-        for _ in 2..<count {
+        for index in 2..<count {
             delta = delta &+ model.decode(&decoder)
-            timestamps.append(timestamps[timestamps.count - 1] &+ delta)
+            timestamps[index] = timestamps[index - 1] &+ delta
         }
-        return timestamps
     }
 
     // MARK: Values

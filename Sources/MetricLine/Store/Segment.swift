@@ -531,14 +531,67 @@ public enum Segment {
             let cache = cache ?? self.cache
             var results: [Result<(timestamps: [Int64], values: [Double]), StoreError>] = []
             results.reserveCapacity(chunks.count)
+            forEachRead(chunks, through: limit, cache: cache) { chunk, chunkLimit, bytes in
+                results.append(Result { () throws(StoreError) in try read(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: bytes) })
+            }
+            return results
+        }
+
+        /// Several chunks as `read(_:through:cache:)` reads them, into memory the caller gives:
+        /// each chunk's samples go to `timestamps` and `values` from `filled` on (with room for
+        /// `room` samples from the start), `filled` moves past them, and `each` gets where they
+        /// begin and how many they are, or the chunk's error. A chunk that is neither coded against another nor kept
+        /// for others (most are) is decoded there at once, without arrays of its own.
+        public func read(_ chunks: [ChunkReference], through limit: Int64, cache: ChunkCache?,
+                         into timestamps: UnsafeMutablePointer<Int64>, _ values: UnsafeMutablePointer<Double>, room: Int,
+                         filled: inout Int, _ each: (Result<(start: Int, count: Int), StoreError>) -> Void) {
+            let cache = cache ?? self.cache
+            var at = filled
+            forEachRead(chunks, through: limit, cache: cache) { chunk, chunkLimit, given in
+                each(Result { () throws(StoreError) -> (start: Int, count: Int) in
+                    let start = at
+                    if chunk.base >= 0 || chunk.isBase || cache.entries[chunk.offset] != nil {
+                        let decoded = try read(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: given)
+                        guard decoded.timestamps.count <= room - start else { throw damaged(chunk, "sample count") }
+                        (timestamps + start).update(from: decoded.timestamps, count: decoded.timestamps.count)
+                        (values + start).update(from: decoded.values, count: decoded.values.count)
+                        at += decoded.timestamps.count
+                        return (start, decoded.timestamps.count)
+                    }
+                    func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(StoreError) -> Int {
+                        guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else { throw damaged(chunk, "checksum mismatch") }
+                        guard let decoded = ChunkCodec.decode(bytes, through: chunkLimit, format: chunkFormat, into: timestamps + start, values + start, room: room - start),
+                              decoded.count == chunk.samples else { throw damaged(chunk, "sample count") }
+                        return decoded.kept
+                    }
+                    let kept: Int
+                    if let given {
+                        kept = try decode(given)
+                    } else {
+                        let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
+                        kept = try bytes.withUnsafeBufferPointer { bytes throws(StoreError) in try decode(bytes) }
+                    }
+                    at += kept
+                    return (start, kept)
+                })
+            }
+            filled = at
+        }
+
+        private func damaged(_ chunk: ChunkReference, _ what: String) -> StoreError {
+            StoreError("\(path): damaged chunk at byte \(chunk.offset) (\(what))")
+        }
+
+        /// Calls `body` for each chunk, with the limit to decode it through and, for chunks that
+        /// lie one after another in the file (none decoded already), their bytes, read together.
+        private func forEachRead(_ chunks: [ChunkReference], through limit: Int64, cache: ChunkCache,
+                                 _ body: (ChunkReference, Int64, UnsafeBufferPointer<UInt8>?) -> Void) {
+            func cached(_ chunk: ChunkReference) -> Bool {
+                guard let known = cache.entries[chunk.offset] else { return false }
+                return known.through >= (chunk.maxTime <= limit ? .max : limit)
+            }
             var first = 0
             while first < chunks.count {
-                // The run of chunks from `first` that follow each other in the file, none decoded
-                // already.
-                func cached(_ chunk: ChunkReference) -> Bool {
-                    guard let known = cache.entries[chunk.offset] else { return false }
-                    return known.through >= (chunk.maxTime <= limit ? .max : limit)
-                }
                 var end = first + 1
                 if !cached(chunks[first]) {
                     while end < chunks.count && chunks[end].offset == chunks[end - 1].offset + chunks[end - 1].length && !cached(chunks[end]) { end += 1 }
@@ -548,17 +601,15 @@ public enum Segment {
                 var position = 0
                 for chunk in run {
                     let chunkLimit = chunk.maxTime <= limit ? .max : limit
-                    results.append(Result { () throws(StoreError) in
-                        guard let bytes else { return try read(chunk, through: chunkLimit, depth: 0, cache: cache) }
-                        return try bytes.withUnsafeBufferPointer { whole throws(StoreError) in
-                            try read(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: UnsafeBufferPointer(rebasing: whole[position..<(position + chunk.length)]))
-                        }
-                    })
+                    if let bytes {
+                        bytes.withUnsafeBufferPointer { whole in body(chunk, chunkLimit, UnsafeBufferPointer(rebasing: whole[position..<(position + chunk.length)])) }
+                    } else {
+                        body(chunk, chunkLimit, nil)
+                    }
                     position += chunk.length
                 }
                 first = end
             }
-            return results
         }
 
         /// A chunk decoded, from `bytes` when they are given (its bytes, read already), else from
@@ -571,13 +622,9 @@ public enum Segment {
                 return try bytes.withUnsafeBufferPointer { bytes throws(StoreError) in try read(chunk, through: limit, depth: depth, cache: cache, bytes: bytes) }
             }
             let bytes = given!
-            guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else {
-                throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (checksum mismatch)")
-            }
+            guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else { throw damaged(chunk, "checksum mismatch") }
             let decoded = ChunkCodec.decode(bytes, through: limit, format: chunkFormat)
-            guard decoded.count == chunk.samples else {
-                throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (sample count)")
-            }
+            guard decoded.count == chunk.samples else { throw damaged(chunk, "sample count") }
             var result = (timestamps: decoded.timestamps, values: decoded.values)
             if chunk.base >= 0 {
                 let baseChunks = chunks(Int(chunk.base))

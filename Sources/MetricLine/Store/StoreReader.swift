@@ -267,27 +267,35 @@ public final class StoreReader {
             (segmentIndex, segment(segmentIndex).chunks(number).filter { $0.maxTime >= from && $0.minTime <= to })
         }
         let expected = wanted.reduce(0) { total, one in one.1.reduce(total) { $0 + $1.samples } }
-        timestamps.reserveCapacity(expected)
-        values.reserveCapacity(expected)
+        let fromHeads = location.headSeries.reduce(0) { $0 + heads[$1.0].contents.timestamps[$1.1].count }
         // A chunk's own samples are in order (writers code them so, and a checksum guards them),
         // so the whole is in order if each chunk starts after the one before ends.
         var inOrder = location.headSeries.isEmpty
-        for (segmentIndex, chunkList) in wanted {
-            chunks += chunkList.count
-            for result in segment(segmentIndex).read(chunkList, through: to, cache: caches?[segmentIndex]) {
-                switch result {
-                case .success(let decoded):
-                    if let last = timestamps.last, let first = decoded.timestamps.first, first <= last { inOrder = false }
-                    timestamps.append(contentsOf: decoded.timestamps)
-                    values.append(contentsOf: decoded.values)
-                case .failure(let error):
-                    problems.append(error.message)
+        // Chunks decode straight into the series' arrays, sized for all their samples.
+        var placed = 0
+        timestamps = [Int64](unsafeUninitializedCapacity: expected + fromHeads) { times, timesInitialized in
+            values = [Double](unsafeUninitializedCapacity: expected + fromHeads) { numbers, numbersInitialized in
+                guard let times = times.baseAddress, let numbers = numbers.baseAddress else { return }
+                for (segmentIndex, chunkList) in wanted {
+                    chunks += chunkList.count
+                    segment(segmentIndex).read(chunkList, through: to, cache: caches?[segmentIndex], into: times, numbers, room: expected, filled: &placed) { result in
+                        switch result {
+                        case .success(let (start, count)):
+                            if start > 0 && count > 0 && times[start] <= times[start - 1] { inOrder = false }
+                        case .failure(let error):
+                            problems.append(error.message)
+                        }
+                    }
                 }
+                for (headIndex, index) in location.headSeries {
+                    let headTimes = heads[headIndex].contents.timestamps[index], headValues = heads[headIndex].contents.values[index]
+                    (times + placed).update(from: headTimes, count: headTimes.count)
+                    (numbers + placed).update(from: headValues, count: headValues.count)
+                    placed += headTimes.count
+                }
+                numbersInitialized = placed
             }
-        }
-        for (headIndex, index) in location.headSeries {
-            timestamps.append(contentsOf: heads[headIndex].contents.timestamps[index])
-            values.append(contentsOf: heads[headIndex].contents.values[index])
+            timesInitialized = placed
         }
         if !inOrder { (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values) }
         var filled = 0
