@@ -195,8 +195,16 @@ extension Evaluator {
             }
             // rate/increase of a window free of resets and markers, from its ends alone.
             let counter = hasMarkers ? nil : reducer.counter
-            var values = [Double](repeating: 0, count: grid.count)
-            var present = [Bool](repeating: false, count: grid.count)
+            // Written through pointers: an array written at each step checks each time that it
+            // is not shared.
+            let values = UnsafeMutableBufferPointer<Double>.allocate(capacity: grid.count)
+            let present = UnsafeMutableBufferPointer<Bool>.allocate(capacity: grid.count)
+            values.initialize(repeating: 0)
+            present.initialize(repeating: false)
+            defer {
+                values.deallocate()
+                present.deallocate()
+            }
             var any = false
             // max/min_over_time of a series without NaN or staleness markers: the window's best
             // is the head of a queue of candidates, each beating every later one (of equal
@@ -241,9 +249,7 @@ extension Evaluator {
                         guard lower < upper else { continue }
                         if extreme != nil {
                             while queue[queueHead] < lower { queueHead += 1 }
-                            values[index] = sampled[queue[queueHead]]
-                            present[index] = true
-                            any = true
+                            store(index, sampled[queue[queueHead]])
                             continue
                         }
                         if let sumFunction {
@@ -277,9 +283,7 @@ extension Evaluator {
                             reduced = reducer.reduce(timestamps[lower..<upper], samples[lower..<upper], bounds)
                         }
                         guard let reduced else { continue }
-                        values[index] = reduced
-                        present[index] = true
-                        any = true
+                        store(index, reduced)
                     }
                     if let sumFunction { sums.flush(sampled, sumFunction, store) }
                 }
@@ -288,7 +292,7 @@ extension Evaluator {
                 windows.flush(range: range, rate: counter == .rate, store)
                 alike.flush(range: range, rate: counter == .rate, store)
             }
-            return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: values, present: present) : nil
+            return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: Array(values), present: Array(present)) : nil
         }
     }
 
