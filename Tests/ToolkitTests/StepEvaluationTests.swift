@@ -385,12 +385,29 @@ final class RollupFillTests: XCTestCase {
 
         let at = start + 10 * 3_600_000  // in the first day: rollups only
         let query = try runTool("mquery", ["-s", directory, "max_over_time(x[1h])", "--from", String(at / 1000), "--to", String(at / 1000),
-                                           "--step", "1h", "--explain"])
+                                           "--step", "1h", "--explain", "--raw"])
         XCTAssertEqual(query.status, 0, query.stderr)
         // Buckets ending within [at - 1h, at] hold the raw samples of [at - 65m, at).
         let expected = points.filter { $0.0 >= at - 3_900_000 && $0.0 < at }.map(\.1).max()!
         XCTAssertEqual(query.stdout, "{a=\"1\"} \(FloatFormatter.string(expected)) \(at)\n")
         XCTAssertTrue(query.stderr.contains("rollups (5m): 13 samples stand in where raw samples are gone"), query.stderr)
+
+        // A step of five buckets or more reads the rollups where they exist, raw samples kept or
+        // not, and says so; --raw keeps to raw samples where there are any.
+        let kept = start + 36 * 3_600_000  // in the second day: raw samples and rollups
+        let range = ["--from", String(kept / 1000), "--to", String(kept / 1000 + 7_200), "--step", "1h"]
+        let rolled = try runTool("mquery", ["-s", directory, "x", "--explain"] + range)
+        func value(_ minute: Int64) -> String { FloatFormatter.string(points[Int((minute - start) / 60_000)].1) }
+        XCTAssertEqual(rolled.stdout, (0...2).map { "x{a=\"1\"} \(value(kept + Int64($0) * 3_600_000 - 60_000)) \(kept + Int64($0) * 3_600_000)\n" }.joined(),
+                       "each step sees the last value of the 5m bucket ending there")
+        // 26: the two hours and the 5m lookback before the first step.
+        XCTAssertTrue(rolled.stderr.contains("26 samples of the 5m rollups stand in for raw samples (the step allows buckets up to 12m; --raw to read raw samples)"), rolled.stderr)
+        let unrolled = try runTool("mquery", ["-s", directory, "x", "--explain", "--raw"] + range)
+        XCTAssertEqual(unrolled.stdout, (0...2).map { "x{a=\"1\"} \(value(kept + Int64($0) * 3_600_000)) \(kept + Int64($0) * 3_600_000)\n" }.joined())
+        XCTAssertTrue(unrolled.stderr.contains("rollups: none needed (raw samples cover the range)"), unrolled.stderr)
+        // A step spanning fewer than five buckets reads raw samples.
+        let fine = try runTool("mquery", ["-s", directory, "x", "--from", String(kept / 1000), "--to", String(kept / 1000 + 600), "--step", "20m"])
+        XCTAssertEqual(fine.stdout, "x{a=\"1\"} \(value(kept)) \(kept)\n")
 
         // Where raw samples remain, they answer, exactly.
         let late = start + 60 * 3_600_000

@@ -20,6 +20,11 @@ public final class StoreReader {
 
     /// How many decoded samples each segment keeps for reuse (see `Segment.Reader.cacheBudget`):
     /// worth raising when many queries read the same series, as a rule file's rules do.
+    /// Rollups in place of raw samples: the coarsest tier whose buckets are at most this long
+    /// stands in for a series' raw samples wherever it has buckets, in reads with a statistic to
+    /// fill in (see `locate`). Nil, the default, uses rollups only where raw samples are gone.
+    public var preferredRollupStep: Int64? = nil
+
     public var cacheBudget: Int = Segment.Reader.defaultCacheBudget {
         didSet { slots.forEach { $0.reader?.cacheBudget = cacheBudget } }
     }
@@ -261,10 +266,24 @@ public final class StoreReader {
         var values: [Double] = []
         var chunks = 0
         var problems: [String] = []
-        // Each segment's chunks that overlap [from, to], looked up once (a series' entry in the
-        // index is read when asked for).
+        // With a preferred tier, its buckets in [from, to] and the span of raw time they cover
+        // (a bucket [b, b + step) is stamped at b + step); raw samples are read only outside it.
+        var preferred: (timestamps: [Int64], values: [Double], start: Int64, end: Int64)? = nil
+        if let longest = preferredRollupStep,
+           let tierIndex = Set(location.rollupSeries.map(\.tier)).filter({ tiers[$0].step <= longest }).max(by: { tiers[$0].step < tiers[$1].step }) {
+            let tier = tierSamples(location, tierIndex, from: from, before: .max, chunks: &chunks, problems: &problems)
+            let begin = tier.timestamps.partitionIndex { $0 >= from }, end = tier.timestamps.partitionIndex { $0 > to }
+            if begin < end {
+                preferred = (Array(tier.timestamps[begin..<end]), Array(tier.values[begin..<end]),
+                             tier.timestamps[begin] - tiers[tierIndex].step, tier.timestamps[end - 1])
+            }
+        }
+        // Each segment's chunks that overlap [from, to] (and not only the preferred rollups'
+        // span), looked up once (a series' entry in the index is read when asked for).
         let wanted = location.segmentSeries.map { segmentIndex, number in
-            (segmentIndex, segment(segmentIndex).chunks(number).filter { $0.maxTime >= from && $0.minTime <= to })
+            (segmentIndex, segment(segmentIndex).chunks(number).filter { chunk in
+                chunk.maxTime >= from && chunk.minTime <= to && (preferred.map { chunk.minTime < $0.start || chunk.maxTime > $0.end } ?? true)
+            })
         }
         let expected = wanted.reduce(0) { total, one in one.1.reduce(total) { $0 + $1.samples } }
         let fromHeads = location.headSeries.reduce(0) { $0 + heads[$1.0].contents.timestamps[$1.1].count }
@@ -299,7 +318,13 @@ public final class StoreReader {
         }
         if !inOrder { (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values) }
         var filled = 0
-        if !location.rollupSeries.isEmpty {
+        if let preferred {
+            // Raw samples before the rollups' span, the rollups, raw samples after it.
+            let before = timestamps.partitionIndex { $0 >= preferred.start }, after = timestamps.partitionIndex { $0 > preferred.end }
+            timestamps = Array(timestamps[..<before]) + preferred.timestamps + Array(timestamps[after...])
+            values = Array(values[..<before]) + preferred.values + Array(values[after...])
+            filled = preferred.timestamps.count
+        } else if !location.rollupSeries.isEmpty {
             // Finest tier first; each fills only before what the finer ones and raw samples cover:
             // from the series' first raw sample anywhere, not just in [from, to] (a series that
             // went stale before the window must stay gone).
@@ -312,27 +337,7 @@ public final class StoreReader {
             }
             var before: [(timestamps: [Int64], values: [Double])] = []
             for tierIndex in Set(location.rollupSeries.map(\.tier)).sorted() {
-                let tier = tiers[tierIndex].reader
-                var tierTimes: [Int64] = [], tierValues: [Double] = []
-                for entry in location.rollupSeries where entry.tier == tierIndex {
-                    let segment = tier.segment(entry.segment)
-                    for chunk in segment.chunks(entry.number) where chunk.minTime < covered && chunk.maxTime + tiers[tierIndex].step >= from {
-                        do throws(StoreError) {
-                            chunks += 1
-                            // A cache of this read's own: the tier reader's is not for threads to share.
-                            let decoded = try segment.read(chunk, cache: Segment.ChunkCache(budget: Segment.Reader.defaultCacheBudget))
-                            tierTimes.append(contentsOf: decoded.timestamps)
-                            tierValues.append(contentsOf: decoded.values)
-                        } catch {
-                            problems.append(error.message)
-                        }
-                    }
-                }
-                (tierTimes, tierValues, _, _) = StoreWriter.sortedUnique(tierTimes, tierValues)
-                // A bucket's statistic is known at its end: stamped there, a query never sees
-                // samples from after its time.
-                let step = tiers[tierIndex].step
-                tierTimes = tierTimes.map { $0 + step }
+                let (tierTimes, tierValues) = tierSamples(location, tierIndex, from: from, before: covered, chunks: &chunks, problems: &problems)
                 let begin = tierTimes.partitionIndex { $0 >= from }
                 let end = tierTimes.partitionIndex { $0 >= covered || $0 > to }
                 guard begin < end else { continue }
@@ -354,6 +359,31 @@ public final class StoreReader {
             }
         }
         return (timestamps, values, chunks, problems, filled)
+    }
+
+    /// A series' rollups in tier `tierIndex` from buckets that may end at `from` or later and
+    /// start before `before`, in order, each stamped at the end of its bucket: a bucket's
+    /// statistic is known there, so a query never sees samples from after its time.
+    private func tierSamples(_ location: SeriesLocation, _ tierIndex: Int, from: Int64, before covered: Int64,
+                             chunks: inout Int, problems: inout [String]) -> (timestamps: [Int64], values: [Double]) {
+        let tier = tiers[tierIndex].reader, step = tiers[tierIndex].step
+        var tierTimes: [Int64] = [], tierValues: [Double] = []
+        for entry in location.rollupSeries where entry.tier == tierIndex {
+            let segment = tier.segment(entry.segment)
+            for chunk in segment.chunks(entry.number) where chunk.minTime < covered && chunk.maxTime + step >= from {
+                do throws(StoreError) {
+                    chunks += 1
+                    // A cache of this read's own: the tier reader's is not for threads to share.
+                    let decoded = try segment.read(chunk, cache: Segment.ChunkCache(budget: Segment.Reader.defaultCacheBudget))
+                    tierTimes.append(contentsOf: decoded.timestamps)
+                    tierValues.append(contentsOf: decoded.values)
+                } catch {
+                    problems.append(error.message)
+                }
+            }
+        }
+        (tierTimes, tierValues, _, _) = StoreWriter.sortedUnique(tierTimes, tierValues)
+        return (tierTimes.map { $0 + step }, tierValues)
     }
 
     /// A chunk cache per segment, for one thread's `samples(of:caches:)`.
