@@ -94,9 +94,9 @@ struct QueryCommand {
                     guard let parsed = Duration.milliseconds(text), parsed > 0 else { spec.usageFailure(UsageError("--step wants a duration, not '\(text)'")) }
                     step = parsed
                 }
-                // Long steps read rollups of at least five buckets a step, the coarsest there are,
-                // where they exist (unless --raw): a fifth of a step is finer than a chart shows.
-                if let store, !arguments.has("--raw") { store.preferredRollupStep = step / 5 }
+                // Long steps read rollups of at least five buckets a step and a window, the
+                // coarsest there are, where they exist (unless --raw).
+                evaluator.rollupsForLongSteps = !arguments.has("--raw")
                 evaluator.restrict(to: evaluator.sampleWindow(of: expression, start: start, end: end))
                 let result = try evaluator.range(expression, start: start, end: end, step: step)
                 stage("evaluate \((end - start) / step + 1) steps (selection included)")
@@ -138,8 +138,8 @@ struct QueryCommand {
                 lines.append("  segments opened: \(store.openedSegments) of \(store.segmentFiles); chunks decoded: \(store.chunksRead)")
                 let filled = (source as? StoreSource)?.filledSamples ?? 0
                 let tiers = store.tiers.map { Duration.text($0.step) }.joined(separator: ", ")
-                if let longest = store.preferredRollupStep, let tier = store.tiers.map(\.step).filter({ $0 <= longest }).max() {
-                    lines.append(filled > 0 ? "  rollups (\(tiers)): \(filled) samples of the \(Duration.text(tier)) rollups stand in for raw samples (the step allows buckets up to \(Duration.text(longest)); --raw to read raw samples)"
+                if let longest = store.preferredRollupStepsUsed.max(), let tier = store.tiers.map(\.step).filter({ $0 <= longest }).max() {
+                    lines.append(filled > 0 ? "  rollups (\(tiers)): \(filled) samples of rollups up to \(Duration.text(tier)) stand in for raw samples (the step and windows allow buckets up to \(Duration.text(longest)); --raw to read raw samples)"
                                             : "  rollups: none of the \(Duration.text(tier)) rollups cover the range (raw samples read)")
                 } else {
                     lines.append(filled > 0 ? "  rollups (\(tiers)): \(filled) samples stand in where raw samples are gone"

@@ -13,7 +13,7 @@ let spec = CommandSpec(
         OptionSpec(["--to"], argument: "T", help: "range query to T (default now)"),
         OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
         OptionSpec(["--explain"], help: "print on stderr what the query read (series, samples, chunks, rollups) and the time each stage took"),
-        OptionSpec(["--raw"], help: "read raw samples wherever they exist, though the step is long enough for rollups (by default a range query whose step spans 5 or more rollup buckets reads the coarsest such rollups where there are any)"),
+        OptionSpec(["--raw"], help: "read raw samples wherever they exist, though the step is long enough for rollups (by default a range query whose step and windows span 5 or more rollup buckets reads the coarsest such rollups where there are any)"),
         OptionSpec(["--plot"], help: "draw a chart in the terminal (a range query; --from defaults to -1h)"),
         OptionSpec(["--watch"], argument: "D", help: "evaluate and print again every D (e.g. 5s) until interrupted, like watch(1); reads a store"),
         OptionSpec(["--chart"], argument: "KIND", help: "the SVG chart: line (default), area (stacked), heatmap (histogram buckets by le), stat (latest value and sparkline), gauge"),

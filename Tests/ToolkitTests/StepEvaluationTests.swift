@@ -401,10 +401,17 @@ final class RollupFillTests: XCTestCase {
         XCTAssertEqual(rolled.stdout, (0...2).map { "x{a=\"1\"} \(value(kept + Int64($0) * 3_600_000 - 60_000)) \(kept + Int64($0) * 3_600_000)\n" }.joined(),
                        "each step sees the last value of the 5m bucket ending there")
         // 26: the two hours and the 5m lookback before the first step.
-        XCTAssertTrue(rolled.stderr.contains("26 samples of the 5m rollups stand in for raw samples (the step allows buckets up to 12m; --raw to read raw samples)"), rolled.stderr)
+        XCTAssertTrue(rolled.stderr.contains("26 samples of rollups up to 5m stand in for raw samples (the step and windows allow buckets up to 12m; --raw to read raw samples)"), rolled.stderr)
         let unrolled = try runTool("mquery", ["-s", directory, "x", "--explain", "--raw"] + range)
         XCTAssertEqual(unrolled.stdout, (0...2).map { "x{a=\"1\"} \(value(kept + Int64($0) * 3_600_000)) \(kept + Int64($0) * 3_600_000)\n" }.joined())
         XCTAssertTrue(unrolled.stderr.contains("rollups: none needed (raw samples cover the range)"), unrolled.stderr)
+        // So does a window function whose window holds five buckets or more; a shorter window
+        // reads raw samples, whatever the step.
+        let wide = try runTool("mquery", ["-s", directory, "max_over_time(x[1h])"] + range)
+        let wideExpected = points.filter { $0.0 >= kept - 3_900_000 && $0.0 < kept }.map(\.1).max()!
+        XCTAssertTrue(wide.stdout.hasPrefix("{a=\"1\"} \(FloatFormatter.string(wideExpected)) \(kept)\n"), wide.stdout)
+        let narrow = try runTool("mquery", ["-s", directory, "last_over_time(x[10m])"] + range)
+        XCTAssertTrue(narrow.stdout.hasPrefix("x{a=\"1\"} \(value(kept)) \(kept)\n"), narrow.stdout)
         // A step spanning fewer than five buckets reads raw samples.
         let fine = try runTool("mquery", ["-s", directory, "x", "--from", String(kept / 1000), "--to", String(kept / 1000 + 600), "--step", "20m"])
         XCTAssertEqual(fine.stdout, "x{a=\"1\"} \(value(kept)) \(kept)\n")

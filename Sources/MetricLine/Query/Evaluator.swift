@@ -37,6 +37,22 @@ public final class Evaluator {
     /// Evaluate range queries step by step even where they could be evaluated over all steps at
     /// once (`StepEvaluation`): the reference the tests compare the faster way with.
     var alwaysStepByStep = false
+    /// Range queries read rollups in place of raw samples where a tier's buckets are at most a
+    /// fifth of both the step and the selector's window (so a window still holds five buckets
+    /// or more), and the statistic the function needs is kept (mquery, unless --raw).
+    public var rollupsForLongSteps = false
+    /// The longest rollup bucket the selection under way may read in place of raw samples.
+    private var rollupStepLimit: Int64? = nil
+
+    /// `body` with the selections in it reading rollups as `rollupsForLongSteps` allows, for
+    /// steps of `step` and windows of `window` (nil for an instant selector).
+    func withRollupLimit<T>(step: Int64, window: Int64?, _ body: () throws(QueryError) -> T) throws(QueryError) -> T {
+        guard rollupsForLongSteps else { return try body() }
+        let outer = rollupStepLimit
+        rollupStepLimit = min(step, window ?? step) / 5
+        defer { rollupStepLimit = outer }
+        return try body()
+    }
 
     public init(source: SeriesSource) {
         self.source = source
@@ -172,6 +188,7 @@ public final class Evaluator {
         let key = selectionKey(matchers)
         if let known = selections[key] { return known }
         let started = Clock.monotonicMicroseconds()
+        source.preferRollups(upTo: rollupStepLimit)
         let selected = try source.select(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic)
         selections[key] = selected
         selectionReport.append((Evaluator.selectionText(matchers), selected.count, selected.reduce(0) { $0 + $1.timestamps.count },
@@ -184,6 +201,7 @@ public final class Evaluator {
     func mapSelected<T: Sendable>(_ matchers: [LabelMatcher], _ transform: @escaping @Sendable (RangeSeries) -> T?) throws(QueryError) -> [T] {
         if let known = selections[selectionKey(matchers)] { return known.compactMap(transform) }
         let started = Clock.monotonicMicroseconds()
+        source.preferRollups(upTo: rollupStepLimit)
         let (results, samples) = try source.selectEach(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic, transform)
         selectionReport.append((Evaluator.selectionText(matchers), results.count, samples, Clock.monotonicMicroseconds() - started))
         return results.compactMap { $0 }
@@ -196,6 +214,7 @@ public final class Evaluator {
             return
         }
         let started = Clock.monotonicMicroseconds()
+        source.preferRollups(upTo: rollupStepLimit)
         let (series, samples) = try source.selectInOrder(matchers, from: selectionWindow.from, to: selectionWindow.to, filling: fillStatistic, transform) { result in
             if let result { consume(result) }
         }
@@ -218,6 +237,7 @@ public final class Evaluator {
     /// What a selection is cached by: its matchers and the rollup statistic that fills it in.
     private func selectionKey(_ matchers: [LabelMatcher]) -> String {
         matchers.map { $0.name + $0.operation.rawValue + $0.value }.joined(separator: "\u{0}") + "\u{0}" + (fillStatistic?.rawValue ?? "")
+            + "\u{0}" + (rollupStepLimit.map(String.init) ?? "")
     }
 
     /// `body` with the selectors inside function `name` filled in from rollups as it needs (see

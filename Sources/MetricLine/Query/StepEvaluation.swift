@@ -127,7 +127,7 @@ extension Evaluator {
     /// An instant selector at every step: each series' latest sample at or before the step (after
     /// `offset`), within the lookback and not a staleness marker.
     private func instantSteps(_ selector: VectorSelector, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
-        try mapSelected(selector.matchers, instantTransform(selector, grid))
+        try withRollupLimit(step: grid.step, window: nil) { () throws(QueryError) in try mapSelected(selector.matchers, instantTransform(selector, grid)) }
     }
 
     /// What `instantSteps` makes of one series.
@@ -157,7 +157,7 @@ extension Evaluator {
     /// A window function of a range selector at every step: the window `[t - range, t]` (after
     /// `offset`) moves along each series' samples; staleness markers are left out of it.
     private func windowSteps(_ selector: VectorSelector, range: Int64, _ reducer: WindowReducer, _ grid: StepGrid) throws(QueryError) -> [StepSeries] {
-        try mapSelected(selector.matchers, windowTransform(selector, range: range, reducer, grid))
+        try withRollupLimit(step: grid.step, window: range) { () throws(QueryError) in try mapSelected(selector.matchers, windowTransform(selector, range: range, reducer, grid)) }
     }
 
     /// What `windowSteps` makes of one series.
@@ -444,15 +444,15 @@ extension Evaluator {
     private func foldedAggregation(_ operation: AggregationOperator, _ inner: QueryExpression, grouping: [String], without: Bool,
                                    _ grid: StepGrid) throws(QueryError) -> [StepSeries]? {
         guard [.sum, .count, .group, .min, .max].contains(operation) else { return nil }
-        let matchers: [LabelMatcher], transform: @Sendable (RangeSeries) -> StepSeries?, function: String?
+        let matchers: [LabelMatcher], transform: @Sendable (RangeSeries) -> StepSeries?, function: String?, window: Int64?
         switch Evaluator.unwrapped(inner) {
         case .vector(let selector):
-            (matchers, transform, function) = (selector.matchers, instantTransform(selector, grid), nil)
+            (matchers, transform, function, window) = (selector.matchers, instantTransform(selector, grid), nil, nil)
         case .call(let name, let arguments):
             guard arguments.count == 1, let reducer = Evaluator.windowReducers[name], case .matrix(let selector, let range) = Evaluator.unwrapped(arguments[0]) else {
                 return nil
             }
-            (matchers, transform, function) = (selector.matchers, windowTransform(selector, range: range, reducer, grid), name)
+            (matchers, transform, function, window) = (selector.matchers, windowTransform(selector, range: range, reducer, grid), name, range)
         default:
             return nil
         }
@@ -472,10 +472,12 @@ extension Evaluator {
             }
             folds[number].add(one)
         }
-        if let function {
-            try withFillStatistic(for: function) { () throws(QueryError) in try forEachSelected(matchers, transform, consume: fold) }
-        } else {
-            try forEachSelected(matchers, transform, consume: fold)
+        try withRollupLimit(step: grid.step, window: window) { () throws(QueryError) in
+            if let function {
+                try withFillStatistic(for: function) { () throws(QueryError) in try forEachSelected(matchers, transform, consume: fold) }
+            } else {
+                try forEachSelected(matchers, transform, consume: fold)
+            }
         }
         return order.indices.map { number in
             // A name kept by `by (__name__)` is still dropped at the end if its members' were.

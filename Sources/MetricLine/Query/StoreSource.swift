@@ -11,6 +11,10 @@ public final class StoreSource: SeriesSource {
     /// Samples that rollups filled in where raw samples were gone, over all reads (for --explain).
     public private(set) var filledSamples = 0
 
+    public func preferRollups(upTo longest: Int64?) {
+        reader.preferredRollupStep = longest
+    }
+
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries] {
         try select(matchers, from: from, to: to, filling: nil)
     }

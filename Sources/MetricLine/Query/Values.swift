@@ -133,9 +133,16 @@ public protocol SeriesSource {
     /// how many series there were and the samples read.
     func selectInOrder<T: Sendable>(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?,
                                     _ transform: @escaping @Sendable (RangeSeries) -> T, consume: (T) -> Void) throws(QueryError) -> (series: Int, samples: Int)
+
+    /// For the selections that follow: a source that keeps rollups reads, where a tier has
+    /// buckets, the coarsest tier whose buckets are at most `longest` in place of raw samples
+    /// (in selections with a statistic to fill in); nil reads raw samples wherever they exist.
+    func preferRollups(upTo longest: Int64?)
 }
 
 extension SeriesSource {
+    public func preferRollups(upTo longest: Int64?) {}
+
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?) throws(QueryError) -> [RangeSeries] {
         try select(matchers, from: from, to: to)
     }

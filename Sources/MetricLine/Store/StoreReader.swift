@@ -23,7 +23,11 @@ public final class StoreReader {
     /// Rollups in place of raw samples: the coarsest tier whose buckets are at most this long
     /// stands in for a series' raw samples wherever it has buckets, in reads with a statistic to
     /// fill in (see `locate`). Nil, the default, uses rollups only where raw samples are gone.
-    public var preferredRollupStep: Int64? = nil
+    public var preferredRollupStep: Int64? = nil {
+        didSet { if let preferredRollupStep { preferredRollupStepsUsed.append(preferredRollupStep) } }
+    }
+    /// Every `preferredRollupStep` set so far (for --explain).
+    public private(set) var preferredRollupStepsUsed: [Int64] = []
 
     public var cacheBudget: Int = Segment.Reader.defaultCacheBudget {
         didSet { slots.forEach { $0.reader?.cacheBudget = cacheBudget } }
@@ -271,9 +275,11 @@ public final class StoreReader {
         var preferred: (timestamps: [Int64], values: [Double], start: Int64, end: Int64)? = nil
         if let longest = preferredRollupStep,
            let tierIndex = Set(location.rollupSeries.map(\.tier)).filter({ tiers[$0].step <= longest }).max(by: { tiers[$0].step < tiers[$1].step }) {
+            let problemsBefore = problems.count
             let tier = tierSamples(location, tierIndex, from: from, before: .max, chunks: &chunks, problems: &problems)
             let begin = tier.timestamps.partitionIndex { $0 >= from }, end = tier.timestamps.partitionIndex { $0 > to }
-            if begin < end {
+            // A damaged tier (named in `problems`) may have holes: raw samples answer instead.
+            if begin < end && problems.count == problemsBefore {
                 preferred = (Array(tier.timestamps[begin..<end]), Array(tier.values[begin..<end]),
                              tier.timestamps[begin] - tiers[tierIndex].step, tier.timestamps[end - 1])
             }
@@ -324,11 +330,12 @@ public final class StoreReader {
             timestamps = Array(timestamps[..<before]) + preferred.timestamps + Array(timestamps[after...])
             values = Array(values[..<before]) + preferred.values + Array(values[after...])
             filled = preferred.timestamps.count
-        } else if !location.rollupSeries.isEmpty {
-            // Finest tier first; each fills only before what the finer ones and raw samples cover:
-            // from the series' first raw sample anywhere, not just in [from, to] (a series that
-            // went stale before the window must stay gone).
-            var covered = Int64.max
+        }
+        if !location.rollupSeries.isEmpty {
+            // Finest tier first; each fills only before what the finer ones and raw samples (and
+            // preferred rollups) cover: from the series' first raw sample anywhere, not just in
+            // [from, to] (a series that went stale before the window must stay gone).
+            var covered = preferred?.start ?? Int64.max
             for (segmentIndex, number) in location.segmentSeries {
                 if let first = segment(segmentIndex).chunks(number).first { covered = min(covered, first.minTime) }
             }
