@@ -550,7 +550,7 @@ public enum Segment {
             forEachRead(chunks, through: limit, cache: cache) { chunk, chunkLimit, given in
                 each(Result { () throws(StoreError) -> (start: Int, count: Int) in
                     let start = at
-                    if chunk.base >= 0 || chunk.isBase || cache.entries[chunk.offset] != nil {
+                    if chunk.base >= 0 || keeps(chunk, cache) || cache.entries[chunk.offset] != nil {
                         let decoded = try read(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: given)
                         guard decoded.timestamps.count <= room - start else { throw damaged(chunk, "sample count") }
                         (timestamps + start).update(from: decoded.timestamps, count: decoded.timestamps.count)
@@ -641,9 +641,15 @@ public enum Segment {
                     }
                 }
             }
-            // A chunk no other is coded against is rarely read twice by one query.
-            if chunk.isBase { cache.keep(chunk.offset, result, through: limit) }
+            if keeps(chunk, cache) { cache.keep(chunk.offset, result, through: limit) }
             return result
+        }
+
+        /// Whether `cache` keeps `chunk` once decoded: if another chunk is coded against it, or
+        /// if the cache was made larger than the default for reuse (malert's rules read the same
+        /// series again and again); one query rarely reads another chunk twice.
+        private func keeps(_ chunk: ChunkReference, _ cache: ChunkCache) -> Bool {
+            chunk.isBase || cache.budget > Reader.defaultCacheBudget
         }
     }
 

@@ -18,8 +18,6 @@ public final class StoreReader {
     /// Bytes of every head log, by path.
     public func headBytes(_ path: String) -> Int64 { FileSystem.size(path) ?? 0 }
 
-    /// How many decoded samples each segment keeps for reuse (see `Segment.Reader.cacheBudget`):
-    /// worth raising when many queries read the same series, as a rule file's rules do.
     /// Rollups in place of raw samples: the coarsest tier whose buckets are at most this long
     /// stands in for a series' raw samples wherever it has buckets, in reads with a statistic to
     /// fill in (see `locate`). Nil, the default, uses rollups only where raw samples are gone.
@@ -29,6 +27,9 @@ public final class StoreReader {
     /// Every `preferredRollupStep` set so far (for --explain).
     public private(set) var preferredRollupStepsUsed: [Int64] = []
 
+    /// How many decoded samples each segment keeps for reuse (see `Segment.Reader.cacheBudget`):
+    /// worth raising when many queries read the same series, as a rule file's rules do; above
+    /// the default, every chunk read is kept, not only those others are coded against.
     public var cacheBudget: Int = Segment.Reader.defaultCacheBudget {
         didSet { slots.forEach { $0.reader?.cacheBudget = cacheBudget } }
     }
