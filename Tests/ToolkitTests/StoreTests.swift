@@ -205,48 +205,43 @@ final class StoreTests: XCTestCase {
         let chunks = try Segment.Reader(path: path).chunks(0)
         XCTAssertGreaterThanOrEqual(chunks.count, 3)
         let alone = try chunks.map { try Segment.Reader(path: path).read($0) }
-        let together = try Segment.Reader(path: path).read(chunks).map { try $0.get() }
-        XCTAssertEqual(together.map(\.timestamps), alone.map(\.timestamps))
-        XCTAssertEqual(together.map(\.values), alone.map(\.values))
-        XCTAssertEqual(together.flatMap(\.timestamps), timestamps)
-        // Decoded in place, into memory given.
-        func inPlace() throws -> (timestamps: [Int64], values: [Double], errors: [Int: String]) {
+        // Read together, into memory given: each chunk's samples where `each` says they begin.
+        func together() throws -> (timestamps: [Int64], values: [Double], placed: [Int: Range<Int>], errors: [Int: String]) {
             var times = [Int64](repeating: 0, count: timestamps.count), numbers = [Double](repeating: 0, count: timestamps.count)
-            var filled = 0, errors: [Int: String] = [:], number = 0
+            var filled = 0, placed: [Int: Range<Int>] = [:], errors: [Int: String] = [:], number = 0
             let reader = try Segment.Reader(path: path)
             times.withUnsafeMutableBufferPointer { times in
                 numbers.withUnsafeMutableBufferPointer { numbers in
                     reader.read(chunks, through: .max, cache: nil, into: times.baseAddress!, numbers.baseAddress!, room: times.count, filled: &filled) { result in
-                        if case .failure(let error) = result { errors[number] = error.message }
+                        switch result {
+                        case .success(let (start, count)): placed[number] = start..<(start + count)
+                        case .failure(let error): errors[number] = error.message
+                        }
                         number += 1
                     }
                 }
             }
-            return (Array(times[..<filled]), Array(numbers[..<filled]), errors)
+            return (Array(times[..<filled]), Array(numbers[..<filled]), placed, errors)
         }
-        let placed = try inPlace()
-        XCTAssertEqual(placed.timestamps, timestamps)
-        XCTAssertEqual(placed.values, values)
-        XCTAssertEqual(placed.errors, [:])
+        let read = try together()
+        XCTAssertEqual(read.errors, [:])
+        XCTAssertEqual(read.placed.count, chunks.count)
+        for (index, range) in read.placed {
+            XCTAssertEqual(Array(read.timestamps[range]), alone[index].timestamps)
+            XCTAssertEqual(Array(read.values[range]), alone[index].values)
+        }
+        XCTAssertEqual(read.timestamps, timestamps)
+        XCTAssertEqual(read.values, values)
         // Damage the second chunk.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         bytes[chunks[1].offset + chunks[1].length / 2] ^= 0x04
         try bytes.write(to: URL(fileURLWithPath: path))
-        let damaged = try Segment.Reader(path: path).read(chunks)
-        XCTAssertEqual(damaged.count, chunks.count)
-        for (index, result) in damaged.enumerated() {
-            switch result {
-            case .success(let decoded):
-                XCTAssertNotEqual(index, 1, "the damaged chunk decoded")
-                XCTAssertEqual(decoded.values, alone[index].values)
-            case .failure(let error):
-                XCTAssertEqual(index, 1, error.message)
-                XCTAssertEqual(error.message, "\(path): damaged chunk at byte \(chunks[1].offset) (checksum mismatch)")
-            }
-        }
-        let damagedInPlace = try inPlace()
-        XCTAssertEqual(damagedInPlace.errors, [1: "\(path): damaged chunk at byte \(chunks[1].offset) (checksum mismatch)"])
-        XCTAssertEqual(damagedInPlace.values, alone.enumerated().filter { $0.offset != 1 }.flatMap(\.element.values))
+        let damaged = try together()
+        XCTAssertEqual(damaged.errors, [1: "\(path): damaged chunk at byte \(chunks[1].offset) (checksum mismatch)"])
+        XCTAssertNil(damaged.placed[1], "the damaged chunk decoded")
+        XCTAssertEqual(damaged.placed.count, chunks.count - 1)
+        for (index, range) in damaged.placed { XCTAssertEqual(Array(damaged.values[range]), alone[index].values) }
+        XCTAssertEqual(damaged.values, alone.enumerated().filter { $0.offset != 1 }.flatMap(\.element.values))
     }
 
     /// The checksums give the published check values ("123456789"), and the same value for any

@@ -525,23 +525,13 @@ public enum Segment {
             try read(chunk, through: chunk.maxTime <= limit ? .max : limit, depth: 0, cache: cache ?? self.cache)
         }
 
-        /// Several chunks, each as `read` gives it, in order; chunks that lie one after another
-        /// in the file (a series' chunks usually do) are read from it together, with one call.
-        public func read(_ chunks: [ChunkReference], through limit: Int64 = .max, cache: ChunkCache? = nil) -> [Result<(timestamps: [Int64], values: [Double]), StoreError>] {
-            let cache = cache ?? self.cache
-            var results: [Result<(timestamps: [Int64], values: [Double]), StoreError>] = []
-            results.reserveCapacity(chunks.count)
-            forEachRead(chunks, through: limit, cache: cache) { chunk, chunkLimit, bytes in
-                results.append(Result { () throws(StoreError) in try read(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: bytes) })
-            }
-            return results
-        }
-
         /// Several chunks as `read(_:through:cache:)` reads them, into memory the caller gives:
         /// each chunk's samples go to `timestamps` and `values` from `filled` on (with room for
         /// `room` samples from the start), `filled` moves past them, and `each` gets where they
-        /// begin and how many they are, or the chunk's error. A chunk that is neither coded against another nor kept
-        /// for others (most are) is decoded there at once, without arrays of its own.
+        /// begin and how many they are, or the chunk's error. Chunks that lie one after another
+        /// in the file (a series' chunks usually do) are read from it together, with one call. A
+        /// chunk that is neither coded against another nor kept for others (most are) is decoded
+        /// there at once, without arrays of its own.
         public func read(_ chunks: [ChunkReference], through limit: Int64, cache: ChunkCache?,
                          into timestamps: UnsafeMutablePointer<Int64>, _ values: UnsafeMutablePointer<Double>, room: Int,
                          filled: inout Int, _ each: (Result<(start: Int, count: Int), StoreError>) -> Void) {
