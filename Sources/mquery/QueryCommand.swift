@@ -138,7 +138,7 @@ struct QueryCommand {
                 lines.append("  segments opened: \(store.openedSegments) of \(store.segmentFiles); chunks decoded: \(store.chunksRead)")
                 let filled = (source as? StoreSource)?.filledSamples ?? 0
                 let tiers = store.tiers.map { Duration.text($0.step) }.joined(separator: ", ")
-                if let longest = store.preferredRollupStepsUsed.max(), let tier = store.tiers.map(\.step).filter({ $0 <= longest }).max() {
+                if let longest = (source as? StoreSource)?.rollupLimitsUsed.max(), let tier = store.tiers.map(\.step).filter({ $0 <= longest }).max() {
                     lines.append(filled > 0 ? "  rollups (\(tiers)): \(filled) samples of rollups up to \(Duration.text(tier)) stand in for raw samples (the step and windows allow buckets up to \(Duration.text(longest)); --raw to read raw samples)"
                                             : "  rollups: none of the \(Duration.text(tier)) rollups cover the range (raw samples read)")
                 } else {

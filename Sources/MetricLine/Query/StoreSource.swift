@@ -11,8 +11,14 @@ public final class StoreSource: SeriesSource {
     /// Samples that rollups filled in where raw samples were gone, over all reads (for --explain).
     public private(set) var filledSamples = 0
 
+    /// The longest rollup bucket the selections under way may read in place of raw samples.
+    private var preferredRollupStep: Int64? = nil
+    /// Every such limit set so far (for --explain).
+    public private(set) var rollupLimitsUsed: [Int64] = []
+
     public func preferRollups(upTo longest: Int64?) {
-        reader.preferredRollupStep = longest
+        preferredRollupStep = longest
+        if let longest { rollupLimitsUsed.append(longest) }
     }
 
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws(QueryError) -> [RangeSeries] {
@@ -21,7 +27,7 @@ public final class StoreSource: SeriesSource {
 
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64, filling: Rollup.Statistic?) throws(QueryError) -> [RangeSeries] {
         var result: [RangeSeries] = []
-        filledSamples += reader.forEachSeries(matching: matchers, from: from, to: to, filling: filling) { key, timestamps, values in
+        filledSamples += reader.forEachSeries(matching: matchers, from: from, to: to, filling: filling, preferringRollupsUpTo: preferredRollupStep) { key, timestamps, values in
             result.append(RangeSeries(labels: LabelSet(key), timestamps: timestamps, values: values))
         }
         return result
@@ -94,7 +100,7 @@ public final class StoreSource: SeriesSource {
                           _ body: @escaping @Sendable (_ index: Int, _ series: RangeSeries?) -> Void) -> Int {
         let workers = min(Workers.available, max(1, locations.count / 8))
         let tallies = WorkerSlots<(samples: Int, chunks: Int, problems: [String], filled: Int)>(workers)
-        let shared = SharedReader(reader: reader)
+        let shared = SharedReader(reader: reader), preferring = preferredRollupStep
         // Enough for a histogram's bases to be reused by its next buckets; a long query over many
         // segments must not keep every decoded chunk. Series are taken in runs of an eighth of a
         // worker's share, in order: a histogram's buckets are coded against each other, and a
@@ -105,7 +111,7 @@ public final class StoreSource: SeriesSource {
             tallies[worker] = (0, 0, [], 0)
         }
         Workers.forEach(locations.count, workers: workers, batch: max(8, locations.count / (workers * 8))) { worker, index in
-            let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches[worker]!)
+            let read = shared.reader.samples(of: locations[index], from: from, to: to, caches: caches[worker]!, preferringRollupsUpTo: preferring)
             tallies[worker]!.samples += read.timestamps.count
             tallies[worker]!.chunks += read.chunks
             tallies[worker]!.problems += read.problems

@@ -18,15 +18,6 @@ public final class StoreReader {
     /// Bytes of every head log, by path.
     public func headBytes(_ path: String) -> Int64 { FileSystem.size(path) ?? 0 }
 
-    /// Rollups in place of raw samples: the coarsest tier whose buckets are at most this long
-    /// stands in for a series' raw samples wherever it has buckets, in reads with a statistic to
-    /// fill in (see `locate`). Nil, the default, uses rollups only where raw samples are gone.
-    public var preferredRollupStep: Int64? = nil {
-        didSet { if let preferredRollupStep { preferredRollupStepsUsed.append(preferredRollupStep) } }
-    }
-    /// Every `preferredRollupStep` set so far (for --explain).
-    public private(set) var preferredRollupStepsUsed: [Int64] = []
-
     /// How many decoded samples each segment keeps for reuse (see `Segment.Reader.cacheBudget`):
     /// worth raising when many queries read the same series, as a rule file's rules do; above
     /// the default, every chunk read is kept, not only those others are coded against.
@@ -264,8 +255,12 @@ public final class StoreReader {
     /// A located series' samples in [from, to], merged from every file, sorted, without
     /// duplicates; unreadable chunks are skipped and named in `problems`. With `caches` (one per
     /// segment, see `chunkCaches`), nothing of the reader changes, so threads may read at once,
-    /// each with caches of its own.
-    public func samples(of location: SeriesLocation, from: Int64 = .min, to: Int64 = .max, caches: [Segment.ChunkCache]? = nil)
+    /// each with caches of its own. With `longest`, the coarsest rollup tier whose buckets are
+    /// at most that long stands in for raw samples wherever it has buckets (for a location with a
+    /// statistic to fill in, see `locate`); without, rollups stand in only where raw samples are
+    /// gone.
+    public func samples(of location: SeriesLocation, from: Int64 = .min, to: Int64 = .max, caches: [Segment.ChunkCache]? = nil,
+                        preferringRollupsUpTo longest: Int64? = nil)
         -> (timestamps: [Int64], values: [Double], chunks: Int, problems: [String], filled: Int) {
         var timestamps: [Int64] = []
         var values: [Double] = []
@@ -274,7 +269,7 @@ public final class StoreReader {
         // With a preferred tier, its buckets in [from, to] and the span of raw time they cover
         // (a bucket [b, b + step) is stamped at b + step); raw samples are read only outside it.
         var preferred: (timestamps: [Int64], values: [Double], start: Int64, end: Int64)? = nil
-        if let longest = preferredRollupStep,
+        if let longest,
            let tierIndex = Set(location.rollupSeries.map(\.tier)).filter({ tiers[$0].step <= longest }).max(by: { tiers[$0].step < tiers[$1].step }) {
             let problemsBefore = problems.count
             let tier = tierSamples(location, tierIndex, from: from, before: .max, chunks: &chunks, problems: &problems)
@@ -405,10 +400,11 @@ public final class StoreReader {
     /// chunks are skipped and added to `problems`. Returns how many samples rollups gave.
     @discardableResult
     public func forEachSeries(matching matchers: [LabelMatcher], from: Int64 = .min, to: Int64 = .max, filling: Rollup.Statistic? = nil,
+                              preferringRollupsUpTo longest: Int64? = nil,
                               _ body: (ExpositionParser.SeriesKey, [Int64], [Double]) throws -> Void) rethrows -> Int {
         var filled = 0
         for location in locate(matching: matchers, from: from, to: to, filling: filling) {
-            let read = samples(of: location, from: from, to: to)
+            let read = samples(of: location, from: from, to: to, preferringRollupsUpTo: longest)
             record(chunks: read.chunks, problems: read.problems)
             filled += read.filled
             if read.timestamps.isEmpty { continue }
