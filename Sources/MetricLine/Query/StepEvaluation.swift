@@ -209,7 +209,7 @@ extension Evaluator {
             // max/min_over_time of a series without NaN or staleness markers: the window's best
             // is the head of a queue of candidates, each beating every later one (of equal
             // values the first stays, as when every sample is looked at).
-            let extreme = reducer.extreme != nil && markersBefore.isEmpty && !samples.contains(where: \.isNaN) ? reducer.extreme : nil
+            let extreme = hasNaN ? nil : reducer.extreme
             var queue: [Int] = [], queueHead = 0
             var lower = 0, upper = 0
             // Samples evenly spaced by an interval that divides the step: every window's edges are
