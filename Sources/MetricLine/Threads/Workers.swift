@@ -56,8 +56,8 @@ public enum Workers {
     private final class Helper: @unchecked Sendable {
         /// One per processor but the caller's.
         static let pool: [Helper] = (1..<available).compactMap { _ in Helper() }
-        /// How long a helper spins after its last share, or after starting, in nanoseconds.
-        static let spinning: UInt64 = 50_000_000
+        /// How long a helper spins after its last share, or after starting, in microseconds.
+        static let spinning: Int64 = 50_000
 
         /// Taken by a `run` that gives this helper a share.
         private let claimed = Atomic<Bool>(false)
@@ -107,9 +107,9 @@ public enum Workers {
 
         private func serve() {
             while true {
-                let since = Helper.now()
+                let since = Clock.monotonicMicroseconds()
                 while state.load(ordering: .acquiring) != 1 {
-                    if Helper.now() - since < Helper.spinning {
+                    if Clock.monotonicMicroseconds() - since < Helper.spinning {
                         // Lets the processor go to other threads, and leaves a sibling
                         // hyperthread most of the core, while staying ready.
                         sched_yield()
@@ -123,12 +123,6 @@ public enum Workers {
                 body = nil
                 state.store(2, ordering: .releasing)
             }
-        }
-
-        private static func now() -> UInt64 {
-            var time = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &time)
-            return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
         }
     }
 
