@@ -60,6 +60,11 @@ final class StepEvaluationTests: XCTestCase {
                 let found = edges.window(number)
                 XCTAssertTrue(found == (lower, upper), "interval \(interval), step \(step), range \(range), window \(number): \(found) for \((lower, upper))")
             }
+            // The whole windows are those not cut at either end, one run of them, all as long.
+            let whole = edges.wholeWindows(60)
+            XCTAssertEqual(Array(whole), (0..<60).filter { edges.isWhole($0) })
+            XCTAssertEqual(Set(whole.map { edges.window($0).upper - edges.window($0).lower }).count, whole.isEmpty ? 0 : 1)
+            XCTAssertEqual(edges.stride, Int(step / interval))
         }
         XCTAssertNil(Evaluator.WindowEdges([0, 15_000, 30_000, 45_001], first: 60_000, range: 60_000, step: 60_000))
         XCTAssertNil(Evaluator.WindowEdges([0, 15_000, 30_000], first: 60_000, range: 60_000, step: 20_000))
@@ -158,6 +163,44 @@ final class StepEvaluationTests: XCTestCase {
             XCTAssertEqual(got.count, expected.count)
             for (step, value) in expected where !(value.isNaN && got[step]?.isNaN == true) {
                 XCTAssertEqual(got[step]?.bitPattern, value.bitPattern, "round \(round), step \(step)")
+            }
+        }
+    }
+
+    /// `AlikeCounterWindows.computeEvery`, reading each window's ends straight from the samples
+    /// at a stride, gives the scalar extrapolation's bits too, for runs of any length.
+    func testAlikeCounterWindowsComputeEveryAgreesWithTheScalarExtrapolation() {
+        var random = SeededRandom(seed: 13)
+        let awkward: [Double] = [.nan, 0, -0.0, -5, 1e308, -1e308, .infinity, 3, 3]
+        for round in 0..<60 {
+            let rate = round % 2 == 0
+            let range = Int64.random(in: 1_000...900_000, using: &random)
+            let toFirst = Int64.random(in: 0...range, using: &random)
+            let fromLast = Int64.random(in: 0...(range - toFirst), using: &random)
+            let samples = Int.random(in: 2...40, using: &random), stride = Int.random(in: 1...6, using: &random)
+            let values = (0..<(samples + stride * 80)).map { _ in
+                Int.random(in: 0..<4, using: &random) == 0 ? awkward.randomElement(using: &random)! : Double.random(in: -100...1_000, using: &random)
+            }
+            let windows = Evaluator.AlikeCounterWindows()
+            let end: Int64 = 1_704_067_200_000, bounds = Evaluator.WindowBounds(start: end - range, end: end, range: range)
+            windows.shape(first: bounds.start + toFirst, last: end - fromLast, samples: samples, bounds)
+            let run = Int.random(in: 0...20, using: &random)..<Int.random(in: 21...80, using: &random)
+            var answers = [Double](repeating: 42, count: 81)
+            values.withUnsafeBufferPointer { values in
+                answers.withUnsafeMutableBufferPointer { answers in
+                    windows.computeEvery(run, of: values, first: 0, last: samples - 1, stride: stride, range: range, rate: rate, into: answers)
+                }
+            }
+            for number in 0..<81 {
+                guard run.contains(number) else {
+                    XCTAssertEqual(answers[number], 42, "round \(round): window \(number) outside the run was written")
+                    continue
+                }
+                let first = (time: bounds.start + toFirst, value: values[number * stride])
+                let last = (time: end - fromLast, value: values[samples - 1 + number * stride])
+                let expected = Evaluator.extrapolated(first: first, last: last, count: samples, correction: 0, bounds, counter: true, rate: rate)
+                if expected.isNaN && answers[number].isNaN { continue }
+                XCTAssertEqual(answers[number].bitPattern, expected.bitPattern, "round \(round), window \(number)")
             }
         }
     }

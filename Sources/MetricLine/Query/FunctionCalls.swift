@@ -583,21 +583,49 @@ extension Evaluator {
                 firstValues[index] = firstValues[0]
                 lastValues[index] = lastValues[0]
             }
-            let zero = SIMD4<Double>(repeating: 0), sampled = SIMD4<Double>(repeating: sampled)
-            let start = SIMD4<Double>(repeating: durationToStart), after = SIMD4<Double>(repeating: durationAfter)
-            let rangeSeconds = SIMD4<Double>(repeating: Double(range) / 1000)
             var index = 0
             while index < count {
-                let firstValue = UnsafeRawPointer(firstValues + index).loadUnaligned(as: SIMD4<Double>.self)
-                var increase = UnsafeRawPointer(lastValues + index).loadUnaligned(as: SIMD4<Double>.self) - firstValue + zero
-                let durationToZero = sampled * (firstValue / increase)
-                let durationToStart = start.replacing(with: durationToZero, where: (increase .> zero) .& (firstValue .>= zero) .& (durationToZero .< start))
-                let extrapolateTo = sampled + durationToStart + after
-                increase *= extrapolateTo / sampled
-                if rate { increase /= rangeSeconds }
-                for lane in 0..<min(4, count - index) { store(steps[index + lane], increase[lane]) }
+                let answers = lanes(first: UnsafeRawPointer(firstValues + index).loadUnaligned(as: SIMD4<Double>.self),
+                                    last: UnsafeRawPointer(lastValues + index).loadUnaligned(as: SIMD4<Double>.self), range: range, rate: rate)
+                for lane in 0..<min(4, count - index) { store(steps[index + lane], answers[lane]) }
                 index += 4
             }
+        }
+
+        /// Computes every window in `windows` straight from the samples, without a batch: window
+        /// n's first sample is `values[first + n·stride]` and its last `values[last + n·stride]`,
+        /// and its answer goes to `answers[n]`. All must fit the shape taken, which must be taken.
+        func computeEvery(_ windows: Range<Int>, of values: UnsafeBufferPointer<Double>, first: Int, last: Int, stride: Int,
+                          range: Int64, rate: Bool, into answers: UnsafeMutableBufferPointer<Double>) {
+            precondition(windows.isEmpty || (shape.samples >= 2 && windows.lowerBound >= 0 && first + windows.lowerBound * stride >= 0
+                && last + (windows.upperBound - 1) * stride < values.count && windows.upperBound <= answers.count))
+            var number = windows.lowerBound
+            while number < windows.upperBound {
+                // A last group of fewer than four repeats its first window in the other lanes.
+                var firstValues = SIMD4<Double>(), lastValues = SIMD4<Double>()
+                for lane in 0..<4 {
+                    let window = number + lane < windows.upperBound ? number + lane : number
+                    firstValues[lane] = values[first + window * stride]
+                    lastValues[lane] = values[last + window * stride]
+                }
+                let computed = lanes(first: firstValues, last: lastValues, range: range, rate: rate)
+                for lane in 0..<min(4, windows.upperBound - number) { answers[number + lane] = computed[lane] }
+                number += 4
+            }
+        }
+
+        /// The lanes' part of `extrapolated`, for four windows of this shape.
+        @inline(__always)
+        private func lanes(first firstValue: SIMD4<Double>, last lastValue: SIMD4<Double>, range: Int64, rate: Bool) -> SIMD4<Double> {
+            let zero = SIMD4<Double>(repeating: 0), sampled = SIMD4<Double>(repeating: sampled)
+            let start = SIMD4<Double>(repeating: durationToStart), after = SIMD4<Double>(repeating: durationAfter)
+            var increase = lastValue - firstValue + zero
+            let durationToZero = sampled * (firstValue / increase)
+            let durationToStart = start.replacing(with: durationToZero, where: (increase .> zero) .& (firstValue .>= zero) .& (durationToZero .< start))
+            let extrapolateTo = sampled + durationToStart + after
+            increase *= extrapolateTo / sampled
+            if rate { increase /= SIMD4<Double>(repeating: Double(range) / 1000) }
+            return increase
         }
     }
 

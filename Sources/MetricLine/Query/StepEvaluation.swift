@@ -230,7 +230,25 @@ extension Evaluator {
             }
             timestamps.withUnsafeBufferPointer { times in
                 samples.withUnsafeBufferPointer { sampled in
-                    for index in 0..<grid.count {
+                    // Reset-free rate/increase over evenly spaced samples: the whole windows, all
+                    // shaped alike, are computed at once straight from the samples.
+                    var whole = 0..<0
+                    if let counter, let edges, resetsThrough.isEmpty, let number = edges.wholeWindows(grid.count).first {
+                        let (lower, upper) = edges.window(number)
+                        if upper - lower >= 2 {
+                            whole = edges.wholeWindows(grid.count)
+                            let end = grid.time(number) - offset
+                            alike.shape(first: times[lower], last: times[upper - 1], samples: upper - lower,
+                                        WindowBounds(start: end - range, end: end, range: range))
+                            shaped = true
+                            let moved = number * edges.stride
+                            alike.computeEvery(whole, of: sampled, first: lower - moved, last: upper - 1 - moved, stride: edges.stride,
+                                               range: range, rate: counter == .rate, into: values)
+                            present[whole].update(repeating: true)
+                            any = true
+                        }
+                    }
+                    for index in 0..<grid.count where !whole.contains(index) {
                         let end = grid.time(index) - offset
                         let start = end - range
                         if let edges {
@@ -356,6 +374,18 @@ extension Evaluator {
         func isWhole(_ number: Int) -> Bool {
             lower &+ number &* move >= 0 && upper &+ number &* move <= count
         }
+
+        /// The windows among the first `windows` that lie within the samples, not cut at either
+        /// end: they all hold the same number of samples, as far from their window's edges.
+        func wholeWindows(_ windows: Int) -> Range<Int> {
+            guard move > 0 else { return 0..<0 }
+            let first = max(Self.quotientRoundingUp(Int64(-lower), Int64(move)), 0)
+            let last = min(Self.quotientRoundingDown(Int64(count - upper), Int64(move)), windows - 1)
+            return first <= last ? first..<(last + 1) : 0..<0
+        }
+
+        /// Samples from one window to the next.
+        var stride: Int { move }
 
         @inline(__always)
         func window(_ number: Int) -> (lower: Int, upper: Int) {
