@@ -91,13 +91,10 @@ final class NumberTextTests: XCTestCase {
             default: value = Double.random(in: -1e6...1e6, using: &random)
             }
             guard value.isFinite, value != value.rounded(.towardZero) else { continue }
-            var fast: [UInt8] = []
-            guard FloatFormatter.appendFewDecimals(value, to: &fast) else { continue }
+            guard let fast = written({ FloatFormatter.writeFewDecimals(value, to: $0) }) else { continue }
             var digits = Digits()
             digits.readShortest(value)
-            var general: [UInt8] = []
-            digits.append(negative: value < 0, to: &general)
-            XCTAssertEqual(String(decoding: fast, as: UTF8.self), String(decoding: general, as: UTF8.self), "\(value)")
+            XCTAssertEqual(fast, written { digits.write(negative: value < 0, to: $0) }, "\(value)")
             checked += 1
         }
         XCTAssertGreaterThan(checked, 50_000)
@@ -131,10 +128,8 @@ final class NumberTextTests: XCTestCase {
             guard let exact = FloatFormatter.shortestDecimal(value) else { continue }
             var reference = Digits()
             reference.readShortest(value)
-            var mine: [UInt8] = [], theirs: [UInt8] = []
-            FloatFormatter.appendDecimal(exact.digits, places: exact.places, negative: false, to: &mine)
-            reference.append(negative: false, to: &theirs)
-            XCTAssertEqual(String(decoding: mine, as: UTF8.self), String(decoding: theirs, as: UTF8.self), "\(value.bitPattern)")
+            let mine = written { FloatFormatter.writeDecimal(exact.digits, places: exact.places, negative: false, to: $0) }
+            XCTAssertEqual(mine, written { reference.write(negative: false, to: $0) }, "\(value.bitPattern)")
             checked += 1
         }
         XCTAssertGreaterThan(checked, 350_000)
@@ -163,5 +158,51 @@ final class NumberTextTests: XCTestCase {
             IntegerFormatter.append(value, to: &bytes)
             XCTAssertEqual(String(decoding: bytes, as: UTF8.self), String(value))
         }
+    }
+
+    /// A range result in JSON writes each point's time as seconds and its value as Go does,
+    /// whatever the value (those Go writes in full, hundreds of digits long, among the rest, at
+    /// block edges too), and series after series on both processors stay in order.
+    func testRangeJSONWritesEveryPointAsGoDoes() throws {
+        var random = SeededRandom(seed: 31)
+        let awkward: [Double] = [1e-7, -1e-300, 1e21, -2.5e300, .nan, .infinity, -.infinity, -0.0, 0, 1e-6, 0.6116666666666667, 9_007_199_254_740_994]
+        var series: [RangeSeries] = []
+        for number in 0..<5 {
+            var timestamps: [Int64] = [], values: [Double] = []
+            var time = Int64.random(in: -5_000...5_000, using: &random)
+            for index in 0..<(number == 0 ? 3 : 1_500) {
+                time += Int64.random(in: 1...2_500, using: &random)
+                timestamps.append(time)
+                values.append(index == 511 || index == 512 || Int.random(in: 0..<8, using: &random) == 0
+                              ? awkward.randomElement(using: &random)!
+                              : Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &random)))
+            }
+            series.append(RangeSeries(labels: LabelSet(ExpositionParser.SeriesKey(name: "m", labels: [Label("n", "\(number)")])),
+                                      timestamps: timestamps, values: values))
+        }
+        var bytes: [UInt8] = []
+        ResultWriter.range(series, format: .json, to: &bytes)
+        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        let result = try XCTUnwrap(parsed["result"] as? [[String: Any]])
+        XCTAssertEqual(result.count, series.count)
+        for (one, written) in zip(series, result) {
+            XCTAssertEqual((written["metric"] as? [String: String])?["n"], one.labels.value(of: "n"))
+            let points = try XCTUnwrap(written["values"] as? [[Any]])
+            XCTAssertEqual(points.count, one.values.count)
+            for (index, point) in points.enumerated() {
+                XCTAssertEqual(point[1] as? String, Evaluator.goFormat(one.values[index]), "point \(index)")
+                // Both the nearest double to the decimal written.
+                XCTAssertEqual((point[0] as? NSNumber)?.doubleValue, Double(one.timestamps[index]) / 1000, "point \(index)")
+            }
+        }
+    }
+
+    /// The text a pointer writer puts down (nil when it declines), given `FloatFormatter.longest` bytes of room.
+    private func written(_ write: (UnsafeMutablePointer<UInt8>) -> Int?) -> String? {
+        let room = UnsafeMutablePointer<UInt8>.allocate(capacity: FloatFormatter.longest)
+        defer { room.deallocate() }
+        guard let count = write(room) else { return nil }
+        XCTAssertLessThanOrEqual(count, FloatFormatter.longest)
+        return String(decoding: UnsafeBufferPointer(start: room, count: count), as: UTF8.self)
     }
 }

@@ -126,6 +126,17 @@ final class QueryCommandTests: XCTestCase {
             2024-01-01T00:01:00Z  req   500       5
 
             """)
+        // A range vector at an instant, as a table and as JSON.
+        let windowTable = try runTool("mquery", ["-s", directory, "req{code=\"500\"}[2m]", "--at", "1704067260", "--output-format", "table"])
+        XCTAssertEqual(windowTable.status, 0, windowTable.stderr)
+        XCTAssertEqual(windowTable.stdout, """
+            TIME                  NAME  CODE  VALUE
+            2024-01-01T00:00:00Z  req   500       2
+            2024-01-01T00:01:00Z  req   500       5
+
+            """)
+        let windowJSON = try runTool("mquery", ["-s", directory, "req{code=\"500\"}[2m]", "--at", "1704067260", "--output-format", "json"])
+        XCTAssertEqual(windowJSON.stdout, #"{"resultType":"matrix","result":[{"metric":{"__name__":"req","code":"500"},"values":[[1704067200,"2"],[1704067260,"5"]]}]}"# + "\n")
         let explained = try runTool("mquery", ["-s", directory, "sum(req)", "--at", "1704067260", "--explain"])
         XCTAssertEqual(explained.stdout, "{} 45 1704067260000\n")
         XCTAssertTrue(explained.stderr.contains("selector {__name__=\"req\"}: 2 series, 4 samples"), explained.stderr)

@@ -135,19 +135,41 @@ public struct PrometheusTextEncoder: SampleLineEncoder {
 enum TimestampText {
     /// Appends `milliseconds` as seconds: an integer when whole, else with the needed decimals.
     static func appendSeconds(_ milliseconds: Int64, to output: inout [UInt8]) {
-        let (seconds, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
-        if remainder == 0 {
-            IntegerFormatter.append(seconds, to: &output)
-            return
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { bytes in
+            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            output.append(contentsOf: UnsafeBufferPointer(start: start, count: writeSeconds(milliseconds, to: start)))
         }
-        let negative = milliseconds < 0
-        if negative { output.append(UInt8(ascii: "-")) }
-        IntegerFormatter.append(abs(seconds), to: &output)
-        output.append(UInt8(ascii: "."))
-        let fraction = abs(remainder)
-        var digits: [UInt8] = [UInt8(ascii: "0") + UInt8(fraction / 100), UInt8(ascii: "0") + UInt8(fraction / 10 % 10), UInt8(ascii: "0") + UInt8(fraction % 10)]
-        while digits.last == UInt8(ascii: "0") { digits.removeLast() }
-        output.append(contentsOf: digits)
+    }
+
+    /// The most bytes `writeSeconds` puts down ("-9223372036854775.808" is 21).
+    static let longestSeconds = 24
+
+    /// Writes `milliseconds` as `appendSeconds` does at `destination`, which has room for
+    /// `longestSeconds` bytes; returns how many it wrote.
+    @inline(__always)
+    static func writeSeconds(_ milliseconds: Int64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        let (seconds, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        if remainder == 0 { return IntegerFormatter.write(seconds, to: destination) }
+        var position = 0
+        if milliseconds < 0 {
+            destination[0] = UInt8(ascii: "-")
+            position = 1
+        }
+        position += IntegerFormatter.write(abs(seconds), to: destination + position)
+        destination[position] = UInt8(ascii: ".")
+        position += 1
+        // One to three decimals, without trailing zeros.
+        var fraction = abs(remainder), places = 3
+        while fraction % 10 == 0 {
+            fraction /= 10
+            places -= 1
+        }
+        for place in stride(from: places - 1, through: 0, by: -1) {
+            destination[position + place] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10)
+            fraction /= 10
+        }
+        return position + places
     }
 
     /// Parses seconds (`1520879607`, `1520879607.789`, `1.5e9`) into milliseconds, exactly for plain

@@ -20,7 +20,7 @@ public struct OutputBuffer: ~Copyable {
         self.descriptor = descriptor
         self.flushThreshold = flushThreshold
         self.tool = tool
-        bytes.reserveCapacity(flushThreshold + 4096)
+        bytes.reserveCapacity(min(flushThreshold, 1 << 20) + 4096)
     }
 
     /// Writes out the buffer if it has grown past the threshold.
@@ -34,13 +34,17 @@ public struct OutputBuffer: ~Copyable {
     /// Appends `text`; a text as long as the threshold or longer goes out as it is, after what
     /// was buffered, rather than being copied into the buffer first.
     public mutating func append(_ text: [UInt8]) {
+        text.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends `text` as `append(_: [UInt8])` does.
+    public mutating func append(_ text: UnsafeRawBufferPointer) {
         if text.count < flushThreshold {
             bytes.append(contentsOf: text)
             return
         }
         flush()
-        let failure = text.withUnsafeBytes { OutputBuffer.writeAll($0, to: descriptor) }
-        if let failure { fail(failure) }
+        if let failure = OutputBuffer.writeAll(text, to: descriptor) { fail(failure) }
     }
 
     /// Writes out everything buffered.

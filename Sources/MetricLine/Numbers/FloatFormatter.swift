@@ -4,20 +4,33 @@
 ///
 /// The same value always gives the same bytes, so `sort | uniq` works on written lines.
 public enum FloatFormatter {
+    /// The most bytes `write` puts down for one value ("-0.00000012345678901234567" is 26).
+    public static let longest = 32
+
     /// Appends the canonical text of `value` to `output`.
     @inlinable
     public static func append(_ value: Double, to output: inout [UInt8]) {
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { bytes in
+            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            output.append(contentsOf: UnsafeBufferPointer(start: start, count: write(value, to: start)))
+        }
+    }
+
+    /// Writes the canonical text of `value` at `destination`, which has room for `longest` bytes,
+    /// and returns how many it wrote: for writers that make room once for many values.
+    @inlinable
+    public static func write(_ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int {
         // Fast path: integers below 2^53 are exact, and their shortest digits are their digits.
         if value == value.rounded(.towardZero), abs(value) < 9_007_199_254_740_992 {
             if value == 0 && value.sign == .minus {
-                output.append(UInt8(ascii: "-"))
-                output.append(UInt8(ascii: "0"))
-                return
+                destination[0] = UInt8(ascii: "-")
+                destination[1] = UInt8(ascii: "0")
+                return 2
             }
-            IntegerFormatter.append(Int64(value), to: &output)
-            return
+            return IntegerFormatter.write(Int64(value), to: destination)
         }
-        appendNonIntegral(value, to: &output)
+        return writeNonIntegral(value, to: destination)
     }
 
     /// The canonical text of `value` as a String.
@@ -28,54 +41,54 @@ public enum FloatFormatter {
     }
 
     @usableFromInline
-    static func appendNonIntegral(_ value: Double, to output: inout [UInt8]) {
+    static func writeNonIntegral(_ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int {
         if value.isNaN {
-            output.append(contentsOf: [0x4E, 0x61, 0x4E])  // NaN
-            return
+            destination.update(from: [0x4E, 0x61, 0x4E], count: 3)  // NaN
+            return 3
         }
         if value.isInfinite {
-            output.append(contentsOf: value < 0 ? [0x2D, 0x49, 0x6E, 0x66] : [0x2B, 0x49, 0x6E, 0x66])  // -Inf / +Inf
-            return
+            destination.update(from: value < 0 ? [0x2D, 0x49, 0x6E, 0x66] : [0x2B, 0x49, 0x6E, 0x66], count: 4)  // -Inf / +Inf
+            return 4
         }
-        if appendFewDecimals(value, to: &output) { return }
+        if let written = writeFewDecimals(value, to: destination) { return written }
         if let shortest = shortestDecimal(abs(value)) {
-            appendDecimal(shortest.digits, places: shortest.places, negative: value < 0, to: &output)
-            return
+            return writeDecimal(shortest.digits, places: shortest.places, negative: value < 0, to: destination)
         }
         var digits = Digits()
         digits.readShortest(value)
-        digits.append(negative: value < 0, to: &output)
+        return digits.write(negative: value < 0, to: destination)
     }
 
-    /// Appends integer·10^-places in plain notation ("0.00012", "123.45"), for decimals whose
-    /// digits have no trailing zero after the point: written from the back of a small buffer,
-    /// then appended in one copy.
+    /// Writes integer·10^-places in plain notation ("0.00012", "123.45"), for decimals whose
+    /// digits have no trailing zero after the point, from the back; returns the bytes written.
     @inline(__always)
-    static func appendDecimal(_ integer: UInt64, places: Int, negative: Bool, to output: inout [UInt8]) {
-        var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &buffer) { bytes in
-            var position = bytes.count
-            var rest = integer
-            for _ in 0..<places {
-                position -= 1
-                bytes[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            }
-            if places > 0 {
-                position -= 1
-                bytes[position] = UInt8(ascii: ".")
-            }
-            repeat {
-                position -= 1
-                bytes[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            if negative {
-                position -= 1
-                bytes[position] = UInt8(ascii: "-")
-            }
-            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position...]))
+    static func writeDecimal(_ integer: UInt64, places: Int, negative: Bool, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        // Digits before the point, at least one.
+        var whole = integer, wholeDigits = 0
+        for _ in 0..<places { whole /= 10 }
+        repeat {
+            wholeDigits += 1
+            whole /= 10
+        } while whole > 0
+        let length = (negative ? 1 : 0) + wholeDigits + (places > 0 ? places + 1 : 0)
+        var position = length
+        var rest = integer
+        for _ in 0..<places {
+            position -= 1
+            destination[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
         }
+        if places > 0 {
+            position -= 1
+            destination[position] = UInt8(ascii: ".")
+        }
+        repeat {
+            position -= 1
+            destination[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest > 0
+        if negative { destination[0] = UInt8(ascii: "-") }
+        return length
     }
 
     /// Powers of ten as 128-bit integers, 10^0 through 10^21.
@@ -151,9 +164,9 @@ public enum FloatFormatter {
     /// the integer m·10^(p-k), so it rounds to it, and that integer without its trailing zeros is
     /// m. Values with more places (most results of `rate`) cost one test, not eight.
     @usableFromInline
-    static func appendFewDecimals(_ value: Double, to output: inout [UInt8]) -> Bool {
+    static func writeFewDecimals(_ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int? {
         let magnitude = abs(value)
-        guard magnitude >= 1e-6, magnitude < 1e15 else { return false }
+        guard magnitude >= 1e-6, magnitude < 1e15 else { return nil }
         let limit = 2_251_799_813_685_248.0  // 2^51
         var places = 8
         while places > 1 && magnitude * FloatParser.exactPowersOfTen[places] >= limit { places -= 1 }
@@ -161,14 +174,13 @@ public enum FloatFormatter {
         // Adding and taking away 2^52 rounds a number below 2^51 to the nearest integer, without a
         // call into libm.
         let scaled = (magnitude * power + 4_503_599_627_370_496.0) - 4_503_599_627_370_496.0
-        guard scaled < limit, scaled / power == magnitude else { return false }
+        guard scaled < limit, scaled / power == magnitude else { return nil }
         var integer = UInt64(scaled)
         while places > 0 && integer % 10 == 0 {
             integer /= 10
             places -= 1
         }
-        appendDecimal(integer, places: places, negative: value < 0, to: &output)
-        return true
+        return writeDecimal(integer, places: places, negative: value < 0, to: destination)
     }
 }
 
@@ -233,38 +245,40 @@ struct Digits {
         pointPosition += exponent
     }
 
-    /// Appends the digits laid out as JavaScript's Number-to-String does.
-    @usableFromInline
-    func append(negative: Bool, to output: inout [UInt8]) {
-        if negative { output.append(UInt8(ascii: "-")) }
+    /// Writes the digits laid out as JavaScript's Number-to-String does; returns the bytes written.
+    func write(negative: Bool, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        var position = 0
+        func put(_ byte: UInt8) {
+            destination[position] = byte
+            position += 1
+        }
+        if negative { put(UInt8(ascii: "-")) }
         let k = count
         let n = pointPosition
         if k <= n && n <= 21 {
-            for index in 0..<k { output.append(self[index]) }
-            for _ in 0..<(n - k) { output.append(UInt8(ascii: "0")) }
+            for index in 0..<k { put(self[index]) }
+            for _ in 0..<(n - k) { put(UInt8(ascii: "0")) }
         } else if 0 < n && n <= 21 {
-            // The usual case for values with a fraction: two runs of digits around the point.
-            withUnsafeBytes(of: storage) { digits in
-                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[0..<n]))
-                output.append(UInt8(ascii: "."))
-                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[n..<k]))
-            }
+            for index in 0..<n { put(self[index]) }
+            put(UInt8(ascii: "."))
+            for index in n..<k { put(self[index]) }
         } else if -6 < n && n <= 0 {
-            output.append(UInt8(ascii: "0"))
-            output.append(UInt8(ascii: "."))
-            for _ in 0..<(-n) { output.append(UInt8(ascii: "0")) }
-            for index in 0..<k { output.append(self[index]) }
+            put(UInt8(ascii: "0"))
+            put(UInt8(ascii: "."))
+            for _ in 0..<(-n) { put(UInt8(ascii: "0")) }
+            for index in 0..<k { put(self[index]) }
         } else {
-            output.append(self[0])
+            put(self[0])
             if k > 1 {
-                output.append(UInt8(ascii: "."))
-                for index in 1..<k { output.append(self[index]) }
+                put(UInt8(ascii: "."))
+                for index in 1..<k { put(self[index]) }
             }
-            output.append(UInt8(ascii: "e"))
+            put(UInt8(ascii: "e"))
             let exponent = n - 1
-            output.append(exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-            IntegerFormatter.append(Int64(abs(exponent)), to: &output)
+            put(exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+            position += IntegerFormatter.write(Int64(abs(exponent)), to: destination + position)
         }
+        return position
     }
 }
 
@@ -273,21 +287,35 @@ public enum IntegerFormatter {
     /// Appends the decimal digits of `value` (with a leading `-` when negative) to `output`.
     @inlinable
     public static func append(_ value: Int64, to output: inout [UInt8]) {
-        var magnitude = value.magnitude
-        if value < 0 { output.append(UInt8(ascii: "-")) }
-        if magnitude < 10 {
-            output.append(UInt8(ascii: "0") &+ UInt8(magnitude))
+        if value >= 0 && value < 10 {
+            output.append(UInt8(ascii: "0") &+ UInt8(value))
             return
         }
         var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var length = 0
         withUnsafeMutableBytes(of: &scratch) { bytes in
-            while magnitude > 0 {
-                length += 1
-                bytes[24 - length] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
-                magnitude /= 10
-            }
-            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(24 - length)...]))
+            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            output.append(contentsOf: UnsafeBufferPointer(start: start, count: write(value, to: start)))
         }
+    }
+
+    /// Writes the decimal digits of `value` (with a leading `-` when negative) at `destination`,
+    /// which has room for 20 bytes; returns how many it wrote.
+    @inlinable
+    public static func write(_ value: Int64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        var magnitude = value.magnitude
+        var length = value < 0 ? 1 : 0
+        if value < 0 { destination[0] = UInt8(ascii: "-") }
+        var rest = magnitude
+        repeat {
+            length += 1
+            rest /= 10
+        } while rest > 0
+        var position = length
+        repeat {
+            position -= 1
+            destination[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        return length
     }
 }

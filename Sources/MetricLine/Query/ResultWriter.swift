@@ -76,15 +76,14 @@ public enum ResultWriter {
             table(rows, to: &buffer.bytes)
         case .lines, .csv:
             if format == .csv { buffer.bytes.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
-            inParallel(series, to: &buffer) { _, one, output in
+            inParallel(series, to: &buffer) { _, one, text in
+                var output: [UInt8] = []
                 for index in one.timestamps.indices { appendRow(labels: one.labels, value: one.values[index], time: one.timestamps[index], format: format, to: &output) }
+                text.append(output)
             }
         case .json:
             buffer.bytes.append(contentsOf: #"{"resultType":"matrix","result":["#.utf8)
-            inParallel(series, to: &buffer) { number, one, output in
-                if number > 0 { output.append(UInt8(ascii: ",")) }
-                appendSeries(one, to: &output)
-            }
+            inParallel(series, to: &buffer) { number, one, text in writeSeries(one, first: number == 0, to: text) }
             buffer.bytes.append(contentsOf: "]}\n".utf8)
         }
     }
@@ -93,22 +92,21 @@ public enum ResultWriter {
     /// series at a time: each worker writes a contiguous share of the batch into a buffer of its
     /// own, and the buffers go out in order, so the text is the same as written one by one.
     private static func inParallel(_ series: [RangeSeries], to buffer: inout OutputBuffer,
-                                   _ write: @escaping @Sendable (Int, RangeSeries, inout [UInt8]) -> Void) {
+                                   _ write: @escaping @Sendable (Int, RangeSeries, TextBuffer) -> Void) {
         let batch = 256
         for first in stride(from: 0, to: series.count, by: batch) {
             let part = Array(series[first..<min(first + batch, series.count)])
             let points = part.reduce(0) { $0 + $1.timestamps.count }
             let workers = points < 20_000 ? 1 : min(Workers.available, part.count)
-            let texts = WorkerSlots<[UInt8]>(workers)
+            let texts = WorkerSlots<TextBuffer>(workers)
             Workers.run(workers) { worker in
                 let share = (worker * part.count / workers)..<((worker + 1) * part.count / workers)
-                // Room for the usual point and labels, so the text is not copied as it grows.
-                var output: [UInt8] = []
-                output.reserveCapacity(share.reduce(0) { $0 + 32 * part[$1].timestamps.count + 256 })
-                for index in share { write(first + index, part[index], &output) }
-                texts[worker] = output
+                // Room for the usual point and labels, so the text is seldom moved as it grows.
+                let text = TextBuffer(capacity: share.reduce(0) { $0 + 36 * part[$1].timestamps.count + 256 })
+                for index in share { write(first + index, part[index], text) }
+                texts[worker] = text
             }
-            for worker in 0..<workers { buffer.append(texts[worker]!) }
+            for worker in 0..<workers { buffer.append(texts[worker]!.bytes) }
             buffer.flushIfFull()
         }
     }
@@ -159,23 +157,53 @@ public enum ResultWriter {
     }
 
     private static func appendMatrix(_ series: [RangeSeries], to output: inout [UInt8]) {
+        let text = TextBuffer()
+        for (number, one) in series.enumerated() { writeSeries(one, first: number == 0, to: text) }
         output.append(contentsOf: #"{"resultType":"matrix","result":["#.utf8)
-        for (number, one) in series.enumerated() {
-            if number > 0 { output.append(UInt8(ascii: ",")) }
-            appendSeries(one, to: &output)
-        }
+        output.append(contentsOf: text.bytes)
         output.append(UInt8(ascii: "]"))
     }
 
-    /// `{"metric":{...},"values":[[t,"v"],...]}`
-    private static func appendSeries(_ one: RangeSeries, to output: inout [UInt8]) {
-        appendMetric(one.labels, to: &output)
-        output.append(contentsOf: #","values":["#.utf8)
-        for index in one.timestamps.indices {
-            if index > 0 { output.append(UInt8(ascii: ",")) }
-            appendPoint(one.timestamps[index], one.values[index], to: &output)
+    /// `{"metric":{...},"values":[[t,"v"],...]}`, after a comma unless it is the `first`.
+    private static func writeSeries(_ one: RangeSeries, first: Bool, to text: TextBuffer) {
+        var head: [UInt8] = first ? [] : [UInt8(ascii: ",")]
+        appendMetric(one.labels, to: &head)
+        head.append(contentsOf: #","values":["#.utf8)
+        text.append(head)
+        // Points a block at a time, each block's room made once.
+        let count = one.timestamps.count
+        var index = 0
+        one.timestamps.withUnsafeBufferPointer { times in
+            one.values.withUnsafeBufferPointer { values in
+                while index < count {
+                    let block = min(count - index, 512)
+                    text.write(room: block * (longestPoint + 1)) { start in
+                        var cursor = start
+                        for _ in 0..<block {
+                            if index > 0 {
+                                cursor.pointee = UInt8(ascii: ",")
+                                cursor += 1
+                            }
+                            // A value Go writes in full (with hundreds of digits) ends the block.
+                            guard let written = writePoint(times[index], values[index], to: cursor) else {
+                                if index > 0 { cursor -= 1 }
+                                break
+                            }
+                            cursor += written
+                            index += 1
+                        }
+                        return cursor - start
+                    }
+                    if index < count, writePoint(times[index], values[index], to: nil) == nil {
+                        var point: [UInt8] = index > 0 ? [UInt8(ascii: ",")] : []
+                        appendPoint(times[index], values[index], to: &point)
+                        text.append(point)
+                        index += 1
+                    }
+                }
+            }
         }
-        output.append(contentsOf: "]}".utf8)
+        text.append("]}")
     }
 
     /// `{"metric":{...}` (left open for the value).
@@ -186,6 +214,14 @@ public enum ResultWriter {
 
     /// `[seconds,"value"]` as Prometheus writes points.
     private static func appendPoint(_ time: Int64, _ value: Double, to output: inout [UInt8]) {
+        var scratch: (SIMD32<UInt8>, SIMD32<UInt8>) = (.zero, .zero)
+        let written = withUnsafeMutableBytes(of: &scratch) { bytes in
+            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            guard let count = writePoint(time, value, to: start) else { return false }
+            output.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+            return true
+        }
+        guard !written else { return }
         output.append(UInt8(ascii: "["))
         appendSeconds(time, to: &output)
         output.append(UInt8(ascii: ","))
@@ -193,6 +229,29 @@ public enum ResultWriter {
         Evaluator.appendGoFormat(value, to: &output)
         output.append(UInt8(ascii: "\""))
         output.append(UInt8(ascii: "]"))
+    }
+
+    /// The most bytes `writePoint` puts down: `[`, the seconds, `,"`, the value and `"]`.
+    private static let longestPoint = 1 + TimestampText.longestSeconds + 2 + FloatFormatter.longest + 2
+
+    /// Writes `[seconds,"value"]` at `destination`, which has room for `longestPoint` bytes, and
+    /// returns how many it wrote; nil, writing nothing, for values Go writes in full: magnitudes
+    /// below 1e-6 or from 1e21 up, with as many digits as they take (there the canonical writer,
+    /// used here, would take an exponent). With no destination, only whether it would write.
+    @inline(__always)
+    private static func writePoint(_ time: Int64, _ value: Double, to destination: UnsafeMutablePointer<UInt8>?) -> Int? {
+        let magnitude = abs(value)
+        guard magnitude >= 1e-6 && magnitude < 1e21 || value == 0 || !value.isFinite else { return nil }
+        guard let destination else { return 0 }
+        destination[0] = UInt8(ascii: "[")
+        var position = 1 + TimestampText.writeSeconds(time, to: destination + 1)
+        destination[position] = UInt8(ascii: ",")
+        destination[position + 1] = UInt8(ascii: "\"")
+        position += 2
+        position += FloatFormatter.write(value, to: destination + position)
+        destination[position] = UInt8(ascii: "\"")
+        destination[position + 1] = UInt8(ascii: "]")
+        return position + 2
     }
 
     private static func appendSeconds(_ milliseconds: Int64, to output: inout [UInt8]) {
