@@ -158,6 +158,11 @@ final class NumberTextTests: XCTestCase {
             IntegerFormatter.append(value, to: &bytes)
             XCTAssertEqual(String(decoding: bytes, as: UTF8.self), String(value))
         }
+        var edges: [UInt64] = [0, 1, .max, .max - 1]
+        for power in IntegerFormatter.powersOfTen { edges += [power - 1, power, power + 1] }
+        for value in edges + randoms.map(\.magnitude) {
+            XCTAssertEqual(IntegerFormatter.digitCount(value), String(value).count, "\(value)")
+        }
     }
 
     /// A range result in JSON writes each point's time as seconds and its value as Go does,

@@ -60,35 +60,55 @@ public enum FloatFormatter {
     }
 
     /// Writes integer·10^-places in plain notation ("0.00012", "123.45"), for decimals whose
-    /// digits have no trailing zero after the point, from the back; returns the bytes written.
+    /// digits have no trailing zero after the point and at most 23 places; returns the bytes
+    /// written.
     @inline(__always)
     static func writeDecimal(_ integer: UInt64, places: Int, negative: Bool, to destination: UnsafeMutablePointer<UInt8>) -> Int {
-        // Digits before the point, at least one.
-        var whole = integer, wholeDigits = 0
-        for _ in 0..<places { whole /= 10 }
-        repeat {
-            wholeDigits += 1
-            whole /= 10
-        } while whole > 0
-        let length = (negative ? 1 : 0) + wholeDigits + (places > 0 ? places + 1 : 0)
-        var position = length
-        var rest = integer
-        for _ in 0..<places {
-            position -= 1
-            destination[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        }
-        if places > 0 {
-            position -= 1
+        // All 24 digits of the integer below 10^24, with leading zeros, so that the zeros a small
+        // number needs after the point, and the one before it, are there to copy too.
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { bytes in
+            let digits = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            writeEightDigits(UInt32(integer / 10_000_000_000_000_000), to: digits)
+            writeEightDigits(UInt32(integer / 100_000_000 % 100_000_000), to: digits + 8)
+            writeEightDigits(UInt32(integer % 100_000_000), to: digits + 16)
+            let significant = IntegerFormatter.digitCount(integer)
+            let whole = max(significant - places, 1)
+            var position = 0
+            if negative {
+                destination[0] = UInt8(ascii: "-")
+                position = 1
+            }
+            for index in (24 - places - whole)..<(24 - places) {
+                destination[position] = digits[index]
+                position += 1
+            }
+            guard places > 0 else { return position }
             destination[position] = UInt8(ascii: ".")
+            position += 1
+            for index in (24 - places)..<24 {
+                destination[position] = digits[index]
+                position += 1
+            }
+            return position
         }
-        repeat {
-            position -= 1
-            destination[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        } while rest > 0
-        if negative { destination[0] = UInt8(ascii: "-") }
-        return length
+    }
+
+    /// Writes the eight digits of `value` (below 10^8), leading zeros included: four pairs
+    /// computed side by side rather than one digit after another.
+    @inline(__always)
+    static func writeEightDigits(_ value: UInt32, to destination: UnsafeMutablePointer<UInt8>) {
+        let high = value / 10_000, low = value % 10_000
+        let pairs = (high / 100, high % 100, low / 100, low % 100)
+        let zero = UInt8(ascii: "0")
+        destination[0] = zero &+ UInt8(truncatingIfNeeded: pairs.0 / 10)
+        destination[1] = zero &+ UInt8(truncatingIfNeeded: pairs.0 % 10)
+        destination[2] = zero &+ UInt8(truncatingIfNeeded: pairs.1 / 10)
+        destination[3] = zero &+ UInt8(truncatingIfNeeded: pairs.1 % 10)
+        destination[4] = zero &+ UInt8(truncatingIfNeeded: pairs.2 / 10)
+        destination[5] = zero &+ UInt8(truncatingIfNeeded: pairs.2 % 10)
+        destination[6] = zero &+ UInt8(truncatingIfNeeded: pairs.3 / 10)
+        destination[7] = zero &+ UInt8(truncatingIfNeeded: pairs.3 % 10)
     }
 
     /// Powers of ten as 128-bit integers, 10^0 through 10^21.
@@ -125,7 +145,9 @@ public enum FloatFormatter {
         /// The integers c with c·10^-places in the interval, as (first, last); first > last if none.
         func candidates(_ places: Int) -> (UInt128, UInt128) {
             let power = FloatFormatter.powersOfTen[places]
-            let low = lower * power, high = upper * power
+            // Products below 2^55 · 10^21 < 2^126: wrapping multiplication skips overflow
+            // checks that cost more than the multiplication itself.
+            let low = lower &* power, high = upper &* power
             var first = low >> shift
             if low & mask != 0 || !even { first += 1 }
             var last = high >> shift
@@ -145,7 +167,7 @@ public enum FloatFormatter {
             found = fewer
         }
         // The nearest to the value of the candidates, ties to even.
-        let scaled = center * FloatFormatter.powersOfTen[places]
+        let scaled = center &* FloatFormatter.powersOfTen[places]
         var nearest = scaled >> shift
         let remainder = scaled & mask, half = UInt128(1) << (shift - 1)
         if remainder > half || (remainder == half && nearest & 1 == 1) { nearest += 1 }
@@ -298,18 +320,25 @@ public enum IntegerFormatter {
         }
     }
 
+    /// How many decimal digits `value` has (1 for 0).
+    @inlinable
+    static func digitCount(_ value: UInt64) -> Int {
+        // log10(2) ≈ 1233 / 4096: t = floor(bit length · log10(2)), and the value has t digits or
+        // t + 1 (t is at most 19, and 10^19 fits).
+        let t = ((64 - (value | 1).leadingZeroBitCount) * 1233) >> 12
+        return max(value < powersOfTen[t] ? t : t + 1, 1)
+    }
+
+    @usableFromInline
+    static let powersOfTen: [UInt64] = (0...19).map { exponent in (0..<exponent).reduce(1) { result, _ in result * 10 } }
+
     /// Writes the decimal digits of `value` (with a leading `-` when negative) at `destination`,
     /// which has room for 20 bytes; returns how many it wrote.
     @inlinable
     public static func write(_ value: Int64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
         var magnitude = value.magnitude
-        var length = value < 0 ? 1 : 0
         if value < 0 { destination[0] = UInt8(ascii: "-") }
-        var rest = magnitude
-        repeat {
-            length += 1
-            rest /= 10
-        } while rest > 0
+        let length = (value < 0 ? 1 : 0) + digitCount(magnitude)
         var position = length
         repeat {
             position -= 1
