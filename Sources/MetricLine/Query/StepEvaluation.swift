@@ -197,120 +197,117 @@ extension Evaluator {
             let counter = hasMarkers ? nil : reducer.counter
             // Written through pointers: an array written at each step checks each time that it
             // is not shared.
-            let values = UnsafeMutableBufferPointer<Double>.allocate(capacity: grid.count)
-            let present = UnsafeMutableBufferPointer<Bool>.allocate(capacity: grid.count)
-            values.initialize(repeating: 0)
-            present.initialize(repeating: false)
-            defer {
-                values.deallocate()
-                present.deallocate()
-            }
+            var valueArray = [Double](repeating: 0, count: grid.count), presentArray = [Bool](repeating: false, count: grid.count)
             var any = false
-            // max/min_over_time of a series without NaN or staleness markers: the window's best
-            // is the head of a queue of candidates, each beating every later one (of equal
-            // values the first stays, as when every sample is looked at).
-            let extreme = hasNaN ? nil : reducer.extreme
-            var queue: [Int] = [], queueHead = 0
-            var lower = 0, upper = 0
-            // Samples evenly spaced by an interval that divides the step: every window's edges are
-            // the first window's moved by step / interval samples, with no search.
-            let edges = extreme == nil ? WindowEdges(timestamps, first: grid.time(0) - offset, range: range, step: grid.step) : nil
-            // Reset-free rate/increase windows wait here to be computed a batch at a time.
-            let windows = Evaluator.CounterWindows()
-            // Those shaped as the first one, the usual case, go here (set at the first).
-            let alike = Evaluator.AlikeCounterWindows()
-            var shaped = false
-            // So do sum_over_time/avg_over_time windows of a series without staleness markers.
-            let sumFunction = markersBefore.isEmpty ? reducer.sum : nil
-            let sums = Evaluator.SumWindows()
-            func store(_ step: Int, _ answer: Double) {
-                values[step] = answer
-                present[step] = true
-                any = true
-            }
-            timestamps.withUnsafeBufferPointer { times in
-                samples.withUnsafeBufferPointer { sampled in
-                    // Reset-free rate/increase over evenly spaced samples: the whole windows, all
-                    // shaped alike, are computed at once straight from the samples.
-                    var whole = 0..<0
-                    if let counter, let edges, resetsThrough.isEmpty, let number = edges.wholeWindows(grid.count).first {
-                        let (lower, upper) = edges.window(number)
-                        if upper - lower >= 2 {
-                            whole = edges.wholeWindows(grid.count)
-                            let end = grid.time(number) - offset
-                            alike.shape(first: times[lower], last: times[upper - 1], samples: upper - lower,
-                                        WindowBounds(start: end - range, end: end, range: range))
-                            shaped = true
-                            let moved = number * edges.stride
-                            alike.computeEvery(whole, of: sampled, first: lower - moved, last: upper - 1 - moved, stride: edges.stride,
-                                               range: range, rate: counter == .rate, into: values)
-                            present[whole].update(repeating: true)
-                            any = true
-                        }
+            valueArray.withUnsafeMutableBufferPointer { values in
+                presentArray.withUnsafeMutableBufferPointer { present in
+                    // max/min_over_time of a series without NaN or staleness markers: the window's best
+                    // is the head of a queue of candidates, each beating every later one (of equal
+                    // values the first stays, as when every sample is looked at).
+                    let extreme = hasNaN ? nil : reducer.extreme
+                    var queue: [Int] = [], queueHead = 0
+                    var lower = 0, upper = 0
+                    // Samples evenly spaced by an interval that divides the step: every window's edges are
+                    // the first window's moved by step / interval samples, with no search.
+                    let edges = extreme == nil ? WindowEdges(timestamps, first: grid.time(0) - offset, range: range, step: grid.step) : nil
+                    // Reset-free rate/increase windows wait here to be computed a batch at a time.
+                    let windows = Evaluator.CounterWindows()
+                    // Those shaped as the first one, the usual case, go here (set at the first).
+                    let alike = Evaluator.AlikeCounterWindows()
+                    var shaped = false
+                    // So do sum_over_time/avg_over_time windows of a series without staleness markers.
+                    let sumFunction = markersBefore.isEmpty ? reducer.sum : nil
+                    let sums = Evaluator.SumWindows()
+                    func store(_ step: Int, _ answer: Double) {
+                        values[step] = answer
+                        present[step] = true
+                        any = true
                     }
-                    for index in 0..<grid.count where !whole.contains(index) {
-                        let end = grid.time(index) - offset
-                        let start = end - range
-                        if let edges {
-                            (lower, upper) = edges.window(index)
-                        } else {
-                            while lower < times.count && times[lower] < start { lower += 1 }
-                            if upper < lower { upper = lower }
-                            while upper < times.count && times[upper] <= end {
-                                if let extreme {
-                                    while queue.count > queueHead && extreme.beats(sampled[upper], sampled[queue[queue.count - 1]]) { queue.removeLast() }
-                                    queue.append(upper)
+                    timestamps.withUnsafeBufferPointer { times in
+                        samples.withUnsafeBufferPointer { sampled in
+                            // Reset-free rate/increase over evenly spaced samples: the whole windows, all
+                            // shaped alike, are computed at once straight from the samples.
+                            var whole = 0..<0
+                            if let counter, let edges, resetsThrough.isEmpty, let number = edges.wholeWindows(grid.count).first {
+                                let (lower, upper) = edges.window(number)
+                                if upper - lower >= 2 {
+                                    whole = edges.wholeWindows(grid.count)
+                                    let end = grid.time(number) - offset
+                                    alike.shape(first: times[lower], last: times[upper - 1], samples: upper - lower,
+                                                WindowBounds(start: end - range, end: end, range: range))
+                                    shaped = true
+                                    let moved = number * edges.stride
+                                    alike.computeEvery(whole, of: sampled, first: lower - moved, last: upper - 1 - moved, stride: edges.stride,
+                                                       range: range, rate: counter == .rate, into: values)
+                                    present[whole].update(repeating: true)
+                                    any = true
                                 }
-                                upper += 1
                             }
-                        }
-                        guard lower < upper else { continue }
-                        if extreme != nil {
-                            while queue[queueHead] < lower { queueHead += 1 }
-                            store(index, sampled[queue[queueHead]])
-                            continue
-                        }
-                        if let sumFunction {
-                            if sums.add(step: index, lower: lower, upper: upper) { sums.flush(sampled, sumFunction, store) }
-                            continue
-                        }
-                        let bounds = WindowBounds(start: start, end: end, range: range)
-                        if let counter, resetsThrough.isEmpty || resetsThrough[upper - 1] == resetsThrough[lower] {
-                            guard upper - lower >= 2 else { continue }
-                            let first = times[lower], last = times[upper - 1]
-                            // Over evenly spaced samples, the shape of whole windows (the series
-                            // may begin or end within the first and last).
-                            if !shaped && edges?.isWhole(index) != false {
-                                alike.shape(first: first, last: last, samples: upper - lower, bounds)
-                                shaped = true
+                            for index in 0..<grid.count where !whole.contains(index) {
+                                let end = grid.time(index) - offset
+                                let start = end - range
+                                if let edges {
+                                    (lower, upper) = edges.window(index)
+                                } else {
+                                    while lower < times.count && times[lower] < start { lower += 1 }
+                                    if upper < lower { upper = lower }
+                                    while upper < times.count && times[upper] <= end {
+                                        if let extreme {
+                                            while queue.count > queueHead && extreme.beats(sampled[upper], sampled[queue[queue.count - 1]]) { queue.removeLast() }
+                                            queue.append(upper)
+                                        }
+                                        upper += 1
+                                    }
+                                }
+                                guard lower < upper else { continue }
+                                if extreme != nil {
+                                    while queue[queueHead] < lower { queueHead += 1 }
+                                    store(index, sampled[queue[queueHead]])
+                                    continue
+                                }
+                                if let sumFunction {
+                                    if sums.add(step: index, lower: lower, upper: upper) { sums.flush(sampled, sumFunction, store) }
+                                    continue
+                                }
+                                let bounds = WindowBounds(start: start, end: end, range: range)
+                                if let counter, resetsThrough.isEmpty || resetsThrough[upper - 1] == resetsThrough[lower] {
+                                    guard upper - lower >= 2 else { continue }
+                                    let first = times[lower], last = times[upper - 1]
+                                    // Over evenly spaced samples, the shape of whole windows (the series
+                                    // may begin or end within the first and last).
+                                    if !shaped && edges?.isWhole(index) != false {
+                                        alike.shape(first: first, last: last, samples: upper - lower, bounds)
+                                        shaped = true
+                                    }
+                                    if alike.fits(first: first, last: last, samples: upper - lower, bounds) {
+                                        if alike.add(step: index, first: sampled[lower], last: sampled[upper - 1]) { alike.flush(range: range, rate: counter == .rate, store) }
+                                        continue
+                                    }
+                                    let full = windows.add(step: index, first: (first, sampled[lower]), last: (last, sampled[upper - 1]),
+                                                           samples: upper - lower, bounds)
+                                    if full { windows.flush(range: range, rate: counter == .rate, store) }
+                                    continue
+                                }
+                                let reduced: Double?
+                                if !markersBefore.isEmpty && markersBefore[upper] != markersBefore[lower] {
+                                    let kept = Evaluator.withoutStaleMarkers(timestamps, samples, lower..<upper)
+                                    reduced = kept.timestamps.isEmpty ? nil : reducer.reduce(kept.timestamps[...], kept.values[...], bounds)
+                                } else {
+                                    reduced = reducer.reduce(timestamps[lower..<upper], samples[lower..<upper], bounds)
+                                }
+                                guard let reduced else { continue }
+                                store(index, reduced)
                             }
-                            if alike.fits(first: first, last: last, samples: upper - lower, bounds) {
-                                if alike.add(step: index, first: sampled[lower], last: sampled[upper - 1]) { alike.flush(range: range, rate: counter == .rate, store) }
-                                continue
-                            }
-                            let full = windows.add(step: index, first: (first, sampled[lower]), last: (last, sampled[upper - 1]),
-                                                   samples: upper - lower, bounds)
-                            if full { windows.flush(range: range, rate: counter == .rate, store) }
-                            continue
+                            if let sumFunction { sums.flush(sampled, sumFunction, store) }
                         }
-                        let reduced: Double?
-                        if !markersBefore.isEmpty && markersBefore[upper] != markersBefore[lower] {
-                            let kept = Evaluator.withoutStaleMarkers(timestamps, samples, lower..<upper)
-                            reduced = kept.timestamps.isEmpty ? nil : reducer.reduce(kept.timestamps[...], kept.values[...], bounds)
-                        } else {
-                            reduced = reducer.reduce(timestamps[lower..<upper], samples[lower..<upper], bounds)
-                        }
-                        guard let reduced else { continue }
-                        store(index, reduced)
                     }
-                    if let sumFunction { sums.flush(sampled, sumFunction, store) }
+                    if let counter = reducer.counter {
+                        windows.flush(range: range, rate: counter == .rate, store)
+                        alike.flush(range: range, rate: counter == .rate, store)
+                    }
                 }
             }
-            if let counter = reducer.counter {
-                windows.flush(range: range, rate: counter == .rate, store)
-                alike.flush(range: range, rate: counter == .rate, store)
-            }
-            return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: Array(values), present: Array(present)) : nil
+            return any ? StepSeries(labels: one.labels, dropsName: !reducer.keepsName, values: valueArray, present: presentArray) : nil
         }
     }
 
