@@ -50,6 +50,33 @@ final class StoreTests: XCTestCase {
         return result
     }
 
+    /// Varints read back as written, of every length (1 to 10 bytes), whether eight bytes follow
+    /// them or the buffer ends sooner; a varint cut short is an error, never a wrong number.
+    func testVarintsReadBackAtEveryLengthAndPosition() {
+        var random = SeededRandom(seed: 17)
+        var values: [UInt64] = [0, 1, 127, 128, 16_383, 16_384, .max, .max >> 8, 1 << 56, (1 << 56) - 1, 1 << 63]
+        for _ in 0..<5_000 { values.append(random.next() >> UInt64.random(in: 0...63, using: &random)) }
+        var writer = ByteWriter()
+        for value in values { writer.varint(value) }
+        let bytes = writer.bytes
+        bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            for value in values { XCTAssertEqual(try? reader.varint(), value) }
+            XCTAssertTrue(reader.atEnd)
+        }
+        // Each value alone at the end of a buffer, and cut short by a byte.
+        for value in values.prefix(300) {
+            var alone = ByteWriter()
+            alone.varint(value)
+            alone.bytes.withUnsafeBytes { raw in
+                var reader = ByteReader(raw)
+                XCTAssertEqual(try? reader.varint(), value)
+                var short = ByteReader(UnsafeRawBufferPointer(rebasing: raw.dropLast()))
+                XCTAssertNil(try? short.varint(), "\(value)")
+            }
+        }
+    }
+
     /// Chunks cover aligned blocks of at most `ChunkCodec.timeSpan`, and a read that ends early
     /// decodes only up to its end, histograms coded against their neighbours included; what comes
     /// back equals a full read cut at the same time.

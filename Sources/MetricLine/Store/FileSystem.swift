@@ -62,17 +62,27 @@ enum FileSystem {
 
     /// Reads exactly `count` bytes at `offset`, or throws.
     static func read(_ descriptor: Int32, count: Int, at offset: Int64, path: String) throws(StoreError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw .system(path, "read failed")
+        // Read straight into the array's memory, not zeroed first (the zeroing would cost as
+        // much as the read: the pages are touched for the first time either way).
+        var failure: StoreError?
+        let buffer = [UInt8](unsafeUninitializedCapacity: count) { memory, initialized in
+            var done = 0
+            while done < count {
+                let got = pread(descriptor, memory.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = .system(path, "read failed")
+                    break
+                }
+                if got == 0 {
+                    failure = StoreError("\(path): unexpected end of file (truncated?)")
+                    break
+                }
+                done += got
             }
-            if got == 0 { throw StoreError("\(path): unexpected end of file (truncated?)") }
-            done += got
+            initialized = done
         }
+        if let failure { throw failure }
         return buffer
     }
 
