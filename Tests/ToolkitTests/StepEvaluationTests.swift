@@ -149,7 +149,17 @@ final class StepEvaluationTests: XCTestCase {
                 let pick = { (random: inout SeededRandom) -> Double in
                     Int.random(in: 0..<4, using: &random) == 0 ? awkward.randomElement(using: &random)! : Double.random(in: -100...1_000, using: &random)
                 }
-                let first = (time: start + toFirst, value: pick(&random)), last = (time: end - fromLast, value: pick(&random))
+                var first = (time: start + toFirst, value: pick(&random)), last = (time: end - fromLast, value: pick(&random))
+                if Int.random(in: 0..<3, using: &random) == 0 {
+                    // A counter about to reach zero near the window's start: its first value at
+                    // the increase times durationToStart / sampled, give or take a little.
+                    let sampled = Double(range - toFirst - fromLast) / 1000, average = sampled / Double(samples - 1)
+                    let toStart = Double(toFirst) / 1000 >= average * 1.1 ? average / 2 : Double(toFirst) / 1000
+                    let increase = Double.random(in: 0.001...1e6, using: &random)
+                    let nudge = [-1e-6, -2e-9, -1e-12, 0, 1e-12, 2e-9, 1e-6].randomElement(using: &random)!
+                    first.value = increase * (toStart / sampled) * (1 + nudge)
+                    last.value = first.value + increase
+                }
                 if !shaped {
                     windows.shape(first: first.time, last: last.time, samples: samples, bounds)
                     shaped = true

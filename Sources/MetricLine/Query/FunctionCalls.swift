@@ -523,6 +523,12 @@ extension Evaluator {
         private var durationToStart = 0.0
         private var sampled = 0.0
         private var durationAfter = 0.0
+        /// What the increase is multiplied by when the counter is not found to reach zero after
+        /// the window's start (`extrapolateTo / sampled` then, the same for every window).
+        private var factor = 1.0
+        /// A window's counter cannot reach zero after its start if its first value exceeds its
+        /// increase times this (`durationToStart / sampled` with a margin far above rounding).
+        private var zeroBound = 0.0
 
         init() {
             firstValues = .allocate(capacity: Self.capacity)
@@ -545,6 +551,8 @@ extension Evaluator {
             if durationToStart >= threshold { durationToStart = average / 2 }
             self.durationToStart = durationToStart
             durationAfter = durationToEnd < threshold ? durationToEnd : average / 2
+            factor = (sampled + durationToStart + durationAfter) / sampled
+            zeroBound = durationToStart / sampled * (1 + 1e-9)
         }
 
         deinit {
@@ -620,6 +628,19 @@ extension Evaluator {
             let zero = SIMD4<Double>(repeating: 0), sampled = SIMD4<Double>(repeating: sampled)
             let start = SIMD4<Double>(repeating: durationToStart), after = SIMD4<Double>(repeating: durationAfter)
             var increase = lastValue - firstValue + zero
+            // Most windows: the counter is not found to reach zero after the window's start
+            // (durationToZero < start below is false), so the extrapolation's start is the shape's
+            // and its factor the same for all: one multiplication, no divisions but the rate's.
+            // That holds with no start to move (the first sample at the window's start: the
+            // distance to zero is never negative), with no increase, and where the first value
+            // clearly exceeds the increase times start / sampled: the margin in `zeroBound` covers
+            // the roundings, and products below 1e-290 (where they lose precision) are left out.
+            let bound = increase * SIMD4(repeating: zeroBound)
+            if durationToStart == 0 || all((increase .<= zero) .| ((firstValue .> bound) .& (bound .> SIMD4(repeating: 1e-290)))) {
+                increase *= SIMD4(repeating: factor)
+                if rate { increase /= SIMD4<Double>(repeating: Double(range) / 1000) }
+                return increase
+            }
             let durationToZero = sampled * (firstValue / increase)
             let durationToStart = start.replacing(with: durationToZero, where: (increase .> zero) .& (firstValue .>= zero) .& (durationToZero .< start))
             let extrapolateTo = sampled + durationToStart + after
