@@ -202,6 +202,37 @@ final class NumberTextTests: XCTestCase {
         }
     }
 
+    /// Sample lines and CSV rows of a range result, written a series at a time, are the rows
+    /// written one by one (as an instant query's range vector is): named and unnamed series,
+    /// labels that need quoting, staleness markers and awkward values.
+    func testRangeRowsAreTheRowsWrittenOneByOne() {
+        var random = SeededRandom(seed: 32)
+        let awkward: [Double] = [StaleMarker.value, .nan, .infinity, -0.0, 1e-7, 1e21, 0.1, -2.5]
+        let labelSets: [LabelSet] = [
+            [Label("__name__", "up"), Label("job", "node")],
+            [Label("instance", "a,b \"c\"\nd"), Label("mode", "idle")],
+            [],
+            [Label("__name__", "odd name"), Label("le", "+Inf")],
+        ]
+        let series = labelSets.map { labels in
+            var time = Int64.random(in: -100_000...100_000, using: &random)
+            var timestamps: [Int64] = [], values: [Double] = []
+            for _ in 0..<700 {
+                time += Int64.random(in: 1...60_000, using: &random)
+                timestamps.append(time)
+                values.append(Bool.random(using: &random) ? awkward.randomElement(using: &random)! : Double(bitPattern: random.next()))
+            }
+            return RangeSeries(labels: labels, timestamps: timestamps, values: values)
+        }
+        for format in [ResultWriter.Format.lines, .csv] {
+            var together: [UInt8] = [], oneByOne: [UInt8] = []
+            ResultWriter.range(series, format: format, to: &together)
+            ResultWriter.instant(.matrix(series), at: 0, format: format, to: &oneByOne)
+            XCTAssertEqual(String(decoding: together, as: UTF8.self), String(decoding: oneByOne, as: UTF8.self), "\(format)")
+            XCTAssertGreaterThan(together.count, 2_000)
+        }
+    }
+
     /// The text a pointer writer puts down (nil when it declines), given `FloatFormatter.longest` bytes of room.
     private func written(_ write: (UnsafeMutablePointer<UInt8>) -> Int?) -> String? {
         let room = UnsafeMutablePointer<UInt8>.allocate(capacity: FloatFormatter.longest)

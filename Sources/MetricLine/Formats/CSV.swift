@@ -89,7 +89,17 @@ public struct CSVEncoder: SampleLineEncoder {
 
     public mutating func encode(_ record: ExpositionLine, into output: inout [UInt8]) -> Bool {
         guard case .sample(let sample) = record else { return true }
-        // A line break in the name would split the record over two lines.
+        guard appendSeriesFields(sample, to: &output) else { return false }
+        ExpositionWriter.appendValue(sample.value, to: &output)
+        output.append(UInt8(ascii: ","))
+        if let timestamp = sample.timestamp { IntegerFormatter.append(timestamp, to: &output) }
+        output.append(UInt8(ascii: "\n"))
+        return true
+    }
+
+    /// Appends a record's name and labels fields, each followed by a comma; false, appending
+    /// nothing, when the name holds a line break (which would split the record over two lines).
+    public func appendSeriesFields(_ sample: Sample, to output: inout [UInt8]) -> Bool {
         guard !sample.name.utf8.contains(0x0A), !sample.name.utf8.contains(0x0D) else { return false }
         appendField(Array(sample.name.utf8), to: &output)
         output.append(UInt8(ascii: ","))
@@ -106,10 +116,6 @@ public struct CSVEncoder: SampleLineEncoder {
         }
         appendField(labels, to: &output)
         output.append(UInt8(ascii: ","))
-        ExpositionWriter.appendValue(sample.value, to: &output)
-        output.append(UInt8(ascii: ","))
-        if let timestamp = sample.timestamp { IntegerFormatter.append(timestamp, to: &output) }
-        output.append(UInt8(ascii: "\n"))
         return true
     }
 

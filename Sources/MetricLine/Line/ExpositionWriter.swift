@@ -52,6 +52,15 @@ public enum ExpositionWriter {
         }
     }
 
+    /// Writes a sample value as `appendValue` does at `destination`, which has room for
+    /// `FloatFormatter.longest` bytes; returns how many it wrote.
+    @inline(__always)
+    public static func writeValue(_ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        guard value.bitPattern == StaleMarker.bitPattern else { return FloatFormatter.write(value, to: destination) }
+        destination.update(from: [0x73, 0x74, 0x61, 0x6C, 0x65], count: 5)  // stale
+        return 5
+    }
+
     /// Appends ` value[ timestamp]\n`, the part of a line after the series key.
     @inlinable
     public static func appendValueAndTimestamp(_ value: Double, _ timestamp: Int64?, to output: inout [UInt8]) {

@@ -76,11 +76,7 @@ public enum ResultWriter {
             table(rows, to: &buffer.bytes)
         case .lines, .csv:
             if format == .csv { buffer.bytes.append(contentsOf: "name,labels,value,timestamp\n".utf8) }
-            inParallel(series, to: &buffer) { _, one, text in
-                var output: [UInt8] = []
-                for index in one.timestamps.indices { appendRow(labels: one.labels, value: one.values[index], time: one.timestamps[index], format: format, to: &output) }
-                text.append(output)
-            }
+            inParallel(series, to: &buffer) { _, one, text in writeRows(one, format: format, to: text) }
         case .json:
             buffer.bytes.append(contentsOf: #"{"resultType":"matrix","result":["#.utf8)
             inParallel(series, to: &buffer) { number, one, text in writeSeries(one, first: number == 0, to: text) }
@@ -256,6 +252,52 @@ public enum ResultWriter {
 
     private static func appendSeconds(_ milliseconds: Int64, to output: inout [UInt8]) {
         TimestampText.appendSeconds(milliseconds, to: &output)
+    }
+
+    /// A series' points as sample lines or CSV rows, as `appendRow` writes each: the series' part
+    /// of a row written once, then copied before each point's value and time.
+    private static func writeRows(_ one: RangeSeries, format: Format, to text: TextBuffer) {
+        let name = one.labels.value(of: Segment.nameLabel)
+        let key = Sample(name: name, labels: one.labels.removing(Segment.nameLabel), value: 0)
+        var prefix: [UInt8] = []
+        if format == .csv {
+            guard CSVEncoder().appendSeriesFields(key, to: &prefix) else { return }
+        } else {
+            if name.isEmpty {
+                prefix.append(contentsOf: one.labels.removing(Segment.nameLabel).description.utf8)
+            } else {
+                ExpositionWriter.appendSeriesKey(name: key.name, labels: key.labels, to: &prefix)
+            }
+            prefix.append(UInt8(ascii: " "))
+        }
+        let separator = format == .csv ? UInt8(ascii: ",") : UInt8(ascii: " ")
+        let longest = prefix.count + FloatFormatter.longest + 1 + 20 + 1
+        let count = one.timestamps.count
+        var index = 0
+        one.timestamps.withUnsafeBufferPointer { times in
+            one.values.withUnsafeBufferPointer { values in
+                prefix.withUnsafeBufferPointer { prefix in
+                    while index < count {
+                        let block = min(count - index, 256)
+                        text.write(room: block * longest) { start in
+                            var cursor = start
+                            for _ in 0..<block {
+                                cursor.update(from: prefix.baseAddress!, count: prefix.count)
+                                cursor += prefix.count
+                                cursor += ExpositionWriter.writeValue(values[index], to: cursor)
+                                cursor.pointee = separator
+                                cursor += 1
+                                cursor += IntegerFormatter.write(times[index], to: cursor)
+                                cursor.pointee = UInt8(ascii: "\n")
+                                cursor += 1
+                                index += 1
+                            }
+                            return cursor - start
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private static func appendRow(labels: LabelSet, value: Double, time: Int64, format: Format, to output: inout [UInt8]) {
