@@ -236,10 +236,13 @@ final class StoreTests: XCTestCase {
         func together() throws -> (timestamps: [Int64], values: [Double], placed: [Int: Range<Int>], errors: [Int: String]) {
             var times = [Int64](repeating: 0, count: timestamps.count), numbers = [Double](repeating: 0, count: timestamps.count)
             var filled = 0, placed: [Int: Range<Int>] = [:], errors: [Int: String] = [:], number = 0
+            var keeping: [Segment.Reader.DecodedInPlace] = []
             let reader = try Segment.Reader(path: path)
+            defer { XCTAssertTrue(keeping.isEmpty, "a chunk no other is coded against was kept") }
             times.withUnsafeMutableBufferPointer { times in
                 numbers.withUnsafeMutableBufferPointer { numbers in
-                    reader.read(chunks, through: .max, cache: nil, into: times.baseAddress!, numbers.baseAddress!, room: times.count, filled: &filled) { result in
+                    reader.read(chunks, through: .max, cache: nil, into: times.baseAddress!, numbers.baseAddress!, room: times.count,
+                                filled: &filled, keeping: &keeping) { result in
                         switch result {
                         case .success(let (start, count)): placed[number] = start..<(start + count)
                         case .failure(let error): errors[number] = error.message
@@ -473,12 +476,15 @@ final class StoreTests: XCTestCase {
 
     /// The check that a histogram bucket's chunk has its base's timestamps.
     func testTimestampsArePrefixOfTheBase() {
-        XCTAssertTrue(Segment.samePrefix([1, 2], of: [1, 2, 3]))
-        XCTAssertTrue(Segment.samePrefix([], of: []))
-        XCTAssertTrue(Segment.samePrefix([], of: [5]))
-        XCTAssertFalse(Segment.samePrefix([1, 3], of: [1, 2, 3]))
-        XCTAssertFalse(Segment.samePrefix([1, 2, 3, 4], of: [1, 2, 3]))
-        XCTAssertFalse(Segment.samePrefix([.min], of: [.max]))
+        func samePrefix(_ prefix: [Int64], of whole: [Int64]) -> Bool {
+            prefix.withUnsafeBufferPointer { prefix in whole.withUnsafeBufferPointer { Segment.samePrefix(prefix, of: $0) } }
+        }
+        XCTAssertTrue(samePrefix([1, 2], of: [1, 2, 3]))
+        XCTAssertTrue(samePrefix([], of: []))
+        XCTAssertTrue(samePrefix([], of: [5]))
+        XCTAssertFalse(samePrefix([1, 3], of: [1, 2, 3]))
+        XCTAssertFalse(samePrefix([1, 2, 3, 4], of: [1, 2, 3]))
+        XCTAssertFalse(samePrefix([.min], of: [.max]))
     }
 
     func testCommandLine() throws {
@@ -610,5 +616,32 @@ final class HistogramCodingTests: XCTestCase {
         XCTAssertEqual(reader.problems, [])
         XCTAssertEqual(Set(back), Set(samples))
         XCTAssertEqual(back.count, samples.count)
+        // Series read in place in any order, with caches that keep everything, that must decode
+        // bases again (read backwards), or that are emptied every few chunks, and through a limit
+        // inside the chunks, read what each chunk read alone gives.
+        let locations = reader.locate(matching: [])
+        var expected: [[Double]] = []
+        for location in locations {
+            let chunkValues = location.segmentSeries.flatMap { segmentIndex, number in
+                reader.segment(segmentIndex).chunks(number).flatMap { (try? reader.segment(segmentIndex).read($0).values) ?? [] }
+            }
+            expected.append(chunkValues)
+        }
+        let limit: Int64 = 1_704_067_200_000 + 300 * 15_000
+        for (order, budget) in [(Array(locations.indices), 1 << 20), (Array(locations.indices.reversed()), 1 << 20), (Array(locations.indices), 500)] {
+            // Reads through the limit first leave chunks decoded only that far in the caches,
+            // which whole reads after them must not take for whole.
+            let caches = reader.chunkCaches(budget: budget)
+            for index in order {
+                let early = reader.samples(of: locations[index], to: limit, caches: caches)
+                XCTAssertEqual(early.values, Array(expected[index].prefix(301)), "\(locations[index].key) through the limit")
+                XCTAssertEqual(early.problems, [])
+            }
+            for index in order {
+                let whole = reader.samples(of: locations[index], caches: caches)
+                XCTAssertEqual(whole.values, expected[index], "\(locations[index].key), budget \(budget)")
+                XCTAssertEqual(whole.problems, [])
+            }
+        }
     }
 }

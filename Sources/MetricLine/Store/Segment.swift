@@ -225,11 +225,9 @@ public enum Segment {
 
     /// Whether `prefix` is where `whole` starts, compared as bytes (memcmp), as histogram buckets
     /// check every chunk's timestamps against their base's.
-    static func samePrefix(_ prefix: [Int64], of whole: [Int64]) -> Bool {
+    static func samePrefix(_ prefix: UnsafeBufferPointer<Int64>, of whole: UnsafeBufferPointer<Int64>) -> Bool {
         guard prefix.count <= whole.count else { return false }
-        return prefix.withUnsafeBytes { first in
-            whole.withUnsafeBytes { second in first.isEmpty || memcmp(first.baseAddress!, second.baseAddress!, first.count) == 0 }
-        }
+        return prefix.isEmpty || memcmp(prefix.baseAddress!, whole.baseAddress!, prefix.count * MemoryLayout<Int64>.stride) == 0
     }
 
     /// What a segment's footer records.
@@ -522,7 +520,28 @@ public enum Segment {
         /// `cache`, decoded chunks are kept there rather than in the reader's own cache: reads
         /// with a cache each never touch the reader's state, so threads may read at once.
         public func read(_ chunk: ChunkReference, through limit: Int64 = .max, cache: ChunkCache? = nil) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
-            try read(chunk, through: chunk.maxTime <= limit ? .max : limit, depth: 0, cache: cache ?? self.cache)
+            let decoded = try read(chunk, through: chunk.maxTime <= limit ? .max : limit, depth: 0, cache: cache ?? self.cache)
+            return (Array(decoded.timestamps), Array(decoded.values))
+        }
+
+        /// A chunk `read(_:through:cache:into:...)` decoded into the caller's memory that its cache
+        /// should keep (another chunk is coded against it): where, and through which time. The
+        /// caller hands these to `keep(_:timestamps:values:cache:)` once its arrays are made.
+        public struct DecodedInPlace: Sendable {
+            let offset: Int
+            let start: Int
+            let count: Int
+            let through: Int64
+        }
+
+        /// Keeps chunks decoded in place in `cache` as slices of the arrays they were decoded
+        /// into, without copying them.
+        public func keep(_ decoded: [DecodedInPlace], timestamps: [Int64], values: [Double], cache: ChunkCache?) {
+            let cache = cache ?? self.cache
+            for one in decoded where one.start + one.count <= min(timestamps.count, values.count) {
+                let range = one.start..<(one.start + one.count)
+                cache.keep(one.offset, timestamps[range], values[range], through: one.through)
+            }
         }
 
         /// Several chunks as `read(_:through:cache:)` reads them, into memory the caller gives:
@@ -534,19 +553,18 @@ public enum Segment {
         /// there at once, without arrays of its own.
         public func read(_ chunks: [ChunkReference], through limit: Int64, cache: ChunkCache?,
                          into timestamps: UnsafeMutablePointer<Int64>, _ values: UnsafeMutablePointer<Double>, room: Int,
-                         filled: inout Int, _ each: (Result<(start: Int, count: Int), StoreError>) -> Void) {
+                         filled: inout Int, keeping: inout [DecodedInPlace], _ each: (Result<(start: Int, count: Int), StoreError>) -> Void) {
             let cache = cache ?? self.cache
             var at = filled
             forEachRead(chunks, through: limit, cache: cache) { chunk, chunkLimit, given in
                 each(Result { () throws(StoreError) -> (start: Int, count: Int) in
                     let start = at
-                    if chunk.base >= 0 || keeps(chunk, cache) || cache.entries[chunk.offset] != nil {
-                        let decoded = try read(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: given)
-                        guard decoded.timestamps.count <= room - start else { throw damaged(chunk, "sample count") }
-                        (timestamps + start).update(from: decoded.timestamps, count: decoded.timestamps.count)
-                        (values + start).update(from: decoded.values, count: decoded.values.count)
-                        at += decoded.timestamps.count
-                        return (start, decoded.timestamps.count)
+                    if let known = cache.entries[chunk.offset], known.through >= chunkLimit, !known.timestamps.isEmpty {
+                        guard known.timestamps.count <= room - start else { throw damaged(chunk, "sample count") }
+                        known.timestamps.withUnsafeBufferPointer { (timestamps + start).update(from: $0.baseAddress!, count: $0.count) }
+                        known.values.withUnsafeBufferPointer { (values + start).update(from: $0.baseAddress!, count: $0.count) }
+                        at += known.timestamps.count
+                        return (start, known.timestamps.count)
                     }
                     func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(StoreError) -> Int {
                         guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else { throw damaged(chunk, "checksum mismatch") }
@@ -561,11 +579,39 @@ public enum Segment {
                         let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
                         kept = try bytes.withUnsafeBufferPointer { bytes throws(StoreError) in try decode(bytes) }
                     }
+                    if chunk.base >= 0 {
+                        // Coded against another series' chunk: its values added back in place.
+                        let base = try self.base(of: chunk, through: chunkLimit, depth: 0, cache: cache)
+                        try addBase(base, to: chunk, timestamps: UnsafeBufferPointer(start: timestamps + start, count: kept),
+                                    values: UnsafeMutableBufferPointer(start: values + start, count: kept))
+                    }
+                    if keeps(chunk, cache) { keeping.append(DecodedInPlace(offset: chunk.offset, start: start, count: kept, through: chunkLimit)) }
                     at += kept
                     return (start, kept)
                 })
             }
             filled = at
+        }
+
+        /// The decoded chunk `chunk` is coded against (a series' chunk at the same position).
+        private func base(of chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache) throws(StoreError)
+            -> (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>) {
+            let baseChunks = chunks(Int(chunk.base))
+            guard depth < 64, Int(chunk.ordinal) < baseChunks.count else {
+                throw StoreError("\(path): damaged index (chunk at byte \(chunk.offset) has no base)")
+            }
+            return try read(baseChunks[Int(chunk.ordinal)], through: limit, depth: depth + 1, cache: cache)
+        }
+
+        /// Adds a base's values to a chunk's decoded differences, after checking that the chunk's
+        /// timestamps are the base's first ones.
+        private func addBase(_ base: (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>), to chunk: ChunkReference,
+                             timestamps: UnsafeBufferPointer<Int64>, values differences: UnsafeMutableBufferPointer<Double>) throws(StoreError) {
+            let same = base.values.count >= differences.count && base.timestamps.withUnsafeBufferPointer { Segment.samePrefix(timestamps, of: $0) }
+            guard same else { throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (timestamps differ from its base)") }
+            base.values.withUnsafeBufferPointer { baseValues in
+                for index in differences.indices { differences[index] += baseValues[index] }
+            }
         }
 
         private func damaged(_ chunk: ChunkReference, _ what: String) -> StoreError {
@@ -605,7 +651,7 @@ public enum Segment {
         /// A chunk decoded, from `bytes` when they are given (its bytes, read already), else from
         /// the file.
         private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache,
-                          bytes given: UnsafeBufferPointer<UInt8>? = nil) throws(StoreError) -> (timestamps: [Int64], values: [Double]) {
+                          bytes given: UnsafeBufferPointer<UInt8>? = nil) throws(StoreError) -> (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>) {
             if let known = cache.entries[chunk.offset], known.through >= limit { return (known.timestamps, known.values) }
             if given == nil {
                 let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
@@ -613,26 +659,18 @@ public enum Segment {
             }
             let bytes = given!
             guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else { throw damaged(chunk, "checksum mismatch") }
-            let decoded = ChunkCodec.decode(bytes, through: limit, format: chunkFormat)
+            var decoded = ChunkCodec.decode(bytes, through: limit, format: chunkFormat)
             guard decoded.count == chunk.samples else { throw damaged(chunk, "sample count") }
-            var result = (timestamps: decoded.timestamps, values: decoded.values)
             if chunk.base >= 0 {
-                let baseChunks = chunks(Int(chunk.base))
-                guard depth < 64, Int(chunk.ordinal) < baseChunks.count else {
-                    throw StoreError("\(path): damaged index (chunk at byte \(chunk.offset) has no base)")
-                }
-                let base = try read(baseChunks[Int(chunk.ordinal)], through: limit, depth: depth + 1, cache: cache)
-                guard base.values.count >= result.values.count, Segment.samePrefix(result.timestamps, of: base.timestamps) else {
-                    throw StoreError("\(path): damaged chunk at byte \(chunk.offset) (timestamps differ from its base)")
-                }
-                result.values.withUnsafeMutableBufferPointer { differences in
-                    base.values.withUnsafeBufferPointer { baseValues in
-                        for index in differences.indices { differences[index] += baseValues[index] }
+                let base = try self.base(of: chunk, through: limit, depth: depth, cache: cache)
+                try decoded.timestamps.withUnsafeBufferPointer { timestamps throws(StoreError) in
+                    try decoded.values.withUnsafeMutableBufferPointer { differences throws(StoreError) in
+                        try addBase(base, to: chunk, timestamps: timestamps, values: differences)
                     }
                 }
             }
-            if keeps(chunk, cache) { cache.keep(chunk.offset, result, through: limit) }
-            return result
+            if keeps(chunk, cache) { cache.keep(chunk.offset, decoded.timestamps[...], decoded.values[...], through: limit) }
+            return (decoded.timestamps[...], decoded.values[...])
         }
 
         /// Whether `cache` keeps `chunk` once decoded: if another chunk is coded against it, or
@@ -647,20 +685,21 @@ public enum Segment {
     /// the budget is spent, everything is dropped at once.
     public final class ChunkCache {
         public var budget: Int
-        fileprivate var entries: [Int: (timestamps: [Int64], values: [Double], through: Int64)] = [:]
+        /// Slices of the arrays chunks were decoded into (their own, or a whole series' read).
+        fileprivate var entries: [Int: (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>, through: Int64)] = [:]
         private var samples = 0
 
         public init(budget: Int) {
             self.budget = budget
         }
 
-        fileprivate func keep(_ offset: Int, _ decoded: (timestamps: [Int64], values: [Double]), through limit: Int64) {
-            if samples + decoded.timestamps.count > budget {
+        fileprivate func keep(_ offset: Int, _ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, through limit: Int64) {
+            if samples + timestamps.count > budget {
                 entries.removeAll(keepingCapacity: true)
                 samples = 0
             }
-            entries[offset] = (decoded.timestamps, decoded.values, limit)
-            samples += decoded.timestamps.count
+            entries[offset] = (timestamps, values, limit)
+            samples += timestamps.count
         }
     }
 }

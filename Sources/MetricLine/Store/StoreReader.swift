@@ -294,12 +294,18 @@ public final class StoreReader {
         var inOrder = location.headSeries.isEmpty
         // Chunks decode straight into the series' arrays, sized for all their samples.
         var placed = 0
+        // Chunks others are coded against, decoded in place: kept in the caches once the arrays
+        // they were decoded into are made.
+        var keeping: [(segment: Int, decoded: [Segment.Reader.DecodedInPlace])] = []
         timestamps = [Int64](unsafeUninitializedCapacity: expected + fromHeads) { times, timesInitialized in
             values = [Double](unsafeUninitializedCapacity: expected + fromHeads) { numbers, numbersInitialized in
                 guard let times = times.baseAddress, let numbers = numbers.baseAddress else { return }
                 for (segmentIndex, chunkList) in wanted {
                     chunks += chunkList.count
-                    segment(segmentIndex).read(chunkList, through: to, cache: caches?[segmentIndex], into: times, numbers, room: expected, filled: &placed) { result in
+                    var decoded: [Segment.Reader.DecodedInPlace] = []
+                    defer { if !decoded.isEmpty { keeping.append((segmentIndex, decoded)) } }
+                    segment(segmentIndex).read(chunkList, through: to, cache: caches?[segmentIndex], into: times, numbers, room: expected,
+                                               filled: &placed, keeping: &decoded) { result in
                         switch result {
                         case .success(let (start, count)):
                             if start > 0 && count > 0 && times[start] <= times[start - 1] { inOrder = false }
@@ -318,6 +324,7 @@ public final class StoreReader {
             }
             timesInitialized = placed
         }
+        for (segmentIndex, decoded) in keeping { segment(segmentIndex).keep(decoded, timestamps: timestamps, values: values, cache: caches?[segmentIndex]) }
         if !inOrder { (timestamps, values, _, _) = StoreWriter.sortedUnique(timestamps, values) }
         var filled = 0
         if let preferred {
