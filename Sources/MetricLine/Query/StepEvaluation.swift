@@ -243,7 +243,8 @@ extension Evaluator {
                                     any = true
                                 }
                             }
-                            for index in 0..<grid.count where !whole.contains(index) {
+                            // The steps before and after the whole windows (all of them when there are none).
+                            for index in [0..<whole.lowerBound, whole.upperBound..<grid.count].joined() {
                                 let end = grid.time(index) - offset
                                 let start = end - range
                                 if let edges {
