@@ -128,18 +128,27 @@ final class StepEvaluationTests: XCTestCase {
         }
     }
 
+    /// Values that take the extrapolation's unusual turns.
+    private static let awkwardCounterValues: [Double] = [.nan, 0, -0.0, -5, 1e308, -1e308, .infinity, 3, 3]
+
+    /// A random window shape: its length, the gaps from its start to the first sample and from
+    /// the last sample to its end (any split, both zero included), and how many samples it holds.
+    private func randomShape(_ random: inout SeededRandom) -> (range: Int64, toFirst: Int64, fromLast: Int64, samples: Int) {
+        let range = Int64.random(in: 1_000...900_000, using: &random)
+        let toFirst = Int64.random(in: 0...range, using: &random)
+        let fromLast = Int64.random(in: 0...(range - toFirst), using: &random)
+        return (range, toFirst, fromLast, Int.random(in: 2...40, using: &random))
+    }
+
     /// `AlikeCounterWindows` gives what the scalar extrapolation gives for windows of one shape,
     /// bit for bit: shapes with the first sample at the start or later, the last at the end or
     /// earlier, the average gap above or below the thresholds; awkward values; partial batches.
     func testAlikeCounterWindowsAgreeWithTheScalarExtrapolation() {
         var random = SeededRandom(seed: 12)
-        let awkward: [Double] = [.nan, 0, -0.0, -5, 1e308, -1e308, .infinity, 3, 3]
+        let awkward = Self.awkwardCounterValues
         for round in 0..<40 {
             let rate = round % 2 == 0
-            let range = Int64.random(in: 1_000...900_000, using: &random)
-            let toFirst = Int64.random(in: 0...range, using: &random)
-            let fromLast = Int64.random(in: 0...(range - toFirst), using: &random)
-            let samples = Int.random(in: 2...40, using: &random)
+            let (range, toFirst, fromLast, samples) = randomShape(&random)
             let windows = Evaluator.AlikeCounterWindows()
             var expected: [Int: Double] = [:], got: [Int: Double] = [:]
             var shaped = false
@@ -181,13 +190,11 @@ final class StepEvaluationTests: XCTestCase {
     /// at a stride, gives the scalar extrapolation's bits too, for runs of any length.
     func testAlikeCounterWindowsComputeEveryAgreesWithTheScalarExtrapolation() {
         var random = SeededRandom(seed: 13)
-        let awkward: [Double] = [.nan, 0, -0.0, -5, 1e308, -1e308, .infinity, 3, 3]
+        let awkward = Self.awkwardCounterValues
         for round in 0..<60 {
             let rate = round % 2 == 0
-            let range = Int64.random(in: 1_000...900_000, using: &random)
-            let toFirst = Int64.random(in: 0...range, using: &random)
-            let fromLast = Int64.random(in: 0...(range - toFirst), using: &random)
-            let samples = Int.random(in: 2...40, using: &random), stride = Int.random(in: 1...6, using: &random)
+            let (range, toFirst, fromLast, samples) = randomShape(&random)
+            let stride = Int.random(in: 1...6, using: &random)
             let values = (0..<(samples + stride * 80)).map { _ in
                 Int.random(in: 0..<4, using: &random) == 0 ? awkward.randomElement(using: &random)! : Double.random(in: -100...1_000, using: &random)
             }
