@@ -70,6 +70,8 @@ final class StepEvaluationTests: XCTestCase {
         XCTAssertNil(Evaluator.WindowEdges([0, 15_000, 30_000], first: 60_000, range: 60_000, step: 20_000))
         XCTAssertNil(Evaluator.WindowEdges([0], first: 60_000, range: 60_000, step: 60_000))
         XCTAssertNil(Evaluator.WindowEdges([.max - 10, .max - 5], first: .min + 10, range: 60_000, step: 5))
+        // Windows at the far end of time: no whole ones, and no overflow finding that out.
+        XCTAssertEqual(Evaluator.WindowEdges([0, 1, 2], first: .min + 10, range: 10, step: 1)?.wholeWindows(5), 0..<0)
     }
 
     /// `SumWindows` gives `kahanSum` and `mean` bit for bit (any NaN for NaN), lane by lane:

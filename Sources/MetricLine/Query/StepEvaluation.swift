@@ -376,9 +376,12 @@ extension Evaluator {
         /// The windows among the first `windows` that lie within the samples, not cut at either
         /// end: they all hold the same number of samples, as far from their window's edges.
         func wholeWindows(_ windows: Int) -> Range<Int> {
-            guard move > 0 else { return 0..<0 }
-            let first = max(Self.quotientRoundingUp(Int64(-lower), Int64(move)), 0)
-            let last = min(Self.quotientRoundingDown(Int64(count - upper), Int64(move)), windows - 1)
+            // Far-off times whose distances overflow get none (the step loop takes them one by one).
+            let (fromStart, startOverflow) = Int(0).subtractingReportingOverflow(lower)
+            let (toEnd, endOverflow) = count.subtractingReportingOverflow(upper)
+            guard move > 0, !startOverflow, !endOverflow else { return 0..<0 }
+            let first = max(Self.quotientRoundingUp(Int64(fromStart), Int64(move)), 0)
+            let last = min(Self.quotientRoundingDown(Int64(toEnd), Int64(move)), windows - 1)
             return first <= last ? first..<(last + 1) : 0..<0
         }
 

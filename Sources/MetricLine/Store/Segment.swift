@@ -535,12 +535,12 @@ public enum Segment {
         }
 
         /// Keeps chunks decoded in place in `cache` as slices of the arrays they were decoded
-        /// into, without copying them.
+        /// into, without copying them; each counts against the cache's budget as its whole array.
         public func keep(_ decoded: [DecodedInPlace], timestamps: [Int64], values: [Double], cache: ChunkCache?) {
             let cache = cache ?? self.cache
             for one in decoded where one.start + one.count <= min(timestamps.count, values.count) {
                 let range = one.start..<(one.start + one.count)
-                cache.keep(one.offset, timestamps[range], values[range], through: one.through)
+                cache.keep(one.offset, timestamps[range], values[range], weight: max(timestamps.count, values.count), through: one.through)
             }
         }
 
@@ -669,7 +669,7 @@ public enum Segment {
                     }
                 }
             }
-            if keeps(chunk, cache) { cache.keep(chunk.offset, decoded.timestamps[...], decoded.values[...], through: limit) }
+            if keeps(chunk, cache) { cache.keep(chunk.offset, decoded.timestamps[...], decoded.values[...], weight: decoded.timestamps.count, through: limit) }
             return (decoded.timestamps[...], decoded.values[...])
         }
 
@@ -682,24 +682,46 @@ public enum Segment {
     }
 
     /// Decoded chunks of one segment kept for reuse, by offset, up to a budget of samples; when
-    /// the budget is spent, everything is dropped at once.
+    /// the budget is spent, the oldest are dropped first (a histogram's next bucket needs the
+    /// chunks of the one read just before).
     public final class ChunkCache {
         public var budget: Int
-        /// Slices of the arrays chunks were decoded into (their own, or a whole series' read).
-        fileprivate var entries: [Int: (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>, through: Int64)] = [:]
+        /// Slices of the arrays chunks were decoded into (their own, or a whole series' read),
+        /// and the samples each keeps alive: a slice keeps its whole array.
+        fileprivate var entries: [Int: (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>, through: Int64, weight: Int, kept: Int)] = [:]
         private var samples = 0
+        /// Offsets in the order they were kept (`kept` numbers them from 0); an entry kept again
+        /// is numbered anew, and its earlier place is passed over.
+        private var order: [Int] = []
+        /// How many of `order`'s first places were removed, and the first place still looked at.
+        private var removed = 0
+        private var oldest = 0
 
         public init(budget: Int) {
             self.budget = budget
         }
 
-        fileprivate func keep(_ offset: Int, _ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, through limit: Int64) {
-            if samples + timestamps.count > budget {
-                entries.removeAll(keepingCapacity: true)
-                samples = 0
+        /// Keeps a chunk's samples, which keep `weight` samples alive (their arrays' length),
+        /// dropping the oldest entries while the budget would be exceeded (a chunk heavier than
+        /// the whole budget is still kept, alone).
+        fileprivate func keep(_ offset: Int, _ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, weight: Int, through limit: Int64) {
+            if let replaced = entries.removeValue(forKey: offset) { samples -= replaced.weight }
+            while samples + weight > budget && oldest < order.count {
+                let place = removed + oldest, candidate = order[oldest]
+                if let entry = entries[candidate], entry.kept == place {
+                    entries[candidate] = nil
+                    samples -= entry.weight
+                }
+                oldest += 1
             }
-            entries[offset] = (timestamps, values, limit)
-            samples += timestamps.count
+            if oldest > 1_024 && oldest * 2 > order.count {
+                order.removeFirst(oldest)
+                removed += oldest
+                oldest = 0
+            }
+            entries[offset] = (timestamps, values, limit, weight, removed + order.count)
+            order.append(offset)
+            samples += weight
         }
     }
 }
