@@ -4,7 +4,8 @@
 ///
 /// The same value always gives the same bytes, so `sort | uniq` works on written lines.
 public enum FloatFormatter {
-    /// The most bytes `write` puts down for one value ("-0.00000012345678901234567" is 26).
+    /// The most bytes `write` puts down for one value ("-0.0000012345678901234567", 25, is the
+    /// longest), with room to spare.
     public static let longest = 32
 
     /// Appends the canonical text of `value` to `output`.
