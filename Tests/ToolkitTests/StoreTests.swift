@@ -474,6 +474,31 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(late.locate(matching: []).map { late.samples(of: $0).values }, [samples.map(\.value)])
     }
 
+    /// A chunk cache drops its oldest entries first when its budget is spent (an entry kept
+    /// again counts as new), counts each entry as the samples it keeps alive, keeps an entry
+    /// heavier than the whole budget alone, and does not pile up places when the same chunk is
+    /// kept again and again.
+    func testChunkCacheDropsTheOldestFirst() {
+        let cache = Segment.ChunkCache(budget: 10)
+        let chunk: ArraySlice<Int64> = [1, 2, 3][...], values: ArraySlice<Double> = [1, 2, 3][...]
+        for offset in 1...3 { cache.keep(offset, chunk, values, weight: 3, through: .max) }
+        XCTAssertEqual(cache.keptOffsets, [1, 2, 3])
+        cache.keep(4, chunk, values, weight: 3, through: .max)
+        XCTAssertEqual(cache.keptOffsets, [2, 3, 4])
+        cache.keep(2, chunk, values, weight: 3, through: .max)
+        XCTAssertEqual(cache.keptOffsets, [3, 4, 2])
+        cache.keep(5, chunk, values, weight: 3, through: .max)
+        XCTAssertEqual(cache.keptOffsets, [4, 2, 5])
+        cache.keep(6, chunk, values, weight: 8, through: .max)
+        XCTAssertEqual(cache.keptOffsets, [6])
+        cache.keep(7, chunk, values, weight: 30, through: .max)
+        XCTAssertEqual(cache.keptOffsets, [7])
+        let large = Segment.ChunkCache(budget: 1 << 20)
+        for round in 0..<10_000 { large.keep(round % 3, chunk, values, weight: 3, through: .max) }
+        XCTAssertEqual(large.keptOffsets, [1, 2, 0])
+        XCTAssertLessThan(large.placesHeld, 1_100)
+    }
+
     /// The check that a histogram bucket's chunk has its base's timestamps.
     func testTimestampsArePrefixOfTheBase() {
         func samePrefix(_ prefix: [Int64], of whole: [Int64]) -> Bool {

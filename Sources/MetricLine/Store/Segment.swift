@@ -704,7 +704,7 @@ public enum Segment {
         /// Keeps a chunk's samples, which keep `weight` samples alive (their arrays' length),
         /// dropping the oldest entries while the budget would be exceeded (a chunk heavier than
         /// the whole budget is still kept, alone).
-        fileprivate func keep(_ offset: Int, _ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, weight: Int, through limit: Int64) {
+        func keep(_ offset: Int, _ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, weight: Int, through limit: Int64) {
             if let replaced = entries.removeValue(forKey: offset) { samples -= replaced.weight }
             while samples + weight > budget && oldest < order.count {
                 let place = removed + oldest, candidate = order[oldest]
@@ -722,6 +722,19 @@ public enum Segment {
             entries[offset] = (timestamps, values, limit, weight, removed + order.count)
             order.append(offset)
             samples += weight
+            if order.count - oldest > 4 * entries.count + 1_024 {
+                // Places passed over pile up when the same chunks are kept again and again with
+                // the budget never spent: the live entries are numbered anew.
+                let live = entries.sorted { $0.value.kept < $1.value.kept }
+                order = live.map(\.key)
+                removed = 0
+                oldest = 0
+                for (place, entry) in live.enumerated() { entries[entry.key]?.kept = place }
+            }
         }
+
+        /// The offsets kept, oldest first, and how many places the order holds (for tests).
+        var keptOffsets: [Int] { entries.sorted { $0.value.kept < $1.value.kept }.map(\.key) }
+        var placesHeld: Int { order.count - oldest }
     }
 }
