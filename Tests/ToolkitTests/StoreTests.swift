@@ -476,8 +476,7 @@ final class StoreTests: XCTestCase {
 
     /// A chunk cache drops its oldest entries first when its budget is spent (an entry kept
     /// again counts as new), counts each entry as the samples it keeps alive, keeps an entry
-    /// heavier than the whole budget alone, and does not pile up places when the same chunk is
-    /// kept again and again.
+    /// heavier than the whole budget alone, and holds each chunk once however often it is kept.
     func testChunkCacheDropsTheOldestFirst() {
         let cache = Segment.ChunkCache(budget: 10)
         let chunk: ArraySlice<Int64> = [1, 2, 3][...], values: ArraySlice<Double> = [1, 2, 3][...]
@@ -496,7 +495,6 @@ final class StoreTests: XCTestCase {
         let large = Segment.ChunkCache(budget: 1 << 20)
         for round in 0..<10_000 { large.keep(round % 3, chunk, values, weight: 3, through: .max) }
         XCTAssertEqual(large.keptOffsets, [1, 2, 0])
-        XCTAssertLessThan(large.placesHeld, 1_100)
     }
 
     /// The check that a histogram bucket's chunk has its base's timestamps.

@@ -559,32 +559,15 @@ public enum Segment {
             forEachRead(chunks, through: limit, cache: cache) { chunk, chunkLimit, given in
                 each(Result { () throws(StoreError) -> (start: Int, count: Int) in
                     let start = at
-                    if let known = cache.entries[chunk.offset], known.through >= chunkLimit, !known.timestamps.isEmpty {
+                    if let known = cache.decoded(chunk.offset, through: chunkLimit), !known.timestamps.isEmpty {
                         guard known.timestamps.count <= room - start else { throw damaged(chunk, "sample count") }
                         known.timestamps.withUnsafeBufferPointer { (timestamps + start).update(from: $0.baseAddress!, count: $0.count) }
                         known.values.withUnsafeBufferPointer { (values + start).update(from: $0.baseAddress!, count: $0.count) }
                         at += known.timestamps.count
                         return (start, known.timestamps.count)
                     }
-                    func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(StoreError) -> Int {
-                        guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else { throw damaged(chunk, "checksum mismatch") }
-                        guard let decoded = ChunkCodec.decode(bytes, through: chunkLimit, format: chunkFormat, into: timestamps + start, values + start, room: room - start),
-                              decoded.count == chunk.samples else { throw damaged(chunk, "sample count") }
-                        return decoded.kept
-                    }
-                    let kept: Int
-                    if let given {
-                        kept = try decode(given)
-                    } else {
-                        let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
-                        kept = try bytes.withUnsafeBufferPointer { bytes throws(StoreError) in try decode(bytes) }
-                    }
-                    if chunk.base >= 0 {
-                        // Coded against another series' chunk: its values added back in place.
-                        let base = try self.base(of: chunk, through: chunkLimit, depth: 0, cache: cache)
-                        try addBase(base, to: chunk, timestamps: UnsafeBufferPointer(start: timestamps + start, count: kept),
-                                    values: UnsafeMutableBufferPointer(start: values + start, count: kept))
-                    }
+                    let kept = try decode(chunk, through: chunkLimit, depth: 0, cache: cache, bytes: given,
+                                          into: timestamps + start, values + start, room: room - start)
                     if keeps(chunk, cache) { keeping.append(DecodedInPlace(offset: chunk.offset, start: start, count: kept, through: chunkLimit)) }
                     at += kept
                     return (start, kept)
@@ -622,10 +605,7 @@ public enum Segment {
         /// lie one after another in the file (none decoded already), their bytes, read together.
         private func forEachRead(_ chunks: [ChunkReference], through limit: Int64, cache: ChunkCache,
                                  _ body: (ChunkReference, Int64, UnsafeBufferPointer<UInt8>?) -> Void) {
-            func cached(_ chunk: ChunkReference) -> Bool {
-                guard let known = cache.entries[chunk.offset] else { return false }
-                return known.through >= (chunk.maxTime <= limit ? .max : limit)
-            }
+            func cached(_ chunk: ChunkReference) -> Bool { cache.decoded(chunk.offset, through: chunk.maxTime <= limit ? .max : limit) != nil }
             var first = 0
             while first < chunks.count {
                 var end = first + 1
@@ -648,29 +628,51 @@ public enum Segment {
             }
         }
 
-        /// A chunk decoded, from `bytes` when they are given (its bytes, read already), else from
-        /// the file.
-        private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache,
-                          bytes given: UnsafeBufferPointer<UInt8>? = nil) throws(StoreError) -> (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>) {
-            if let known = cache.entries[chunk.offset], known.through >= limit { return (known.timestamps, known.values) }
-            if given == nil {
-                let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
-                return try bytes.withUnsafeBufferPointer { bytes throws(StoreError) in try read(chunk, through: limit, depth: depth, cache: cache, bytes: bytes) }
-            }
-            let bytes = given!
-            guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else { throw damaged(chunk, "checksum mismatch") }
-            var decoded = ChunkCodec.decode(bytes, through: limit, format: chunkFormat)
-            guard decoded.count == chunk.samples else { throw damaged(chunk, "sample count") }
-            if chunk.base >= 0 {
-                let base = try self.base(of: chunk, through: limit, depth: depth, cache: cache)
-                try decoded.timestamps.withUnsafeBufferPointer { timestamps throws(StoreError) in
-                    try decoded.values.withUnsafeMutableBufferPointer { differences throws(StoreError) in
-                        try addBase(base, to: chunk, timestamps: timestamps, values: differences)
+        /// A chunk decoded into arrays of its own, or as the cache has it.
+        private func read(_ chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache) throws(StoreError)
+            -> (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>) {
+            if let known = cache.decoded(chunk.offset, through: limit) { return (known.timestamps, known.values) }
+            var failure: StoreError?, kept = 0
+            var values: [Double] = []
+            let timestamps = [Int64](unsafeUninitializedCapacity: chunk.samples) { times, timesInitialized in
+                values = [Double](unsafeUninitializedCapacity: chunk.samples) { numbers, numbersInitialized in
+                    guard let times = times.baseAddress, let numbers = numbers.baseAddress else { return }
+                    do throws(StoreError) {
+                        kept = try decode(chunk, through: limit, depth: depth, cache: cache, bytes: nil, into: times, numbers, room: chunk.samples)
+                    } catch {
+                        failure = error
                     }
+                    numbersInitialized = kept
+                }
+                timesInitialized = kept
+            }
+            if let failure { throw failure }
+            if keeps(chunk, cache) { cache.keep(chunk.offset, timestamps[...], values[...], weight: timestamps.count, through: limit) }
+            return (timestamps[...], values[...])
+        }
+
+        /// Decodes `chunk` through `limit` from `bytes` when they are given (its bytes, read
+        /// already), else from the file, into memory with room for `room` samples, checking its
+        /// checksum and sample count and adding back its base's values; returns how many samples
+        /// it wrote.
+        private func decode(_ chunk: ChunkReference, through limit: Int64, depth: Int, cache: ChunkCache, bytes given: UnsafeBufferPointer<UInt8>?,
+                            into timestamps: UnsafeMutablePointer<Int64>, _ values: UnsafeMutablePointer<Double>, room: Int) throws(StoreError) -> Int {
+            guard let bytes = given else {
+                let bytes = try FileSystem.read(descriptor, count: chunk.length, at: Int64(chunk.offset), path: path)
+                return try bytes.withUnsafeBufferPointer { bytes throws(StoreError) in
+                    try decode(chunk, through: limit, depth: depth, cache: cache, bytes: bytes, into: timestamps, values, room: room)
                 }
             }
-            if keeps(chunk, cache) { cache.keep(chunk.offset, decoded.timestamps[...], decoded.values[...], weight: decoded.timestamps.count, through: limit) }
-            return (decoded.timestamps[...], decoded.values[...])
+            guard CRC32C.checksum(UnsafeRawBufferPointer(bytes)) == chunk.crc else { throw damaged(chunk, "checksum mismatch") }
+            guard let decoded = ChunkCodec.decode(bytes, through: limit, format: chunkFormat, into: timestamps, values, room: room),
+                  decoded.count == chunk.samples else { throw damaged(chunk, "sample count") }
+            if chunk.base >= 0 {
+                // Coded against another series' chunk: its values added back in place.
+                let base = try self.base(of: chunk, through: limit, depth: depth, cache: cache)
+                try addBase(base, to: chunk, timestamps: UnsafeBufferPointer(start: timestamps, count: decoded.kept),
+                            values: UnsafeMutableBufferPointer(start: values, count: decoded.kept))
+            }
+            return decoded.kept
         }
 
         /// Whether `cache` keeps `chunk` once decoded: if another chunk is coded against it, or
@@ -688,53 +690,38 @@ public enum Segment {
         public var budget: Int
         /// Slices of the arrays chunks were decoded into (their own, or a whole series' read),
         /// and the samples each keeps alive: a slice keeps its whole array.
-        fileprivate var entries: [Int: (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>, through: Int64, weight: Int, kept: Int)] = [:]
+        private var entries: [Int: (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>, through: Int64, weight: Int)] = [:]
         private var samples = 0
-        /// Offsets in the order they were kept (`kept` numbers them from 0); an entry kept again
-        /// is numbered anew, and its earlier place is passed over.
-        private var order: [Int] = []
-        /// How many of `order`'s first places were removed, and the first place still looked at.
-        private var removed = 0
-        private var oldest = 0
+        /// The offsets kept, oldest first.
+        private(set) var keptOffsets: [Int] = []
 
         public init(budget: Int) {
             self.budget = budget
         }
 
-        /// Keeps a chunk's samples, which keep `weight` samples alive (their arrays' length),
-        /// dropping the oldest entries while the budget would be exceeded (a chunk heavier than
-        /// the whole budget is still kept, alone).
-        func keep(_ offset: Int, _ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, weight: Int, through limit: Int64) {
-            if let replaced = entries.removeValue(forKey: offset) { samples -= replaced.weight }
-            while samples + weight > budget && oldest < order.count {
-                let place = removed + oldest, candidate = order[oldest]
-                if let entry = entries[candidate], entry.kept == place {
-                    entries[candidate] = nil
-                    samples -= entry.weight
-                }
-                oldest += 1
-            }
-            if oldest > 1_024 && oldest * 2 > order.count {
-                order.removeFirst(oldest)
-                removed += oldest
-                oldest = 0
-            }
-            entries[offset] = (timestamps, values, limit, weight, removed + order.count)
-            order.append(offset)
-            samples += weight
-            if order.count - oldest > 4 * entries.count + 1_024 {
-                // Places passed over pile up when the same chunks are kept again and again with
-                // the budget never spent: the live entries are numbered anew.
-                let live = entries.sorted { $0.value.kept < $1.value.kept }
-                order = live.map(\.key)
-                removed = 0
-                oldest = 0
-                for (place, entry) in live.enumerated() { entries[entry.key]?.kept = place }
-            }
+        /// The chunk at `offset`, if kept decoded through `limit` or later.
+        func decoded(_ offset: Int, through limit: Int64) -> (timestamps: ArraySlice<Int64>, values: ArraySlice<Double>)? {
+            guard let known = entries[offset], known.through >= limit else { return nil }
+            return (known.timestamps, known.values)
         }
 
-        /// The offsets kept, oldest first, and how many places the order holds (for tests).
-        var keptOffsets: [Int] { entries.sorted { $0.value.kept < $1.value.kept }.map(\.key) }
-        var placesHeld: Int { order.count - oldest }
+        /// Keeps a chunk's samples, which keep `weight` samples alive (their arrays' length),
+        /// dropping the oldest entries while the budget would be exceeded (a chunk heavier than
+        /// the whole budget is still kept, alone); a chunk kept again counts as the newest.
+        func keep(_ offset: Int, _ timestamps: ArraySlice<Int64>, _ values: ArraySlice<Double>, weight: Int, through limit: Int64) {
+            if let replaced = entries.removeValue(forKey: offset) {
+                samples -= replaced.weight
+                keptOffsets.removeAll { $0 == offset }
+            }
+            var dropped = 0
+            while samples + weight > budget && dropped < keptOffsets.count {
+                samples -= entries.removeValue(forKey: keptOffsets[dropped])?.weight ?? 0
+                dropped += 1
+            }
+            keptOffsets.removeFirst(dropped)
+            entries[offset] = (timestamps, values, limit, weight)
+            keptOffsets.append(offset)
+            samples += weight
+        }
     }
 }
