@@ -135,11 +135,7 @@ public struct PrometheusTextEncoder: SampleLineEncoder {
 enum TimestampText {
     /// Appends `milliseconds` as seconds: an integer when whole, else with the needed decimals.
     static func appendSeconds(_ milliseconds: Int64, to output: inout [UInt8]) {
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &scratch) { bytes in
-            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            output.append(contentsOf: UnsafeBufferPointer(start: start, count: writeSeconds(milliseconds, to: start)))
-        }
+        output.append(writtenBy: { writeSeconds(milliseconds, to: $0) })
     }
 
     /// The most bytes `writeSeconds` puts down ("-9223372036854775.808" is 21).

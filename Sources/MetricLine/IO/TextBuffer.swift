@@ -54,3 +54,19 @@ public final class TextBuffer: @unchecked Sendable {
         capacity = larger
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Appends what `write` puts down (at most 64 bytes) through scratch memory on the stack:
+    /// how the array appenders of number text share the pointer writers. `write` may decline by
+    /// returning nil; then nothing is appended and the answer is false.
+    @inlinable @discardableResult
+    mutating func append(writtenBy write: (UnsafeMutablePointer<UInt8>) -> Int?) -> Bool {
+        var scratch: (SIMD32<UInt8>, SIMD32<UInt8>) = (.zero, .zero)
+        return Swift.withUnsafeMutableBytes(of: &scratch) { bytes in
+            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            guard let count = write(start) else { return false }
+            append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+            return true
+        }
+    }
+}

@@ -11,11 +11,7 @@ public enum FloatFormatter {
     /// Appends the canonical text of `value` to `output`.
     @inlinable
     public static func append(_ value: Double, to output: inout [UInt8]) {
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &scratch) { bytes in
-            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            output.append(contentsOf: UnsafeBufferPointer(start: start, count: write(value, to: start)))
-        }
+        output.append(writtenBy: { write(value, to: $0) })
     }
 
     /// Writes the canonical text of `value` at `destination`, which has room for `longest` bytes,
@@ -314,11 +310,7 @@ public enum IntegerFormatter {
             output.append(UInt8(ascii: "0") &+ UInt8(value))
             return
         }
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &scratch) { bytes in
-            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            output.append(contentsOf: UnsafeBufferPointer(start: start, count: write(value, to: start)))
-        }
+        output.append(writtenBy: { write(value, to: $0) })
     }
 
     /// How many decimal digits `value` has (1 for 0).

@@ -173,6 +173,9 @@ public enum ResultWriter {
             one.values.withUnsafeBufferPointer { values in
                 while index < count {
                     let block = min(count - index, 512)
+                    // A value Go writes in full (with hundreds of digits) ends the block, and is
+                    // appended alone.
+                    var inFull = false
                     text.write(room: block * (longestPoint + 1)) { start in
                         var cursor = start
                         for _ in 0..<block {
@@ -180,9 +183,9 @@ public enum ResultWriter {
                                 cursor.pointee = UInt8(ascii: ",")
                                 cursor += 1
                             }
-                            // A value Go writes in full (with hundreds of digits) ends the block.
                             guard let written = writePoint(times[index], values[index], to: cursor) else {
                                 if index > 0 { cursor -= 1 }
+                                inFull = true
                                 break
                             }
                             cursor += written
@@ -190,7 +193,7 @@ public enum ResultWriter {
                         }
                         return cursor - start
                     }
-                    if index < count, writePoint(times[index], values[index], to: nil) == nil {
+                    if inFull {
                         var point: [UInt8] = index > 0 ? [UInt8(ascii: ",")] : []
                         appendPoint(times[index], values[index], to: &point)
                         text.append(point)
@@ -210,14 +213,7 @@ public enum ResultWriter {
 
     /// `[seconds,"value"]` as Prometheus writes points.
     private static func appendPoint(_ time: Int64, _ value: Double, to output: inout [UInt8]) {
-        var scratch: (SIMD32<UInt8>, SIMD32<UInt8>) = (.zero, .zero)
-        let written = withUnsafeMutableBytes(of: &scratch) { bytes in
-            let start = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            guard let count = writePoint(time, value, to: start) else { return false }
-            output.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
-            return true
-        }
-        guard !written else { return }
+        guard !output.append(writtenBy: { writePoint(time, value, to: $0) }) else { return }
         output.append(UInt8(ascii: "["))
         appendSeconds(time, to: &output)
         output.append(UInt8(ascii: ","))
@@ -233,12 +229,11 @@ public enum ResultWriter {
     /// Writes `[seconds,"value"]` at `destination`, which has room for `longestPoint` bytes, and
     /// returns how many it wrote; nil, writing nothing, for values Go writes in full: magnitudes
     /// below 1e-6 or from 1e21 up, with as many digits as they take (there the canonical writer,
-    /// used here, would take an exponent). With no destination, only whether it would write.
+    /// used here, would take an exponent).
     @inline(__always)
-    private static func writePoint(_ time: Int64, _ value: Double, to destination: UnsafeMutablePointer<UInt8>?) -> Int? {
+    private static func writePoint(_ time: Int64, _ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int? {
         let magnitude = abs(value)
         guard magnitude >= 1e-6 && magnitude < 1e21 || value == 0 || !value.isFinite else { return nil }
-        guard let destination else { return 0 }
         destination[0] = UInt8(ascii: "[")
         var position = 1 + TimestampText.writeSeconds(time, to: destination + 1)
         destination[position] = UInt8(ascii: ",")
