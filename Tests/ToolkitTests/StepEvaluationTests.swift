@@ -62,7 +62,15 @@ final class StepEvaluationTests: XCTestCase {
             }
             // The whole windows are those not cut at either end, one run of them, all as long.
             let whole = edges.wholeWindows(60)
-            XCTAssertEqual(Array(whole), (0..<60).filter { edges.isWhole($0) })
+            // Whole: the same samples as a search along the samples extended 50 intervals past
+            // either end would find.
+            let extended = (-50..<(timestamps.count + 50)).map { origin + Int64($0) * interval }
+            let uncut = (0..<60).filter { number in
+                let end = first + Int64(number) * step, start = end - range
+                let lower = (extended.firstIndex { $0 >= start } ?? extended.count) - 50, upper = (extended.firstIndex { $0 > end } ?? extended.count) - 50
+                return lower >= 0 && upper <= timestamps.count
+            }
+            XCTAssertEqual(Array(whole), uncut)
             XCTAssertEqual(Set(whole.map { edges.window($0).upper - edges.window($0).lower }).count, whole.isEmpty ? 0 : 1)
             XCTAssertEqual(edges.stride, Int(step / interval))
         }
@@ -95,7 +103,7 @@ final class StepEvaluationTests: XCTestCase {
                     let lower = Int.random(in: 0..<(values.count - 1), using: &random)
                     let upper = Int.random(in: (lower + 1)...min(values.count, lower + Int.random(in: 1...60, using: &random)), using: &random)
                     expected[step] = function == .sum ? Evaluator.kahanSum(values[lower..<upper]) : Evaluator.mean(values[lower..<upper])
-                    if windows.add(step: step, lower: lower, upper: upper) { windows.flush(buffer, function) { got[$0] = $1 } }
+                    if windows.add(step: step, start: lower, end: upper) { windows.flush(buffer, function) { got[$0] = $1 } }
                 }
                 windows.flush(buffer, function) { got[$0] = $1 }
             }
@@ -178,7 +186,7 @@ final class StepEvaluationTests: XCTestCase {
                 XCTAssertTrue(windows.fits(first: first.time, last: last.time, samples: samples, bounds))
                 XCTAssertFalse(windows.fits(first: first.time, last: last.time, samples: samples + 1, bounds))
                 expected[step] = Evaluator.extrapolated(first: first, last: last, count: samples, correction: 0, bounds, counter: true, rate: rate)
-                if windows.add(step: step, first: first.value, last: last.value) { windows.flush(range: range, rate: rate) { got[$0] = $1 } }
+                if windows.add(step: step, start: first.value, end: last.value) { windows.flush(range: range, rate: rate) { got[$0] = $1 } }
             }
             windows.flush(range: range, rate: rate) { got[$0] = $1 }
             XCTAssertEqual(got.count, expected.count)

@@ -503,21 +503,50 @@ extension Evaluator {
         }
     }
 
+    /// Windows of one series waiting to be computed a batch at a time, in columns: two numbers
+    /// each, what a kind of batch keeps of a window's start and end, and the step it answers for.
+    class WindowColumns<Number> {
+        static var capacity: Int { 64 }
+        let starts: UnsafeMutablePointer<Number>
+        let ends: UnsafeMutablePointer<Number>
+        let steps: UnsafeMutablePointer<Int>
+        /// Windows waiting.
+        var count = 0
+
+        init() {
+            starts = .allocate(capacity: Self.capacity)
+            ends = .allocate(capacity: Self.capacity)
+            steps = .allocate(capacity: Self.capacity)
+        }
+
+        deinit {
+            starts.deallocate()
+            ends.deallocate()
+            steps.deallocate()
+        }
+
+        /// Adds a window; true when the batch is full.
+        @inline(__always)
+        final func add(step: Int, start: Number, end: Number) -> Bool {
+            starts[count] = start
+            ends[count] = end
+            steps[count] = step
+            count += 1
+            return count == Self.capacity
+        }
+    }
+
     /// Reset-free rate/increase windows that all sit alike on their samples: the same distance
     /// from the window's start to the first sample and from the last sample to its end, and the
     /// same number of samples (every whole window over evenly spaced samples whose interval
     /// divides the step). The times' part of `extrapolated` (the durations, the average gap and
     /// its threshold) is then the same for all of them and is computed once, with the same
     /// operations; the lanes compute only what depends on the values, as `CounterWindows` does.
-    final class AlikeCounterWindows {
-        static let capacity = 64
+    /// A window that `fits` is added as its first and last values.
+    final class AlikeCounterWindows: WindowColumns<Double> {
         /// What the windows share: first sample - start, end - last sample, samples (none at
         /// first: the first window added sets it).
         private var shape: (toFirst: Int64, fromLast: Int64, samples: Int) = (0, 0, 0)
-        private let firstValues: UnsafeMutablePointer<Double>
-        private let lastValues: UnsafeMutablePointer<Double>
-        private let steps: UnsafeMutablePointer<Int>
-        private(set) var count = 0
         /// Where the first window's extrapolation starts unless the counter reaches zero later,
         /// the span the samples cover, and what is added after the last sample (all in seconds).
         private var durationToStart = 0.0
@@ -529,12 +558,6 @@ extension Evaluator {
         /// A window's counter cannot reach zero after its start if its first value exceeds its
         /// increase times this (`durationToStart / sampled` with a margin far above rounding).
         private var zeroBound = 0.0
-
-        init() {
-            firstValues = .allocate(capacity: Self.capacity)
-            lastValues = .allocate(capacity: Self.capacity)
-            steps = .allocate(capacity: Self.capacity)
-        }
 
         /// Takes the shape of the window from `start` to `end` whose first and last samples are
         /// at `first` and `last`, holding `samples` of them (at least two). Only while empty.
@@ -555,27 +578,11 @@ extension Evaluator {
             zeroBound = durationToStart / sampled * (1 + 1e-9)
         }
 
-        deinit {
-            firstValues.deallocate()
-            lastValues.deallocate()
-            steps.deallocate()
-        }
-
         /// Whether a window from `start` to `end` with these first and last samples is shaped so
         /// (never before a shape is taken: windows hold at least two samples).
         @inline(__always)
         func fits(first: Int64, last: Int64, samples: Int, _ window: WindowBounds) -> Bool {
             samples == shape.samples && first - window.start == shape.toFirst && window.end - last == shape.fromLast
-        }
-
-        /// Adds a window that fits; true when the batch is full.
-        @inline(__always)
-        func add(step: Int, first: Double, last: Double) -> Bool {
-            firstValues[count] = first
-            lastValues[count] = last
-            steps[count] = step
-            count += 1
-            return count == Self.capacity
         }
 
         /// Computes the batch as `CounterWindows.flush` would, hands each answer to `store` with
@@ -584,7 +591,7 @@ extension Evaluator {
         func flush(range: Int64, rate: Bool, _ store: (Int, Double) -> Void) {
             // Stored properties read once (each read of a class's variable is checked for
             // exclusive access).
-            let count = self.count, firstValues = self.firstValues, lastValues = self.lastValues, steps = self.steps
+            let count = self.count, firstValues = starts, lastValues = ends, steps = self.steps
             guard count > 0 else { return }
             self.count = 0
             for index in count..<((count + 3) & ~3) {
@@ -654,41 +661,14 @@ extension Evaluator {
     /// time on vector lanes. Each lane adds its window's values in order as `KahanSum` does, so
     /// the bits are the same; a lane whose window is shorter than the others' adds zeros, which
     /// change neither part of a Kahan sum (its sum starts at +0 and so is never -0, and neither
-    /// is its compensation).
-    final class SumWindows {
-        static let capacity = 64
-        /// Per window: its first sample, one past its last, and the step it answers for.
-        private let lowers: UnsafeMutablePointer<Int>
-        private let uppers: UnsafeMutablePointer<Int>
-        private let steps: UnsafeMutablePointer<Int>
-        private(set) var count = 0
-
-        init() {
-            lowers = .allocate(capacity: Self.capacity)
-            uppers = .allocate(capacity: Self.capacity)
-            steps = .allocate(capacity: Self.capacity)
-        }
-
-        deinit {
-            lowers.deallocate()
-            uppers.deallocate()
-            steps.deallocate()
-        }
-
-        /// Adds a window of at least one sample; true when the batch is full.
-        @inline(__always)
-        func add(step: Int, lower: Int, upper: Int) -> Bool {
-            lowers[count] = lower
-            uppers[count] = upper
-            steps[count] = step
-            count += 1
-            return count == Self.capacity
-        }
-
+    /// is its compensation). A window is added as its first sample and one past its last (at
+    /// least one sample).
+    final class SumWindows: WindowColumns<Int> {
         /// Sums the batch over `values`, hands each answer (the mean's, for `.mean`) to `store`
         /// with its step, and empties it.
         @inline(__always)
         func flush(_ values: UnsafeBufferPointer<Double>, _ function: SumFunction, _ store: (Int, Double) -> Void) {
+            let lowers = starts, uppers = ends
             let zero = SIMD4<Double>(repeating: 0)
             @inline(__always)
             func magnitude(_ value: SIMD4<Double>) -> SIMD4<Double> {

@@ -227,11 +227,12 @@ extension Evaluator {
                         samples.withUnsafeBufferPointer { sampled in
                             // Reset-free rate/increase over evenly spaced samples: the whole windows, all
                             // shaped alike, are computed at once straight from the samples.
+                            let wholeWindows = edges?.wholeWindows(grid.count)
                             var whole = 0..<0
-                            if let counter, let edges, resetsThrough.isEmpty, let number = edges.wholeWindows(grid.count).first {
+                            if let counter, let edges, let wholeWindows, resetsThrough.isEmpty, let number = wholeWindows.first {
                                 let (lower, upper) = edges.window(number)
                                 if upper - lower >= 2 {
-                                    whole = edges.wholeWindows(grid.count)
+                                    whole = wholeWindows
                                     let end = grid.time(number) - offset
                                     alike.shape(first: times[lower], last: times[upper - 1], samples: upper - lower,
                                                 WindowBounds(start: end - range, end: end, range: range))
@@ -267,7 +268,7 @@ extension Evaluator {
                                     continue
                                 }
                                 if let sumFunction {
-                                    if sums.add(step: index, lower: lower, upper: upper) { sums.flush(sampled, sumFunction, store) }
+                                    if sums.add(step: index, start: lower, end: upper) { sums.flush(sampled, sumFunction, store) }
                                     continue
                                 }
                                 let bounds = WindowBounds(start: start, end: end, range: range)
@@ -276,12 +277,12 @@ extension Evaluator {
                                     let first = times[lower], last = times[upper - 1]
                                     // Over evenly spaced samples, the shape of whole windows (the series
                                     // may begin or end within the first and last).
-                                    if !shaped && edges?.isWhole(index) != false {
+                                    if !shaped && wholeWindows?.contains(index) != false {
                                         alike.shape(first: first, last: last, samples: upper - lower, bounds)
                                         shaped = true
                                     }
                                     if alike.fits(first: first, last: last, samples: upper - lower, bounds) {
-                                        if alike.add(step: index, first: sampled[lower], last: sampled[upper - 1]) { alike.flush(range: range, rate: counter == .rate, store) }
+                                        if alike.add(step: index, start: sampled[lower], end: sampled[upper - 1]) { alike.flush(range: range, rate: counter == .rate, store) }
                                         continue
                                     }
                                     let full = windows.add(step: index, first: (first, sampled[lower]), last: (last, sampled[upper - 1]),
@@ -366,11 +367,6 @@ extension Evaluator {
             upper = Self.quotientRoundingDown(fromEnd, interval) + 1
             move = Int(step / interval)
             count = timestamps.count
-        }
-
-        /// Whether window `number` lies within the samples, not cut at either end.
-        func isWhole(_ number: Int) -> Bool {
-            lower &+ number &* move >= 0 && upper &+ number &* move <= count
         }
 
         /// The windows among the first `windows` that lie within the samples, not cut at either
