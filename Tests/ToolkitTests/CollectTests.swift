@@ -292,8 +292,11 @@ final class FileSDTests: XCTestCase {
         listening.standardError = FileHandle.nullDevice
         try listening.run()
         usleep(700_000)
+        // Stopped while the file changes and gets its old time back, so no tick sees the new time.
+        kill(listening.processIdentifier, SIGSTOP)
         try #"[{"targets": ["127.0.0.1:\#(port)"], "labels": {"stage": "hup"}}]"#.write(toFile: hup, atomically: false, encoding: .utf8)
         XCTAssertEqual(try runProgram("/usr/bin/touch", ["-r", directory + "/stamp", hup]).status, 0)
+        kill(listening.processIdentifier, SIGCONT)
         usleep(700_000)
         let before = hupOutput.fileHandleForReading.availableData
         XCTAssertFalse(String(decoding: before, as: UTF8.self).contains("stage=\"hup\""), "an unchanged modification time is not read again by itself")
