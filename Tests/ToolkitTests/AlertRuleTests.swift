@@ -401,7 +401,7 @@ final class AlertRuleTests: XCTestCase {
         let event = try XCTUnwrap(try AlertEvent.parse(String(events.stdout.prefix { $0 != "\n" })), events.stdout)
 
         try "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n".write(toFile: directory + "/am.yml", atomically: true, encoding: .utf8)
-        let port = Int.random(in: 20_000...40_000)
+        let port = freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)/api/v2/alerts"
         let (server, ready) = try startServer(binary, ["--config.file=\(directory)/am.yml", "--storage.path=\(directory)/am",
                                                        "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=error"],

@@ -196,12 +196,12 @@ final class QueryChartCommandTests: XCTestCase {
         let process = Process()
         process.executableURL = toolDirectory.appendingPathComponent("mquery")
         process.arguments = ["-s", directory, "sum(latency_bucket)", "--at", "1704067485", "--watch", "200ms"]
-        let output = Pipe()
-        process.standardOutput = output
+        let output = PipeReader()
+        process.standardOutput = output.pipe
         try process.run()
-        usleep(750_000)
+        XCTAssertTrue(output.wait { $0.components(separatedBy: "{} 76 1704067485000").count > 3 }, output.text)
         kill(process.processIdentifier, SIGINT)
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = output.finish()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 130, "interrupted, as every tool reports it")
         let rounds = text.components(separatedBy: "Every 200ms: sum(latency_bucket)").count - 1

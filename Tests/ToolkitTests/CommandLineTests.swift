@@ -81,14 +81,16 @@ final class CommandLineTests: XCTestCase {
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/bash")
         let tool = toolDirectory.appendingPathComponent("mcollect").path
-        shell.arguments = ["-c", "set -o pipefail; yes 'up{job=\"x\"} 1 5' | head -n 300000 | '\(tool)' -i - 2>/tmp/mcollect-epipe.err | head -n 1 >/dev/null; echo ${PIPESTATUS[2]}"]
+        let errors = NSTemporaryDirectory() + "mcollect-epipe-\(UUID().uuidString.prefix(8)).err"
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        shell.arguments = ["-c", "set -o pipefail; yes 'up{job=\"x\"} 1 5' | head -n 300000 | '\(tool)' -i - 2>'\(errors)' | head -n 1 >/dev/null; echo ${PIPESTATUS[2]}"]
         let output = Pipe()
         shell.standardOutput = output
         try shell.run()
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         shell.waitUntilExit()
         XCTAssertEqual(printed, "0\n", "mcollect's exit status when its reader went away")
-        XCTAssertEqual(try String(contentsOfFile: "/tmp/mcollect-epipe.err", encoding: .utf8), "")
+        XCTAssertEqual(try String(contentsOfFile: errors, encoding: .utf8), "")
     }
 
     func testSIGTERMFlushesWhatWasRead() throws {
@@ -100,7 +102,13 @@ final class CommandLineTests: XCTestCase {
         process.standardOutput = stdout
         try process.run()
         stdin.fileHandleForWriting.write(Data("a 1 1\nb 2 2\n".utf8))
-        usleep(300_000)  // let it read the lines; they sit in its output buffer
+        // Once the pipe is empty mcollect has read the lines, and they sit in its output buffer.
+        var waiting: Int32 = 1
+        for _ in 0..<500 where waiting > 0 {
+            XCTAssertEqual(ioctl(stdin.fileHandleForWriting.fileDescriptor, UInt(FIONREAD), &waiting), 0)
+            if waiting > 0 { usleep(20_000) }
+        }
+        XCTAssertEqual(waiting, 0, "mcollect did not read its input within 10 s")
         process.terminate()
         let output = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

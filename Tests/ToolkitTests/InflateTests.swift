@@ -450,7 +450,7 @@ final class GzipScrapeTests: XCTestCase {
             def log_message(self, *a): pass
         http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
         """
-        let port = Int.random(in: 20_000...40_000)
+        let port = freeLoopbackPort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         server.arguments = ["python3", "-c", script, String(port), directory + "/metrics"]

@@ -101,7 +101,7 @@ final class NotifyDeliveryTests: XCTestCase {
     }
 
     func testTheSpoolIsResumedByTheNextRun() throws {
-        let port = Int.random(in: 40_001...50_000)
+        let port = freeLoopbackPort()
         let file = try config(port: port)
         let state = directory + "/state"
         // Nobody listens: the delivery stays in the spool.

@@ -71,7 +71,7 @@ final class ScaleOutTests: XCTestCase {
         let fixture = try makeFixture()
         defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
 
-        let port = Int.random(in: 20_000...40_000)
+        let port = freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let (server, ready) = try startServer(binary, ["-httpListenAddr=127.0.0.1:\(port)", "-storageDataPath=\(fixture.directory)/vm",
                                                        "-retentionPeriod=100y", "-loggerLevel=ERROR"], readyURL: base + "/health")

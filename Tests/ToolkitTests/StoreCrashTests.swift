@@ -45,6 +45,8 @@ final class StoreCrashTests: XCTestCase {
                 next = end
                 usleep(UInt32.random(in: 0...1_500, using: &random))
             }
+            // Every tenth round pauses long enough for a start and a commit even on a loaded machine.
+            if kills % 10 == 9 { usleep(300_000) }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             kills += 1

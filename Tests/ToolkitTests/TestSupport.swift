@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import XCTest
 @testable import MetricLine
 
@@ -184,10 +185,75 @@ func unescapeFixture(_ text: Substring) -> [UInt8] {
     return bytes
 }
 
+/// A port on 127.0.0.1 that nobody was listening on a moment ago: the kernel picks it for a
+/// socket bound to port 0, which is then closed, so servers started by tests do not collide with
+/// each other or with anything else on the machine the way a random pick could.
+func freeLoopbackPort() -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    precondition(socket >= 0, "socket: \(String(cString: strerror(errno)))")
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    precondition(bound, "bind: \(String(cString: strerror(errno)))")
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// What a child process writes to a pipe, read on a thread of its own as it arrives, so a test
+/// can wait for the output it expects, with a deadline, instead of sleeping a guessed time.
+final class PipeReader: @unchecked Sendable {
+    let pipe = Pipe()
+    private let lock = NSLock()
+    private var data = Data()
+    private let ended = DispatchSemaphore(value: 0)
+
+    init() {
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                lock.lock()
+                data.append(chunk)
+                lock.unlock()
+            }
+            ended.signal()
+        }
+    }
+
+    /// The text read so far.
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Waits until `condition` holds for the text read so far, for up to `seconds`; says whether it did.
+    func wait(seconds: Double = 20, until condition: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition(text) { return true }
+            usleep(20_000)
+        }
+        return condition(text)
+    }
+
+    /// Waits for the end of the output (every writer gone) and returns all of it.
+    func finish() -> String {
+        ended.wait()
+        return text
+    }
+}
+
 /// A webhook receiver on 127.0.0.1 (a small Python server) for mnotify's tests: answers `failures` requests with `status`, then 200; records the bodies
 /// it answered 200 to, one per line, and counts every request.
 final class WebhookReceiver {
-    let port = Int.random(in: 20_000...40_000)
+    let port = freeLoopbackPort()
     let process = Process()
     let log: String
     let count: String
@@ -217,6 +283,7 @@ final class WebhookReceiver {
             if (try? runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-X", "GET", "http://127.0.0.1:\(port)/"]))?.status == 0 { return }
             usleep(50_000)
         }
+        XCTFail("the webhook receiver on port \(port) did not answer within 5 s")
     }
 
     var bodies: [[String: Any]] {
