@@ -64,9 +64,11 @@ struct CollectCommand {
         }
         for command in arguments.values("--exec") { chosen.append(CommandCollector(command: command, timeout: timeout)) }
         let scrapeTimeout = scrapeTimeout  // checked here, whether or not anything is scraped
-        for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout, caFile: caFile)) }
+        let tls = tls
+        check(tls)
+        for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout, tls: tls)) }
         for target in arguments.values("--probe-tcp") { chosen.append(ProbeCollector(kind: .tcp, target: target, timeout: scrapeTimeout)) }
-        for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout, caFile: caFile)) }
+        for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout, tls: tls)) }
         return chosen
     }
 
@@ -80,8 +82,21 @@ struct CollectCommand {
     /// `--job`: the job label of scraped samples whose target names none.
     private var job: String { arguments.value("--job") ?? "mcollect" }
 
-    /// The certificates https:// targets may be signed by (default: the system's).
-    private var caFile: String? { arguments.value("--ca-file") }
+    /// `--ca-file`, `--cert-file`, `--key-file` and `--insecure`: how https:// targets are
+    /// checked and the certificate shown to them.
+    private var tls: TLSSettings {
+        TLSSettings(caFile: arguments.value("--ca-file"), certificateFile: arguments.value("--cert-file"),
+                    keyFile: arguments.value("--key-file"), skipsVerification: arguments.has("--insecure"))
+    }
+
+    /// Refuses TLS files that cannot be read, and a certificate without its key (or a key
+    /// without its certificate), before anything is collected.
+    private func check(_ tls: TLSSettings) {
+        for (option, file) in [("--ca-file", tls.caFile), ("--cert-file", tls.certificateFile), ("--key-file", tls.keyFile)] {
+            if let file, access(file, R_OK) != 0 { spec.usageFailure(UsageError("\(option): cannot read \(file): \(String(cString: strerror(errno)))")) }
+        }
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) { spec.usageFailure(UsageError("--cert-file and --key-file go together")) }
+    }
 
     /// The scrapes of the targets in file_sd files, read again where they changed (or all, with `force`).
     private func scrapes(_ files: inout [FileSDTargets], force: Bool, diagnostics: Diagnostics) -> [Collector] {
@@ -89,7 +104,7 @@ struct CollectCommand {
         for index in files.indices {
             if let warning = files[index].refresh(force: force) { diagnostics.warn(warning) }
             for target in files[index].targets {
-                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, caFile: caFile, targetLabels: target.labels))
+                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, tls: tls, targetLabels: target.labels))
             }
         }
         return result

@@ -14,8 +14,10 @@ final class HTTPSTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// A self-signed certificate for 127.0.0.1 and a TLS server using it; returns the port.
-    private func startTLSServer() throws -> Int {
+    /// A self-signed certificate for 127.0.0.1 and a TLS server using it; returns the port. With
+    /// `clientCertificate`, the server also wants a client certificate signed by the self-signed
+    /// `client.pem` (made here with `client-key.pem`), and notes its subject in `client`.
+    private func startTLSServer(clientCertificate: Bool = false) throws -> Int {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "openssl is not installed")
         directory = NSTemporaryDirectory() + "https-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -23,10 +25,17 @@ final class HTTPSTests: XCTestCase {
                                                        "-out", directory + "/cert.pem", "-days", "30", "-subj", "/CN=127.0.0.1",
                                                        "-addext", "subjectAltName=IP:127.0.0.1"])
         XCTAssertEqual(made.status, 0, made.stderr)
+        let client = try runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/client-key.pem",
+                                                         "-out", directory + "/client.pem", "-days", "30", "-subj", "/CN=mtools-client"])
+        XCTAssertEqual(client.status, 0, client.stderr)
         try """
         import http.server, ssl, sys
         class Handler(http.server.BaseHTTPRequestHandler):
+            def note_client(self):
+                subject = dict(item[0] for item in (self.connection.getpeercert() or {}).get('subject', ()))
+                open(sys.argv[1] + '/client', 'a').write(subject.get('commonName', '-') + '\\n')
             def do_GET(self):
+                self.note_client()
                 body = b'# TYPE demo gauge\\ndemo{a="1"} 42\\n'
                 self.send_response(200)
                 self.send_header('Content-Type', 'text/plain; version=0.0.4')
@@ -34,6 +43,7 @@ final class HTTPSTests: XCTestCase {
                 self.end_headers()
                 self.wfile.write(body)
             def do_POST(self):
+                self.note_client()
                 body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
                 open(sys.argv[1] + '/posted.json', 'ab').write(body + b'\\n')
                 open(sys.argv[1] + '/authorization', 'a').write(str(self.headers.get('Authorization')) + '\\n')
@@ -44,13 +54,16 @@ final class HTTPSTests: XCTestCase {
         server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(sys.argv[1] + '/cert.pem', sys.argv[1] + '/key.pem')
+        if sys.argv[2] == 'client':
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(sys.argv[1] + '/client.pem')
         server.socket = context.wrap_socket(server.socket, server_side=True)
         open(sys.argv[1] + '/port', 'w').write(str(server.server_address[1]))
         server.serve_forever()
         """.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [directory + "/server.py", directory]
+        process.arguments = [directory + "/server.py", directory, clientCertificate ? "client" : "any"]
         try process.run()
         server = process
         for _ in 0..<100 {
@@ -168,6 +181,60 @@ final class HTTPSTests: XCTestCase {
         let both = try runTool("mnotify", ["check", directory + "/both.yml"])
         XCTAssertNotEqual(both.status, 0)
         XCTAssertTrue((both.stdout + both.stderr).contains("at most one of basic_auth and authorization"), both.stdout + both.stderr)
+    }
+
+    func testClientCertificatesAndSkippedVerification() throws {
+        let port = try startTLSServer(clientCertificate: true)
+        let url = "https://127.0.0.1:\(port)/metrics"
+        let up = "up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} "
+        let certificate = ["--cert-file", directory + "/client.pem", "--key-file", directory + "/client-key.pem"]
+        let shown = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", url, "--ca-file", directory + "/cert.pem"] + certificate)
+        XCTAssertEqual(shown.status, 0, shown.stderr)
+        XCTAssertTrue(shown.stdout.contains(up + "1 ") && shown.stdout.contains("demo{a=\"1\""), shown.stdout + shown.stderr)
+        XCTAssertEqual(try String(contentsOfFile: directory + "/client", encoding: .utf8), "mtools-client\n", "the server saw the client's certificate")
+        // No client certificate: the server ends the handshake.
+        let without = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", url, "--ca-file", directory + "/cert.pem"])
+        XCTAssertTrue(without.stdout.contains(up + "0 "), without.stdout)
+        // --insecure: the server's certificate is not checked (no --ca-file), the client's still shown.
+        let insecure = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", url, "--probe-http", url, "--insecure"] + certificate)
+        XCTAssertTrue(insecure.stdout.contains(up + "1 "), insecure.stdout + insecure.stderr)
+        XCTAssertTrue(insecure.stdout.contains("probe_success{target=\"\(url)\"} 1 "), insecure.stdout + insecure.stderr)
+        XCTAssertTrue(insecure.stdout.contains("probe_ssl_earliest_cert_expiry{target=\"\(url)\"} "), insecure.stdout)
+        // Mistakes are refused before anything is collected.
+        let alone = try runTool("mcollect", ["--once", "--scrape", url, "--cert-file", directory + "/client.pem"])
+        XCTAssertEqual(alone.status, 2)
+        XCTAssertTrue(alone.stderr.contains("--cert-file and --key-file go together"), alone.stderr)
+        let missing = try runTool("mcollect", ["--once", "--scrape", url, "--ca-file", directory + "/missing.pem"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("--ca-file: cannot read \(directory)/missing.pem"), missing.stderr)
+
+        // mnotify's receivers: tls_config cert_file, key_file and insecure_skip_verify.
+        func configuration(_ tls: String) -> String {
+            """
+            route: {receiver: hook, group_by: [alertname]}
+            receivers:
+              - name: hook
+                webhook_configs:
+                  - url: https://127.0.0.1:\(port)/hook
+                    http_config:
+                      tls_config: {\(tls)}
+            """
+        }
+        let event = "# ALERT firing {alertname=\"Demo\"} startsAt=2026-01-01T00:00:00Z endsAt=2099-01-01T00:00:00Z value=1 fingerprint=0000000000000001 annotations={}\n"
+        try configuration("insecure_skip_verify: true, cert_file: \(directory)/client.pem, key_file: \(directory)/client-key.pem")
+            .write(toFile: directory + "/mtls.yml", atomically: true, encoding: .utf8)
+        let delivered = try runTool("mnotify", ["-c", directory + "/mtls.yml", "--state", directory + "/state-a"], input: Data(event.utf8))
+        XCTAssertEqual(delivered.status, 0, delivered.stderr)
+        XCTAssertTrue(try String(contentsOfFile: directory + "/posted.json", encoding: .utf8).contains("\"alertname\":\"Demo\""))
+        try configuration("insecure_skip_verify: true").write(toFile: directory + "/plain.yml", atomically: true, encoding: .utf8)
+        let refused = try runTool("mnotify", ["-c", directory + "/plain.yml", "--state", directory + "/state-b", "--wait", "0s"], input: Data(event.utf8))
+        XCTAssertTrue(refused.stderr.contains("127.0.0.1:\(port)"), "no client certificate, no delivery: \(refused.stderr)")
+        XCTAssertEqual(try String(contentsOfFile: directory + "/posted.json", encoding: .utf8).split(separator: "\n").count, 1,
+                       "delivered once, by the run with the certificate")
+        try configuration("cert_file: \(directory)/client.pem").write(toFile: directory + "/half.yml", atomically: true, encoding: .utf8)
+        let half = try runTool("mnotify", ["check", directory + "/half.yml"])
+        XCTAssertNotEqual(half.status, 0)
+        XCTAssertTrue((half.stdout + half.stderr).contains("tls_config needs both cert_file and key_file"), half.stdout + half.stderr)
     }
 
     func testCertificateDates() {

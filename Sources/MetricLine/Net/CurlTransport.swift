@@ -5,7 +5,9 @@ import Glibc
 /// HTTPS through the system's libcurl, loaded with `dlopen` the first time an `https://` URL is
 /// used: a run that never talks HTTPS never loads it (linking FoundationNetworking instead would
 /// cost every run of every tool about 12 ms of start-up). Certificates are verified against the
-/// system's CA store, or `caFile`; the server's certificate's expiry comes back for probes.
+/// system's CA store or a `tls_config`'s CA file (or not at all, when it says so), a client
+/// certificate is shown when one is given, and the server's certificate's expiry comes back for
+/// probes.
 enum CurlTransport {
     /// The functions used, from `libcurl.so.4` (Debian's `libcurl4`).
     private struct Library: @unchecked Sendable {
@@ -53,7 +55,8 @@ enum CurlTransport {
     private static let optionPostFields: Int32 = 10015, optionPostFieldSizeLarge: Int32 = 30120, optionCustomRequest: Int32 = 10036
     private static let optionTimeoutMilliseconds: Int32 = 155, optionUserAgent: Int32 = 10018, optionCertificateInfo: Int32 = 172
     private static let optionCAFile: Int32 = 10065, optionNoSignal: Int32 = 99, optionAcceptEncoding: Int32 = 10102
-    private static let optionProtocols: Int32 = 10318
+    private static let optionProtocols: Int32 = 10318, optionClientCertificate: Int32 = 10025, optionClientKey: Int32 = 10087
+    private static let optionVerifyPeer: Int32 = 64, optionVerifyHost: Int32 = 81
     private static let infoResponseCode: Int32 = 0x200000 + 2, infoCertificateInfo: Int32 = 0x400000 + 34
 
     /// What a transfer collects, reached from libcurl's callbacks through their user pointer.
@@ -72,7 +75,7 @@ enum CurlTransport {
     /// Sends one request to the https:// URL `url` and reads the whole response before `timeout`
     /// milliseconds have passed.
     static func send(_ method: String, url: String, headers: [(String, String)], body: [UInt8], timeout: Int64,
-                     userAgent: String, caFile: String? = nil) throws(NetworkError) -> Answer {
+                     userAgent: String, tls: TLSSettings = TLSSettings()) throws(NetworkError) -> Answer {
         let curl: Library
         switch library {
         case .success(let loaded): curl = loaded
@@ -107,7 +110,15 @@ enum CurlTransport {
             }
             return length
         }
-        let code: Int32 = withExtendedLifetime((url, userAgent, caFile, method, body)) {
+        // libcurl copies the strings of these options.
+        for (option, value) in [(optionCAFile, tls.caFile), (optionClientCertificate, tls.certificateFile), (optionClientKey, tls.keyFile)] {
+            if let value { _ = value.withCString { curl.setPointer(handle, option, $0) } }
+        }
+        if tls.skipsVerification {
+            _ = curl.setLong(handle, optionVerifyPeer, 0)
+            _ = curl.setLong(handle, optionVerifyHost, 0)
+        }
+        let code: Int32 = withExtendedLifetime((url, userAgent, method, body)) {
             url.withCString { urlText in
                 userAgent.withCString { agentText in
                     method.withCString { methodText in
@@ -128,12 +139,6 @@ enum CurlTransport {
                                 _ = curl.setPointer(handle, optionCustomRequest, methodText)
                                 _ = curl.setLong(handle, optionPostFieldSizeLarge, bodyBytes.count)
                                 _ = curl.setPointer(handle, optionPostFields, bodyBytes.baseAddress ?? UnsafeRawPointer(methodText))
-                            }
-                            if let caFile {
-                                return caFile.withCString { caText in
-                                    _ = curl.setPointer(handle, optionCAFile, caText)
-                                    return curl.easyPerform(handle)
-                                }
                             }
                             return curl.easyPerform(handle)
                         }

@@ -58,31 +58,30 @@ public enum HTTPClient {
     }
 
     /// `GET`, as a scraper sends it: metrics pages shrink about tenfold with gzip.
-    /// `caFile` names the certificates that https:// servers may be signed by (default: the
-    /// system's).
-    public static func get(_ target: HTTPTarget, accept: String, timeout: Int64, caFile: String? = nil,
+    /// `tls` says how an https:// server is checked and which certificate the client shows.
+    public static func get(_ target: HTTPTarget, accept: String, timeout: Int64, tls: TLSSettings = TLSSettings(),
                            userAgent: String = "mcollect/\(Toolkit.version)") throws(NetworkError) -> Response {
         // libcurl asks for (and undoes) compression itself.
         let headers = target.secure ? [("Accept", accept)] : [("Accept", accept), ("Accept-Encoding", "gzip")]
-        return try send("GET", target, headers: headers, body: [], timeout: timeout, userAgent: userAgent, caFile: caFile)
+        return try send("GET", target, headers: headers, body: [], timeout: timeout, userAgent: userAgent, tls: tls)
     }
 
     /// `GET` of an https:// target, also telling when the server's certificate expires (for
     /// probes), in milliseconds since the epoch.
-    public static func getSecure(_ target: HTTPTarget, accept: String, timeout: Int64, caFile: String? = nil,
+    public static func getSecure(_ target: HTTPTarget, accept: String, timeout: Int64, tls: TLSSettings = TLSSettings(),
                                  userAgent: String = "mcollect/\(Toolkit.version)") throws(NetworkError) -> (response: Response, certificateExpiry: Int64?) {
         let answer = try CurlTransport.send("GET", url: target.url, headers: [("Accept", accept)], body: [], timeout: timeout,
-                                            userAgent: userAgent, caFile: caFile)
+                                            userAgent: userAgent, tls: tls)
         return (answer.response, answer.certificateExpiry)
     }
 
     /// Sends one request (`Connection: close`) and reads the whole response, all before `timeout`
     /// milliseconds have passed.
     public static func send(_ method: String, _ target: HTTPTarget, headers: [(String, String)], body: [UInt8], timeout: Int64,
-                            userAgent: String, caFile: String? = nil) throws(NetworkError) -> Response {
+                            userAgent: String, tls: TLSSettings = TLSSettings()) throws(NetworkError) -> Response {
         if target.secure {
             return try CurlTransport.send(method, url: target.url, headers: headers, body: body, timeout: timeout, userAgent: userAgent,
-                                          caFile: caFile).response
+                                          tls: tls).response
         }
         let deadline = Clock.nowMilliseconds() + timeout
         let socket = try connect(target, deadline: deadline)

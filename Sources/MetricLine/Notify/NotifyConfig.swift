@@ -84,8 +84,9 @@ public struct WebhookConfig: Sendable {
     /// The whole request body, for APIs that want their own JSON (`body_template`, an mnotify
     /// extension); nil sends Alertmanager's payload.
     public var bodyTemplate: NotificationTemplate?
-    /// `http_config: tls_config: ca_file`: the certificates an https:// receiver may be signed by.
-    public var caFile: String?
+    /// `http_config: tls_config`: how an https:// receiver is checked (`ca_file`,
+    /// `insecure_skip_verify`) and the client certificate shown to it (`cert_file`, `key_file`).
+    public var tls = TLSSettings()
     /// `http_config: basic_auth` or `authorization`.
     public var authorization: HTTPAuthorization?
 }
@@ -100,8 +101,8 @@ public struct SlackConfig: Sendable {
     /// The message's title (`title`) and the text under it in place of the alerts' sections (`text`).
     public var title: NotificationTemplate?
     public var text: NotificationTemplate?
-    /// `http_config: tls_config: ca_file` and `basic_auth` or `authorization`, as for webhooks.
-    public var caFile: String?
+    /// `http_config: tls_config` and `basic_auth` or `authorization`, as for webhooks.
+    public var tls = TLSSettings()
     public var authorization: HTTPAuthorization?
 }
 
@@ -335,7 +336,7 @@ struct NotifyConfigReader {
             if let text = item["max_alerts"]?.scalar { if let value = Int(text), value >= 0 { config.maxAlerts = value } else { fail(item["max_alerts"]!.position, "max_alerts: want a number") } }
             if let value = duration(item["timeout"], "timeout") { config.timeout = value }
             config.bodyTemplate = template(item["body_template"], key: "body_template", receiver: name, in: "webhook")
-            config.caFile = caFile(item["http_config"], receiver: name)
+            config.tls = tlsSettings(item["http_config"], receiver: name)
             config.authorization = authorization(item["http_config"], receiver: name)
             receiver.webhooks.append(config)
         }
@@ -350,7 +351,7 @@ struct NotifyConfigReader {
             config.sendResolved = flag(item["send_resolved"], default: false)
             config.title = template(item["title"], key: "title", receiver: name, in: "slack")
             config.text = template(item["text"], key: "text", receiver: name, in: "slack")
-            config.caFile = caFile(item["http_config"], receiver: name)
+            config.tls = tlsSettings(item["http_config"], receiver: name)
             config.authorization = authorization(item["http_config"], receiver: name)
             receiver.slack.append(config)
         }
@@ -401,15 +402,26 @@ struct NotifyConfigReader {
         }
     }
 
-    /// `http_config: tls_config: ca_file` of a receiver, checked to be readable; the rest of
-    /// `http_config` is accepted and not used.
-    private mutating func caFile(_ node: YAMLNode?, receiver: String) -> String? {
-        guard let file = node?["tls_config"]?["ca_file"] else { return nil }
-        guard let path = file.scalar, FileSystem.exists(path) else {
-            fail(file.position, "receiver \"\(receiver)\": tls_config ca_file \(file.scalar.map { "\"\($0)\"" } ?? "") is not a file that can be read")
-            return nil
+    /// `http_config: tls_config` of a receiver: `ca_file`, `cert_file` and `key_file` (checked
+    /// to be readable, a certificate with its key, as Alertmanager wants) and
+    /// `insecure_skip_verify`; its other keys (`server_name`, `min_version`, ...) and the rest of
+    /// `http_config` are accepted and not used.
+    private mutating func tlsSettings(_ node: YAMLNode?, receiver: String) -> TLSSettings {
+        guard let tls = node?["tls_config"] else { return TLSSettings() }
+        var settings = TLSSettings()
+        for (key, path) in [("ca_file", \TLSSettings.caFile), ("cert_file", \.certificateFile), ("key_file", \.keyFile)] {
+            guard let file = tls[key] else { continue }
+            guard let text = file.scalar, FileSystem.exists(text) else {
+                fail(file.position, "receiver \"\(receiver)\": tls_config \(key) \(file.scalar.map { "\"\($0)\"" } ?? "") is not a file that can be read")
+                continue
+            }
+            settings[keyPath: path] = text
         }
-        return path
+        if (tls["cert_file"] == nil) != (tls["key_file"] == nil) {
+            fail(tls.position, "receiver \"\(receiver)\": tls_config needs both cert_file and key_file, or neither")
+        }
+        settings.skipsVerification = flag(tls["insecure_skip_verify"], default: false)
+        return settings
     }
 
     /// `http_config: basic_auth` or `authorization` of a receiver (not both, nor a password and

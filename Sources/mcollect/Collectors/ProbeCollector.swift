@@ -11,8 +11,8 @@ struct ProbeCollector: Collector {
     /// `host:port` for TCP, a URL for HTTP.
     let target: String
     let timeout: Int64
-    /// The certificates an https:// target may be signed by (default: the system's).
-    var caFile: String? = nil
+    /// How an https:// target is checked, and the client certificate shown to it.
+    var tls = TLSSettings()
     var name: String { (kind == .tcp ? "probe_tcp " : "probe_http ") + target }
 
     func collect(root: String, into samples: inout [Sample]) throws(CollectError) {
@@ -32,7 +32,7 @@ struct ProbeCollector: Collector {
                 let response = try networkStep { () throws(NetworkError) in
                     let url = try HTTPTarget(target)
                     guard url.secure else { return try HTTPClient.get(url, accept: "*/*", timeout: timeout) }
-                    let answer = try HTTPClient.getSecure(url, accept: "*/*", timeout: timeout, caFile: caFile)
+                    let answer = try HTTPClient.getSecure(url, accept: "*/*", timeout: timeout, tls: tls)
                     expiry = answer.certificateExpiry
                     return answer.response
                 }

@@ -9,8 +9,8 @@ struct ScrapeCollector: Collector {
     let job: String
     /// Milliseconds before the scrape is abandoned.
     let timeout: Int64
-    /// The certificates an https:// target may be signed by (default: the system's).
-    var caFile: String? = nil
+    /// How an https:// target is checked, and the client certificate shown to it.
+    var tls = TLSSettings()
     /// Labels of the target (from a file_sd file), put on every sample; they win over the
     /// scraped ones, as Prometheus's target labels do.
     var targetLabels: [Label] = []
@@ -24,7 +24,7 @@ struct ScrapeCollector: Collector {
         do throws(CollectError) {
             let response = try networkStep { () throws(NetworkError) in
                 try HTTPClient.get(try HTTPTarget(url), accept: "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
-                                   timeout: timeout, caFile: caFile)
+                                   timeout: timeout, tls: tls)
             }
             guard response.status == 200 else { throw CollectError("\(url): HTTP status \(response.status)") }
             let openMetrics = response.header("content-type")?.hasPrefix("application/openmetrics-text") ?? false
