@@ -360,6 +360,47 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertTrue(events.contains { $0.hasPrefix("# ALERT resolved") && $0.contains("endsAt=\(Timestamp.rfc3339(start + 15 * 60_000))") }, run.stdout)
     }
 
+    /// A streaming malert ended by SIGTERM while its input is still open exits 143 with its
+    /// state saved, and a later stream with that state carries the alert on, not anew.
+    func testStreamStoppedBySIGTERMKeepsItsState() throws {
+        let start: Int64 = 1_700_000_000_000 / 60_000 * 60_000
+        func lines(_ steps: Range<Int64>) -> String {
+            steps.map { "up{job=\"web\",instance=\"b\"} \($0 >= 8 && $0 < 60 ? 0 : 1) \(start + $0 * 15_000)\n" }.joined()
+        }
+        let directory = NSTemporaryDirectory() + "malert-sigterm-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.downRules.write(toFile: directory + "/rules.yml", atomically: true, encoding: .utf8)
+        let state = directory + "/stream.state"
+        let process = Process()
+        process.executableURL = toolDirectory.appendingPathComponent("malert")
+        process.arguments = [directory + "/rules.yml", "--no-samples", "--state", state]
+        let input = Pipe()
+        let output = PipeReader()
+        process.standardInput = input
+        process.standardOutput = output.pipe
+        try process.run()
+        // Ten minutes of samples; the input stays open, as mcollect's would.
+        input.fileHandleForWriting.write(Data(lines(0..<40).utf8))
+        let firing = "# ALERT firing {alertname=\"TargetDown\",instance=\"b\",job=\"web\",severity=\"page\"} startsAt=\(Timestamp.rfc3339(start + 5 * 60_000))"
+        XCTAssertTrue(output.wait { $0.contains(firing) }, output.text)
+        process.terminate()
+        process.waitUntilExit()
+        _ = output.finish()
+        try? input.fileHandleForWriting.close()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        let listed = try runTool("malert", ["alerts", "--state", state, "--output-format", "tsv"])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertTrue(listed.stdout.contains("TargetDown") && listed.stdout.contains("firing"), listed.stdout)
+
+        // The next stream goes on from the saved state: the alert resolves at 15m, never starts again.
+        let next = try runTool("malert", [directory + "/rules.yml", "--no-samples", "--state", state], input: Data(lines(40..<80).utf8))
+        XCTAssertEqual(next.status, 0, next.stderr)
+        XCTAssertFalse(next.stdout.contains("startsAt=\(Timestamp.rfc3339(start + 10 * 60_000))"), next.stdout)
+        XCTAssertTrue(next.stdout.contains("# ALERT resolved") && next.stdout.contains("endsAt=\(Timestamp.rfc3339(start + 15 * 60_000))"), next.stdout)
+        XCTAssertTrue(next.stdout.split(separator: "\n").allSatisfy { $0.contains("startsAt=\(Timestamp.rfc3339(start + 5 * 60_000))") }, next.stdout)
+    }
+
     func testAlertmanagerOutput() throws {
         let start: Int64 = 1_700_000_000_000 / 60_000 * 60_000
         let (store, rules) = try makeStore(start: start, count: 30)
