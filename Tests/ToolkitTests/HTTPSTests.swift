@@ -237,6 +237,117 @@ final class HTTPSTests: XCTestCase {
         XCTAssertTrue((half.stdout + half.stderr).contains("tls_config needs both cert_file and key_file"), half.stdout + half.stderr)
     }
 
+    /// A forwarding proxy on 127.0.0.1 (Python): CONNECT tunnels and absolute-form requests,
+    /// each request line noted in `proxied`; returns its port.
+    private func startProxy() throws -> (Process, Int) {
+        try """
+        import select, socket, socketserver, sys
+        class Proxy(socketserver.BaseRequestHandler):
+            def handle(self):
+                client, data = self.request, b''
+                while b'\\r\\n\\r\\n' not in data:
+                    chunk = client.recv(65536)
+                    if not chunk: return
+                    data += chunk
+                head, _, rest = data.partition(b'\\r\\n\\r\\n')
+                lines = head.split(b'\\r\\n')
+                method, target, version = lines[0].decode().split(' ')
+                open(sys.argv[1] + '/proxied', 'a').write(lines[0].decode() + '\\n')
+                if method == 'CONNECT':
+                    host, port = target.rsplit(':', 1)
+                    upstream = socket.create_connection((host, int(port)))
+                    client.sendall(b'HTTP/1.1 200 Connection established\\r\\n\\r\\n')
+                    if rest: upstream.sendall(rest)
+                else:
+                    authority, _, path = target.split('://', 1)[1].partition('/')
+                    host, port = authority.rsplit(':', 1)
+                    upstream = socket.create_connection((host, int(port)))
+                    lines[0] = ('%s /%s %s' % (method, path, version)).encode()
+                    upstream.sendall(b'\\r\\n'.join(lines) + b'\\r\\n\\r\\n' + rest)
+                while True:
+                    readable, _, _ = select.select([client, upstream], [], [], 10)
+                    if not readable: break
+                    for end in readable:
+                        chunk = end.recv(65536)
+                        if not chunk:
+                            upstream.close()
+                            return
+                        (upstream if end is client else client).sendall(chunk)
+        server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Proxy)
+        server.daemon_threads = True
+        open(sys.argv[1] + '/proxy-port', 'w').write(str(server.server_address[1]))
+        server.serve_forever()
+        """.write(toFile: directory + "/proxy.py", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [directory + "/proxy.py", directory]
+        try process.run()
+        for _ in 0..<100 {
+            if let text = try? String(contentsOfFile: directory + "/proxy-port", encoding: .utf8), let port = Int(text) { return (process, port) }
+            usleep(50_000)
+        }
+        process.terminate()
+        throw XCTSkip("the proxy did not start")
+    }
+
+    func testReceiversGoThroughTheirProxy() throws {
+        let port = try startTLSServer()
+        let (proxy, proxyPort) = try startProxy()
+        defer { proxy.terminate(); proxy.waitUntilExit() }
+        let plain = try WebhookReceiver(directory: directory)
+        defer { plain.stop() }
+        try """
+        route:
+          receiver: secure
+          group_by: [alertname]
+          routes:
+            - matchers: [team="b"]
+              receiver: plain
+        receivers:
+          - name: secure
+            webhook_configs:
+              - url: https://127.0.0.1:\(port)/a
+                http_config:
+                  tls_config: {ca_file: \(directory)/cert.pem}
+                  proxy_url: http://127.0.0.1:\(proxyPort)
+          - name: plain
+            webhook_configs:
+              - url: http://127.0.0.1:\(plain.port)/b
+                http_config: {proxy_url: "http://127.0.0.1:\(proxyPort)"}
+        """.write(toFile: directory + "/proxied.yml", atomically: true, encoding: .utf8)
+        let events = ["a", "b"].map {
+            "# ALERT firing {alertname=\"Demo\",team=\"\($0)\"} startsAt=2026-01-01T00:00:00Z endsAt=2099-01-01T00:00:00Z value=1 fingerprint=000000000000000\($0 == "a" ? 1 : 2) annotations={}\n"
+        }.joined()
+        let run = try runTool("mnotify", ["-c", directory + "/proxied.yml", "--state", directory + "/state"], input: Data(events.utf8))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let proxied = try String(contentsOfFile: directory + "/proxied", encoding: .utf8).split(separator: "\n").sorted()
+        XCTAssertEqual(proxied, ["CONNECT 127.0.0.1:\(port) HTTP/1.1", "POST http://127.0.0.1:\(plain.port)/b HTTP/1.1"])
+        XCTAssertTrue(try String(contentsOfFile: directory + "/posted.json", encoding: .utf8).contains("\"team\":\"a\""), "the https:// receiver got its alert")
+        XCTAssertEqual(plain.bodies.count, 1, "the http:// receiver got its alert")
+        XCTAssertEqual(plain.requests, ["/b"])
+
+        // With the proxy gone, nothing is delivered directly instead.
+        proxy.terminate()
+        proxy.waitUntilExit()
+        let again = events.replacingOccurrences(of: "Demo", with: "Other").replacingOccurrences(of: "fingerprint=00000000000000", with: "fingerprint=00000000000001")
+        let refused = try runTool("mnotify", ["-c", directory + "/proxied.yml", "--state", directory + "/state", "--wait", "0s"], input: Data(again.utf8))
+        XCTAssertTrue(refused.stderr.contains("127.0.0.1:\(proxyPort)"), refused.stderr)
+        XCTAssertEqual(plain.bodies.count, 1)
+
+        try """
+        route: {receiver: r}
+        receivers:
+          - name: r
+            webhook_configs:
+              - url: https://127.0.0.1:1/
+                http_config: {proxy_url: "http://user:secret@proxy:3128"}
+        """.write(toFile: directory + "/credentials.yml", atomically: true, encoding: .utf8)
+        let check = try runTool("mnotify", ["check", directory + "/credentials.yml"])
+        XCTAssertNotEqual(check.status, 0)
+        XCTAssertTrue((check.stdout + check.stderr).contains("proxy_url wants an http:// proxy, http://host:port, without credentials"), check.stdout + check.stderr)
+        XCTAssertFalse((check.stdout + check.stderr).contains("secret"), "the password stays out of the message")
+    }
+
     func testCertificateDates() {
         XCTAssertEqual(CurlTransport.parseCertificateDate("Dec 24 04:00:57 2026 GMT"), 1_798_084_857_000)
         XCTAssertEqual(CurlTransport.parseCertificateDate("Jan  1 00:00:00 2030 GMT"), 1_893_456_000_000)

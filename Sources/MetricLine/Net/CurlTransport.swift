@@ -56,7 +56,7 @@ enum CurlTransport {
     private static let optionTimeoutMilliseconds: Int32 = 155, optionUserAgent: Int32 = 10018, optionCertificateInfo: Int32 = 172
     private static let optionCAFile: Int32 = 10065, optionNoSignal: Int32 = 99, optionAcceptEncoding: Int32 = 10102
     private static let optionProtocols: Int32 = 10318, optionClientCertificate: Int32 = 10025, optionClientKey: Int32 = 10087
-    private static let optionVerifyPeer: Int32 = 64, optionVerifyHost: Int32 = 81
+    private static let optionVerifyPeer: Int32 = 64, optionVerifyHost: Int32 = 81, optionProxy: Int32 = 10004
     private static let infoResponseCode: Int32 = 0x200000 + 2, infoCertificateInfo: Int32 = 0x400000 + 34
 
     /// What a transfer collects, reached from libcurl's callbacks through their user pointer.
@@ -75,7 +75,7 @@ enum CurlTransport {
     /// Sends one request to the https:// URL `url` and reads the whole response before `timeout`
     /// milliseconds have passed.
     static func send(_ method: String, url: String, headers: [(String, String)], body: [UInt8], timeout: Int64,
-                     userAgent: String, tls: TLSSettings = TLSSettings()) throws(NetworkError) -> Answer {
+                     userAgent: String, tls: TLSSettings = TLSSettings(), proxy: String? = nil) throws(NetworkError) -> Answer {
         let curl: Library
         switch library {
         case .success(let loaded): curl = loaded
@@ -111,7 +111,8 @@ enum CurlTransport {
             return length
         }
         // libcurl copies the strings of these options.
-        for (option, value) in [(optionCAFile, tls.caFile), (optionClientCertificate, tls.certificateFile), (optionClientKey, tls.keyFile)] {
+        for (option, value) in [(optionCAFile, tls.caFile), (optionClientCertificate, tls.certificateFile), (optionClientKey, tls.keyFile),
+                                (optionProxy, proxy)] {
             if let value { _ = value.withCString { curl.setPointer(handle, option, $0) } }
         }
         if tls.skipsVerification {

@@ -76,17 +76,18 @@ public enum HTTPClient {
     }
 
     /// Sends one request (`Connection: close`) and reads the whole response, all before `timeout`
-    /// milliseconds have passed.
+    /// milliseconds have passed; through the http:// proxy `proxy` if one is given (https://
+    /// targets by CONNECT, the others by asking it for the whole URL).
     public static func send(_ method: String, _ target: HTTPTarget, headers: [(String, String)], body: [UInt8], timeout: Int64,
-                            userAgent: String, tls: TLSSettings = TLSSettings()) throws(NetworkError) -> Response {
+                            userAgent: String, tls: TLSSettings = TLSSettings(), proxy: HTTPTarget? = nil) throws(NetworkError) -> Response {
         if target.secure {
             return try CurlTransport.send(method, url: target.url, headers: headers, body: body, timeout: timeout, userAgent: userAgent,
-                                          tls: tls).response
+                                          tls: tls, proxy: proxy.map { "http://" + $0.hostAndPort }).response
         }
         let deadline = Clock.nowMilliseconds() + timeout
-        let socket = try connect(target, deadline: deadline)
+        let socket = try connect(proxy ?? target, deadline: deadline)
         defer { close(socket) }
-        var request = "\(method) \(target.path) HTTP/1.1\r\nHost: \(target.hostAndPort)\r\nUser-Agent: \(userAgent)\r\nConnection: close\r\n"
+        var request = "\(method) \(proxy == nil ? target.path : target.url) HTTP/1.1\r\nHost: \(target.hostAndPort)\r\nUser-Agent: \(userAgent)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" || method == "PUT" { request += "Content-Length: \(body.count)\r\n" }
         var bytes = Array((request + "\r\n").utf8)

@@ -38,13 +38,13 @@ public struct Delivery {
             let webhook = receiver.webhooks[integration.index]
             guard let shown = Self.visible(notification, sendResolved: webhook.sendResolved) else { return .skipped }
             let payload = Self.webhookBody(WebhookPayload.truncated(shown, maxAlerts: webhook.maxAlerts), webhook)
-            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, tls: webhook.tls,
+            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, tls: webhook.tls, proxy: webhook.proxy,
                         authorization: webhook.authorization, integration: integration)
         case "slack":
             guard integration.index < receiver.slack.count else { break }
             let slack = receiver.slack[integration.index]
             guard let shown = Self.visible(notification, sendResolved: slack.sendResolved) else { return .skipped }
-            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, tls: slack.tls,
+            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, tls: slack.tls, proxy: slack.proxy,
                         authorization: slack.authorization, integration: integration)
         case "email":
             guard integration.index < receiver.email.count else { break }
@@ -151,7 +151,7 @@ public struct Delivery {
         return shown.alerts.isEmpty ? nil : shown
     }
 
-    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, tls: TLSSettings, authorization: HTTPAuthorization?,
+    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, tls: TLSSettings, proxy: HTTPTarget?, authorization: HTTPAuthorization?,
                       integration: Integration) -> Outcome {
         var address = url ?? ""
         if let urlFile {
@@ -163,7 +163,7 @@ public struct Delivery {
             var headers = [("Content-Type", "application/json")]
             if let authorization { headers.append(("Authorization", try authorization.headerValue())) }
             let response = try HTTPClient.send("POST", target, headers: headers, body: body, timeout: timeout,
-                                               userAgent: "mnotify/\(Toolkit.version)", tls: tls)
+                                               userAgent: "mnotify/\(Toolkit.version)", tls: tls, proxy: proxy)
             switch response.status {
             case 200..<300: return .delivered
             case 429, 500..<600: return .retry("\(integration.description): HTTP \(response.status)")

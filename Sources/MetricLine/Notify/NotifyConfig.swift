@@ -87,6 +87,8 @@ public struct WebhookConfig: Sendable {
     /// `http_config: tls_config`: how an https:// receiver is checked (`ca_file`,
     /// `insecure_skip_verify`) and the client certificate shown to it (`cert_file`, `key_file`).
     public var tls = TLSSettings()
+    /// `http_config: proxy_url`: an http:// proxy requests go through.
+    public var proxy: HTTPTarget?
     /// `http_config: basic_auth` or `authorization`.
     public var authorization: HTTPAuthorization?
 }
@@ -101,8 +103,9 @@ public struct SlackConfig: Sendable {
     /// The message's title (`title`) and the text under it in place of the alerts' sections (`text`).
     public var title: NotificationTemplate?
     public var text: NotificationTemplate?
-    /// `http_config: tls_config` and `basic_auth` or `authorization`, as for webhooks.
+    /// `http_config: tls_config`, `proxy_url` and `basic_auth` or `authorization`, as for webhooks.
     public var tls = TLSSettings()
+    public var proxy: HTTPTarget?
     public var authorization: HTTPAuthorization?
 }
 
@@ -337,6 +340,7 @@ struct NotifyConfigReader {
             if let value = duration(item["timeout"], "timeout") { config.timeout = value }
             config.bodyTemplate = template(item["body_template"], key: "body_template", receiver: name, in: "webhook")
             config.tls = tlsSettings(item["http_config"], receiver: name)
+            config.proxy = proxy(item["http_config"], receiver: name)
             config.authorization = authorization(item["http_config"], receiver: name)
             receiver.webhooks.append(config)
         }
@@ -352,6 +356,7 @@ struct NotifyConfigReader {
             config.title = template(item["title"], key: "title", receiver: name, in: "slack")
             config.text = template(item["text"], key: "text", receiver: name, in: "slack")
             config.tls = tlsSettings(item["http_config"], receiver: name)
+            config.proxy = proxy(item["http_config"], receiver: name)
             config.authorization = authorization(item["http_config"], receiver: name)
             receiver.slack.append(config)
         }
@@ -405,7 +410,7 @@ struct NotifyConfigReader {
     /// `http_config: tls_config` of a receiver: `ca_file`, `cert_file` and `key_file` (checked
     /// to be readable, a certificate with its key, as Alertmanager wants) and
     /// `insecure_skip_verify`; its other keys (`server_name`, `min_version`, ...) and the rest of
-    /// `http_config` are accepted and not used.
+    /// `http_config` but `proxy_url` and the authorizations are accepted and not used.
     private mutating func tlsSettings(_ node: YAMLNode?, receiver: String) -> TLSSettings {
         guard let tls = node?["tls_config"] else { return TLSSettings() }
         var settings = TLSSettings()
@@ -422,6 +427,19 @@ struct NotifyConfigReader {
         }
         settings.skipsVerification = flag(tls["insecure_skip_verify"], default: false)
         return settings
+    }
+
+    /// `http_config: proxy_url` of a receiver: an http:// proxy (https:// targets are reached
+    /// through it by CONNECT). `no_proxy` and `proxy_from_environment` are not used; libcurl
+    /// follows `https_proxy` from the environment for https:// receivers without a proxy_url.
+    private mutating func proxy(_ node: YAMLNode?, receiver: String) -> HTTPTarget? {
+        guard let field = node?["proxy_url"], let text = field.scalar, !text.isEmpty else { return nil }
+        guard text.hasPrefix("http://"), !text.contains("@"), let target = try? HTTPTarget(text), !target.host.isEmpty else {
+            // Not repeated: it may hold a password.
+            fail(field.position, "receiver \"\(receiver)\": proxy_url wants an http:// proxy, http://host:port, without credentials")
+            return nil
+        }
+        return target
     }
 
     /// `http_config: basic_auth` or `authorization` of a receiver (not both, nor a password and
