@@ -91,7 +91,11 @@ struct QueryCommand {
                 guard end >= start else { spec.usageFailure(UsageError("--to is before --from")) }
                 var step = max(1000, (end - start) / 250 / 1000 * 1000)
                 if let text = arguments.value("--step") {
-                    guard let parsed = Duration.milliseconds(text), parsed > 0 else { spec.usageFailure(UsageError("--step wants a duration, not '\(text)'")) }
+                    // A duration, or seconds as a number, as Prometheus's HTTP API takes it.
+                    let seconds = Double(text).flatMap { $0.isFinite && $0 < 1e12 ? Int64(($0 * 1000).rounded()) : nil }
+                    guard let parsed = Duration.milliseconds(text) ?? seconds, parsed > 0 else {
+                        spec.usageFailure(UsageError("--step wants a duration (30s, 5m) or seconds, not '\(text)'"))
+                    }
                     step = parsed
                 }
                 // Long steps read rollups of at least five buckets a step and a window, the

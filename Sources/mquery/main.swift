@@ -11,7 +11,7 @@ let spec = CommandSpec(
         OptionSpec(["--at"], argument: "T", help: "instant query at T (default now): RFC 3339, Unix seconds, now, -1h"),
         OptionSpec(["--from"], argument: "T", help: "range query from T"),
         OptionSpec(["--to"], argument: "T", help: "range query to T (default now)"),
-        OptionSpec(["--step"], argument: "D", help: "range query step (default: the range / 250, at least 1s)"),
+        OptionSpec(["--step"], argument: "D", help: "range query step, a duration or seconds (default: the range / 250, at least 1s)"),
         OptionSpec(["--explain"], help: "print on stderr what the query read (series, samples, chunks, rollups) and the time each stage took"),
         OptionSpec(["--raw"], help: "read raw samples wherever they exist, though the step is long enough for rollups (by default a range query whose step and windows span 5 or more rollup buckets reads the coarsest such rollups where there are any)"),
         OptionSpec(["--plot"], help: "draw a chart in the terminal (a range query; --from defaults to -1h)"),

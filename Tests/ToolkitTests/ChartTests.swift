@@ -3,24 +3,41 @@ import XCTest
 @testable import MetricLine
 
 final class TerminalChartTests: XCTestCase {
-    func testDrawsLinesAxesAndALegend() {
+    func testDrawsLinesAxesAndALegend() throws {
         var chart = TerminalChart()
         chart.width = 40
         chart.height = 4
         let rising = RangeSeries(labels: [Label("__name__", "up"), Label("job", "a")], timestamps: [0, 60_000, 120_000], values: [0, 500, 1000])
         let text = chart.render([rising])
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        XCTAssertEqual(lines.count, 4 + 1 + 1 + 1 + 1, text)  // plot, axis, times, legend, final newline
+        XCTAssertEqual(lines.count, 4 + 1 + 1 + 1 + 1 + 1, text)  // plot, axis, marked times, first and last, legend, final newline
         XCTAssertTrue(lines[0].hasPrefix("  1k┤"), text)
         XCTAssertTrue(lines[3].contains("0┤"), text)
         XCTAssertEqual(lines[0].count, 40, "the chart fills the width")
-        XCTAssertTrue(lines[5].contains("1970-01-01 00:00:00") && lines[5].contains("1970-01-01 00:02:00"), text)
-        XCTAssertEqual(lines[6], "  ━━ up{job=\"a\"}")
+        // A mark each minute, at the first, middle and last of the 35 columns after the labels.
+        XCTAssertEqual(lines[4], "    └┬────────────────┬────────────────┬", text)
+        XCTAssertEqual(lines[5], "     00:00:00     00:01:00      00:02:00", text)
+        XCTAssertTrue(lines[6].contains("1970-01-01 00:00:00") && lines[6].contains("1970-01-01 00:02:00"), text)
+        XCTAssertEqual(lines[7], "  ━━ up{job=\"a\"}")
         // The line rises: dots in the top row at the right, in the bottom row at the left.
         let plotted = lines[0...3].map { $0.split(separator: "┤")[1] }
         XCTAssertNotEqual(plotted[0].last, "\u{2800}")
         XCTAssertNotEqual(plotted[3].first, "\u{2800}")
         XCTAssertEqual(chart.render([]), "(no data to plot)\n")
+
+        // Two days: marks every 12 hours with dates, labels that would collide left out; in
+        // another zone the marks fall on its round hours.
+        chart.width = 80
+        let days = RangeSeries(labels: [Label("__name__", "x")], timestamps: [1_704_067_200_000, 1_704_240_000_000], values: [1, 2])
+        let long = chart.render([days]).split(separator: "\n")
+        XCTAssertTrue(long[5].contains("01-01 00:00") && long[5].contains("01-02 12:00") && long[5].contains("01-03 00:00"), long.joined(separator: "\n"))
+        XCTAssertEqual(long[4].filter { $0 == "┬" }.count, 5, long.joined(separator: "\n"))
+        let words = long[5].split(separator: " ")
+        XCTAssertEqual(words.count % 2, 0, "each date with its time: \(long[5])")
+        chart.timeZone = try XCTUnwrap(try? TimeZone.load("Asia/Kolkata"))
+        let kolkata = chart.render([days]).split(separator: "\n")
+        XCTAssertTrue(kolkata[5].contains("01-01 12:00") && !kolkata[5].contains("05:30"), kolkata.joined(separator: "\n"))
+        XCTAssertTrue(kolkata[6].contains("2024-01-01 05:30"), "the first time, in that zone")
         XCTAssertEqual(ValueUnit("").format(1_500_000), "1.5M")
         XCTAssertEqual(ValueUnit("").format(0.012345), "0.0123")
     }

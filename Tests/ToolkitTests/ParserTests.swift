@@ -116,6 +116,10 @@ final class QueryCommandTests: XCTestCase {
         XCTAssertEqual(json.stdout, #"{"resultType":"vector","result":[{"metric":{"code":"200"},"value":[1704067260,"0.5"]}]}"# + "\n")
         let range = try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "60s"])
         XCTAssertEqual(range.stdout.split(separator: "\n").count, 4)
+        // A step in seconds, as Prometheus's HTTP API takes it, means the same.
+        XCTAssertEqual(try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "60"]).stdout, range.stdout)
+        XCTAssertEqual(try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "20.5"]).stdout.split(separator: "\n").count, 6)
+        XCTAssertTrue(try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--step", "-5"]).stderr.contains("--step wants a duration (30s, 5m) or seconds, not '-5'"))
         // `@ start()` inside a range function pins every step of a range query to the query's start.
         let pinned = try runTool("mquery", ["-s", directory, "rate(req{code=\"200\"}[1m] @ start())", "--from", "1704067260", "--to", "1704067380", "--step", "60s"])
         XCTAssertEqual(pinned.stdout, "{code=\"200\"} 0.5 1704067260000\n{code=\"200\"} 0.5 1704067320000\n{code=\"200\"} 0.5 1704067380000\n", pinned.stderr)

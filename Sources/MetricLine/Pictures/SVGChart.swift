@@ -126,30 +126,21 @@ public struct SVGChart {
     /// day...), at most one per 100 pixels, with seconds on charts shorter than an hour and dates on
     /// charts longer than a day.
     func drawTimeAxis(from first: Int64, to last: Int64, in frame: Frame, on canvas: inout SVGCanvas) {
-        let most = Int64(max(2, Int(frame.width / 100)))
-        let steps: [Int64] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172_800, 604_800]
-        let step = (steps.first { (last - first) / ($0 * 1000) <= most } ?? 2_419_200) * 1000
-        let offset = timeZone.offset(at: first / 1000) * 1000
-        // The first multiple of the step (in local time) at or after `first`.
-        var tick = first + offset
-        tick = (tick / step + (tick % step > 0 ? 1 : 0)) * step - offset
+        let ticks = TimeTicks(from: first, to: last, most: max(2, Int(frame.width / 100)), zone: timeZone)
         let span = Double(max(last - first, 1))
-        while tick <= last {
+        for tick in ticks.times {
             let position = frame.left + Double(tick - first) / span * frame.width
             canvas.line(position, frame.bottom, position, frame.bottom + 4, stroke: "#555")
             // A label that would run off the document's edge is aligned to the tick instead.
             let label = timeLabel(tick, span: last - first), half = Double(label.count) * 3.2
             let anchor = position + half > Double(width) ? "end" : (position - half < 0 ? "start" : "middle")
             canvas.text(position, frame.bottom + 16, label, anchor: anchor)
-            tick += step
         }
     }
 
     /// `time` in the chart's zone: `HH:MM:SS` under an hour, `HH:MM` under a day, else the date too.
     func timeLabel(_ time: Int64, span: Int64) -> String {
-        let text = timeZone.localText(time)
-        if span < 86_400_000 { return String(text.dropFirst(11).prefix(span < 3_600_000 ? 8 : 5)) }
-        return String(text.prefix(16))
+        TimeTicks.label(time, span: span, step: 0, zone: timeZone)
     }
 
     private func drawLegend(_ series: [RangeSeries], rows: Int, below frame: Frame, on canvas: inout SVGCanvas) {

@@ -1,5 +1,5 @@
 /// A line chart drawn with Unicode braille characters (each character cell holds 2 × 4 dots), with
-/// a y-axis, the first and last times under the x-axis, and a legend. Colours only when asked
+/// a y-axis, marks at round times under the x-axis, the first and last times, and a legend. Colours only when asked
 /// (on a terminal, without NO_COLOR).
 public struct TerminalChart {
     /// Characters across, the y-axis labels included.
@@ -76,7 +76,7 @@ public struct TerminalChart {
             }
             text += "\n"
         }
-        text += String(repeating: " ", count: labelWidth) + "└" + String(repeating: "─", count: columns) + "\n"
+        text += timeAxis(from: first, to: last, columns: columns, indent: labelWidth)
         // Seconds matter on short charts.
         let precision = last - first < 3_600_000 ? 19 : 16
         let startText = localTime(first, precision), endText = localTime(last, precision)
@@ -87,6 +87,28 @@ public struct TerminalChart {
             text += "  " + mark + " " + (one.labels.isEmpty ? "{}" : one.labels.description) + "\n"
         }
         return text
+    }
+
+    /// The x-axis with a mark (`┬`) at each round time, and under it those times where they fit
+    /// without running into each other or off the chart.
+    private func timeAxis(from first: Int64, to last: Int64, columns: Int, indent: Int) -> String {
+        let sample = TimeTicks.label(first, span: last - first, step: 3_600_000, zone: timeZone, short: true)
+        let ticks = TimeTicks(from: first, to: last, most: columns / (sample.count + 2), zone: timeZone)
+        var axis = [Character](repeating: "─", count: columns)
+        var labels = [Character](repeating: " ", count: columns)
+        var free = 0  // the first column a label may use
+        let span = Double(max(last - first, 1))
+        for tick in ticks.times {
+            let column = min(columns - 1, Int((Double(tick - first) / span * Double(columns * 2 - 1)).rounded()) / 2)
+            axis[column] = "┬"
+            let label = Array(TimeTicks.label(tick, span: last - first, step: ticks.step, zone: timeZone, short: true))
+            let start = min(max(column - label.count / 2, 0), columns - label.count)
+            guard start >= free, start >= 0 else { continue }
+            labels.replaceSubrange(start..<(start + label.count), with: label)
+            free = start + label.count + 2
+        }
+        let margin = String(repeating: " ", count: indent)
+        return margin + "└" + String(axis) + "\n" + margin + " " + String(String(labels).reversed().drop { $0 == " " }.reversed()) + "\n"
     }
 
     /// `2024-01-01 12:00` (or with seconds, for `length` 19) in the chart's time zone.
