@@ -138,7 +138,8 @@ struct EvaluateCommand {
         let engine = RuleEngine(groups: groups, source: input, options: options)
         let statePath = arguments.value("--state")
         if let statePath, let warning = RuleStateFile.load(statePath, into: engine) { diagnostics.warn(warning) }
-        let window = engine.reach + groups.indices.map { engine.interval(ofGroup: $0) }.max(by: <)!
+        // A rule file may hold no groups: then the input is read and nothing is evaluated.
+        let window = engine.reach + (groups.indices.map { engine.interval(ofGroup: $0) }.max() ?? 0)
         var next: [Int64?] = groups.indices.map { index in engine.states[index].lastEvaluation.map { $0 + engine.interval(ofGroup: index) } }
         var output = OutputBuffer(tool: "malert")
         var failed = false

@@ -401,6 +401,19 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertTrue(next.stdout.split(separator: "\n").allSatisfy { $0.contains("startsAt=\(Timestamp.rfc3339(start + 5 * 60_000))") }, next.stdout)
     }
 
+    func testRuleFilesWithoutGroups() throws {
+        let directory = NSTemporaryDirectory() + "malert-empty-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "groups: []\n".write(toFile: directory + "/none.yml", atomically: true, encoding: .utf8)
+        try "".write(toFile: directory + "/empty.yml", atomically: true, encoding: .utf8)
+        for file in ["none.yml", "empty.yml"] {
+            let streamed = try runTool("malert", [directory + "/" + file], input: Data("up 1 1704067200000\nup 1 1704067260000\n".utf8))
+            XCTAssertEqual(streamed.status, 0, file + ": " + streamed.stderr)
+            XCTAssertEqual(streamed.stdout, "", file)
+        }
+    }
+
     func testAlertmanagerOutput() throws {
         let start: Int64 = 1_700_000_000_000 / 60_000 * 60_000
         let (store, rules) = try makeStore(start: start, count: 30)
