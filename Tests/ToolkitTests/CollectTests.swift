@@ -188,6 +188,47 @@ final class CommandProbeTests: XCTestCase {
 
 /// Scrapes of a real HTTP server on 127.0.0.1 (Python's http.server serving files).
 final class ScrapeTests: XCTestCase {
+    /// OpenMetrics pages (served with their content type): one whole, one cut short before
+    /// `# EOF`, which is refused as a whole; and labels of the page that the target's replace.
+    func testOpenMetricsPagesAndExportedLabels() throws {
+        let directory = NSTemporaryDirectory() + "scrape-om-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let page = "# TYPE jobs counter\njobs_total{job=\"batch\",exported_job=\"older\",instance=\"\"} 3\n"
+        try (page + "# EOF\n").write(toFile: directory + "/whole", atomically: true, encoding: .utf8)
+        try page.write(toFile: directory + "/cut", atomically: true, encoding: .utf8)
+        try """
+        import http.server, sys
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def guess_type(self, path): return 'application/openmetrics-text; version=1.0.0; charset=utf-8'
+            def log_message(self, *arguments): pass
+        server = http.server.HTTPServer(('127.0.0.1', 0), lambda *a: Handler(*a, directory=sys.argv[1]))
+        open(sys.argv[1] + '/port', 'w').write(str(server.server_address[1]))
+        server.serve_forever()
+        """.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = [directory + "/server.py", directory]
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var port = 0
+        for _ in 0..<100 where port == 0 {
+            port = Int((try? String(contentsOfFile: directory + "/port", encoding: .utf8)) ?? "") ?? 0
+            if port == 0 { usleep(50_000) }
+        }
+        XCTAssertNotEqual(port, 0, "the server did not start")
+        let whole = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", "http://127.0.0.1:\(port)/whole"])
+        // job is the target's; the page's job would become exported_job, but the page has one, so
+        // it becomes exported_exported_job (as Prometheus does); an empty instance is no label.
+        XCTAssertTrue(whole.stdout.contains(
+            "jobs_total{exported_exported_job=\"batch\",exported_job=\"older\",instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 3 "), whole.stdout + whole.stderr)
+        XCTAssertTrue(whole.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 1 "), whole.stdout)
+        let cut = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", "http://127.0.0.1:\(port)/cut"])
+        XCTAssertTrue(cut.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 0 "), cut.stdout)
+        XCTAssertFalse(cut.stdout.contains("jobs_total"), "nothing of a page cut short is kept")
+        XCTAssertTrue(cut.stderr.contains("/cut: missing '# EOF'"), cut.stderr)
+    }
+
     func testScrapesAddJobInstanceAndUp() throws {
         let directory = NSTemporaryDirectory() + "scrape-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -208,7 +249,7 @@ final class ScrapeTests: XCTestCase {
             if run.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"app\"} 1 ") { break }
             usleep(100_000)
         }
-        XCTAssertTrue(run.stdout.contains("jobs_total{instance=\"127.0.0.1:\(port)\",job=\"app\",queue=\"a\"} 7 "), run.stdout)
+        XCTAssertTrue(run.stdout.contains("jobs_total{exported_instance=\"theirs\",instance=\"127.0.0.1:\(port)\",job=\"app\",queue=\"a\"} 7 "), run.stdout)
         XCTAssertTrue(run.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"app\"} 1 "))
         XCTAssertTrue(run.stdout.contains("scrape_samples_scraped{instance=\"127.0.0.1:\(port)\",job=\"app\"} 1 "))
         // A page that is not there, and one that does not parse: up is 0 and the reason is named.
@@ -255,7 +296,8 @@ final class FileSDTests: XCTestCase {
             if run.stdout.contains("up{env=\"test\",instance=\"127.0.0.1:\(port)\",job=\"web\"} 1 ") { break }
             usleep(100_000)
         }
-        XCTAssertTrue(run.stdout.contains("requests_total{code=\"200\",env=\"test\",instance=\"127.0.0.1:\(port)\",job=\"web\"} 5 "), run.stdout)
+        // The target's env wins; the page's own is kept as exported_env, as Prometheus keeps it.
+        XCTAssertTrue(run.stdout.contains("requests_total{code=\"200\",env=\"test\",exported_env=\"theirs\",instance=\"127.0.0.1:\(port)\",job=\"web\"} 5 "), run.stdout)
 
         let yaml = directory + "/targets.yml"
         try "- targets: ['127.0.0.1:\(port)']\n  labels:\n    __metrics_path__: /custom\n    team: db\n".write(toFile: yaml, atomically: true, encoding: .utf8)

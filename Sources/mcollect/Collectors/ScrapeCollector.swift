@@ -37,11 +37,12 @@ struct ScrapeCollector: Collector {
                     throw CollectError("\(url):\(number + 1): \(error.reason) (column \(error.column))")
                 }
             }
+            // An OpenMetrics page without its `# EOF` was cut short: none of it is kept.
+            do { try decoder.finish() } catch { throw CollectError("\(url): \(error.reason)") }
+            let added = Sample.canonicalLabels([Label("job", job), Label("instance", instance)] + targetLabels)
             for record in records {
                 guard case .sample(var sample) = record else { continue }
-                // The target's own job and instance labels win only if we would add nothing.
-                sample.labels = Sample.canonicalLabels(sample.labels.filter { label in label.name != "job" && label.name != "instance" && !targetLabels.contains { $0.name == label.name } }
-                    + [Label("job", job), Label("instance", instance)] + targetLabels)
+                sample.labels = Self.attaching(added, to: sample.labels)
                 scraped.append(sample)
             }
         } catch {
@@ -54,6 +55,26 @@ struct ScrapeCollector: Collector {
         samples.append(Sample(name: "up", labels: labels, value: up))
         samples.append(Sample(name: "scrape_duration_seconds", labels: labels, value: Double(Clock.monotonicMicroseconds() - start) / 1e6))
         samples.append(Sample(name: "scrape_samples_scraped", labels: labels, value: Double(scraped.count)))
+    }
+
+    /// The target's labels on a scraped sample, as Prometheus attaches them (without
+    /// `honor_labels`): each scraped label a target label replaces is kept under the first free
+    /// name of `exported_NAME`, `exported_exported_NAME`, ..., shortest names first. An empty
+    /// value counts as no label.
+    static func attaching(_ targetLabels: [Label], to scraped: [Label]) -> [Label] {
+        var labels: [String: String] = [:]
+        for label in scraped where !label.value.isEmpty { labels[label.name] = label.value }
+        var replaced: [Label] = []
+        for target in targetLabels {
+            if let value = labels[target.name] { replaced.append(Label(target.name, value)) }
+            labels[target.name] = target.value.isEmpty ? nil : target.value
+        }
+        for label in replaced.enumerated().sorted(by: { ($0.element.name.count, $0.offset) < ($1.element.name.count, $1.offset) }).map(\.element) {
+            var name = label.name
+            repeat { name = "exported_" + name } while labels[name] != nil
+            labels[name] = label.value
+        }
+        return Sample.canonicalLabels(labels.map { Label($0.key, $0.value) })
     }
 }
 
