@@ -140,5 +140,12 @@ final class FormatRoundTripTests: XCTestCase {
         XCTAssertEqual(text(.graphite), "", "a blank in a label value cannot be carried")
         XCTAssertEqual(text(.jsonLines), #"{"metric":{"__name__":"http_requests_total","code":"200","path":"/a b"},"values":[1027],"timestamps":[1712345678900]}"# + "\n")
         XCTAssertEqual(text(.csv), "name,labels,value,timestamp\n" + #"http_requests_total,"code=""200"",path=""/a b""",1027,1712345678900"# + "\n")
+        // HELP and TYPE name the same family: a counter's without `_total`; a HELP with no TYPE
+        // after it, or at the end, keeps its name.
+        var encoder = SampleFormat.openMetrics.makeEncoder()
+        XCTAssertEqual(encoder.encodeAll([.help(metric: "jobs_total", text: "Jobs \"done\"."), .type(metric: "jobs_total", type: .counter),
+                                          .sample(Sample(name: "jobs_total", value: 3)), .help(metric: "g", text: "A gauge."),
+                                          .sample(Sample(name: "g", value: 1)), .help(metric: "last", text: "The end.")]),
+                       "# HELP jobs Jobs \\\"done\\\".\n# TYPE jobs counter\njobs_total 3\n# HELP g A gauge.\ng 1\n# HELP last The end.\n# EOF\n")
     }
 }

@@ -65,9 +65,19 @@ public struct OpenMetricsDecoder: SampleLineDecoder {
 /// which input sorted by name (as `mstore dump` writes it) already is. Staleness markers and
 /// names that need quotes cannot be carried and are left out.
 public struct OpenMetricsEncoder: SampleLineEncoder {
+    /// A HELP line waits for the TYPE line after it, which says whether the family is a counter
+    /// named without its `_total` (HELP and TYPE must name the same family).
+    private var pendingHelp: (metric: String, text: String)?
+
     public init() {}
 
     public mutating func encode(_ record: ExpositionLine, into output: inout [UInt8]) -> Bool {
+        if case .type(let metric, let type) = record, let help = pendingHelp, help.metric == metric {
+            pendingHelp = nil
+            Self.appendHelp(Self.family(metric, type), help.text, to: &output)
+        } else {
+            flushHelp(into: &output)
+        }
         switch record {
         case .sample(let sample):
             guard !sample.isStale, Names.isLegacyMetricName(sample.name),
@@ -83,22 +93,11 @@ public struct OpenMetricsEncoder: SampleLineEncoder {
             return true
         case .type(let metric, let type):
             guard Names.isLegacyMetricName(metric) else { return false }
-            // OpenMetrics names a counter family without its `_total` suffix.
-            let family = type == .counter && metric.hasSuffix("_total") ? String(metric.dropLast(6)) : metric
-            output.append(contentsOf: "# TYPE \(family) \(type == .untyped ? "unknown" : type.rawValue)\n".utf8)
+            output.append(contentsOf: "# TYPE \(Self.family(metric, type)) \(type == .untyped ? "unknown" : type.rawValue)\n".utf8)
             return true
         case .help(let metric, let text):
             guard Names.isLegacyMetricName(metric) else { return false }
-            output.append(contentsOf: "# HELP \(metric) ".utf8)
-            for byte in text.utf8 {
-                switch byte {
-                case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-                case UInt8(ascii: "\n"): output.append(contentsOf: [0x5C, 0x6E])
-                case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-                default: output.append(byte)
-                }
-            }
-            output.append(UInt8(ascii: "\n"))
+            pendingHelp = (metric, text)
             return true
         case .comment, .blank:
             return true
@@ -106,6 +105,31 @@ public struct OpenMetricsEncoder: SampleLineEncoder {
     }
 
     public mutating func end(into output: inout [UInt8]) {
+        flushHelp(into: &output)
         output.append(contentsOf: "# EOF\n".utf8)
+    }
+
+    /// OpenMetrics names a counter family without its `_total` suffix.
+    private static func family(_ metric: String, _ type: MetricType) -> String {
+        type == .counter && metric.hasSuffix("_total") ? String(metric.dropLast(6)) : metric
+    }
+
+    private mutating func flushHelp(into output: inout [UInt8]) {
+        guard let help = pendingHelp else { return }
+        pendingHelp = nil
+        Self.appendHelp(help.metric, help.text, to: &output)
+    }
+
+    private static func appendHelp(_ family: String, _ text: String, to output: inout [UInt8]) {
+        output.append(contentsOf: "# HELP \(family) ".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
+            case UInt8(ascii: "\n"): output.append(contentsOf: [0x5C, 0x6E])
+            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\n"))
     }
 }
