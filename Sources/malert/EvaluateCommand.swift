@@ -27,7 +27,7 @@ struct EvaluateCommand {
             OptionSpec(["--resend-delay"], argument: "D", help: "re-send a firing alert at most this often (default 1m)"),
             OptionSpec(["--flap-changes"], argument: "N", help: "hold an alert firing, labelled flapping=\"true\", after more than N changes within --flap-window"),
             OptionSpec(["--flap-window"], argument: "D", help: "the window of --flap-changes (default 1h)"),
-            .inputFormat,
+            .inputFormat, .strict,
         ],
         examples: [
             "malert -s /var/lib/metrics /etc/malert/rules.yml | mnotify -c /etc/mnotify.yml",
@@ -46,7 +46,12 @@ struct EvaluateCommand {
     )
 
     let arguments: ParsedArguments
-    let diagnostics = Diagnostics(tool: "malert")
+    let diagnostics: Diagnostics
+
+    init(arguments: ParsedArguments) {
+        self.arguments = arguments
+        diagnostics = Diagnostics(tool: "malert", strict: arguments.has("--strict"))
+    }
 
     func run() -> Int32 {
         guard !arguments.positionals.isEmpty else { Self.spec.usageFailure(UsageError("want at least one rule file")) }
@@ -164,8 +169,9 @@ struct EvaluateCommand {
         }
         let format: SampleFormat
         do { format = try arguments.format("--input-format") } catch { Self.spec.usageFailure(error) }
+        var linesRead = 0
         do throws(InputError) {
-            try InputSource.standardInput.readRecords(format: format, diagnostics: diagnostics) { record in
+            linesRead = try InputSource.standardInput.readRecords(format: format, diagnostics: diagnostics) { record in
                 guard case .sample(let sample) = record else { return }
                 let time = sample.timestamp ?? Clock.nowMilliseconds()
                 for index in groups.indices where next[index] == nil {
@@ -192,7 +198,9 @@ struct EvaluateCommand {
             }
         }
         if Interrupt.requested { return Interrupt.exitStatus }
-        return failed || diagnostics.badLines > 0 ? ExitStatus.failure : ExitStatus.success
+        // Bad input lines were skipped (or --strict stopped at one): a summary, exit 1.
+        let inputStatus = diagnostics.finish(linesRead: linesRead)
+        return failed || inputStatus != ExitStatus.success ? ExitStatus.failure : ExitStatus.success
     }
 
     private func report(_ errors: [RuleEvaluationError], group: String) {

@@ -17,6 +17,7 @@ struct RunCommand {
             OptionSpec(["--state"], argument: "DIR", help: "group state, spool, dead-letter file, silences, acknowledgements and audit log (default /var/lib/mnotify)"),
             OptionSpec(["--retry-for"], argument: "D", help: "retry a failing delivery this long before it goes to the dead-letter file (default 1h)"),
             OptionSpec(["--wait"], argument: "D", help: "after the input ends, keep retrying failed deliveries this long before leaving them in the spool (default 30s)"),
+            OptionSpec(["--strict"], help: "stop reading at the first bad input line (exit 1); the alerts before it are still sent"),
         ],
         examples: [
             "malert -s /var/lib/metrics rules.yml | mnotify -c /etc/mnotify.yml",
@@ -31,12 +32,17 @@ struct RunCommand {
             "When the input ends, groups are sent without waiting out group_wait (a cron run's alerts arrive together); group_interval and repeat_interval hold across runs through the state directory.",
             "Silenced alerts are not notified, firing or resolved; an alert that is still firing when its silence ends is notified at the group's next group_interval. Acknowledged alerts are left out of repeat notifications and do not escalate; the acknowledgement ends when the alert resolves. A route's escalate_to receiver gets each alert once, when it has fired escalate_after since its startsAt, unacknowledged, and its own receiver has been told.",
             "Each subcommand has its own --help (mnotify silence add --help).",
-            "Exit status: 0 ok, 1 a delivery was given up (see the dead-letter file) or the configuration is invalid, 2 usage.",
+            "Exit status: 0 ok, 1 a delivery was given up (see the dead-letter file), an input line was bad (named and skipped) or the configuration is invalid, 2 usage.",
         ]
     )
 
     let arguments: ParsedArguments
-    let diagnostics = Diagnostics(tool: "mnotify")
+    let diagnostics: Diagnostics
+
+    init(arguments: ParsedArguments) {
+        self.arguments = arguments
+        diagnostics = Diagnostics(tool: "mnotify", strict: arguments.has("--strict"))
+    }
 
     func run() -> Int32 {
         let path = arguments.value("--config") ?? "/etc/mnotify.yml"
@@ -59,6 +65,13 @@ struct RunCommand {
         var input = LineSplitter()
         var ended: Int64?
         var lineNumber = 0
+        var stopped = false
+        /// Gives the notifier one line; a bad one is reported (false: stop, with --strict).
+        func take(_ line: String) -> Bool {
+            guard let problem = notifier.read(line, now: Clock.nowMilliseconds()) else { return true }
+            var copy = line
+            return copy.withUTF8 { diagnostics.reject(source: "<stdin>", line: lineNumber, reason: problem, text: $0) }
+        }
         while !Interrupt.requested {
             var now = Clock.nowMilliseconds()
             let spoolNext = notifier.deliverDue(now: now)
@@ -78,15 +91,17 @@ struct RunCommand {
                 switch input.read(from: 0) {
                 case .lines(let lines):
                     now = Clock.nowMilliseconds()
-                    for line in lines {
+                    for line in lines where !stopped {
                         lineNumber += 1
-                        notifier.read(line, place: "stdin:\(lineNumber)", now: now)
+                        stopped = !take(line)
                     }
+                    // --strict: what came before the bad line is still sent.
+                    if stopped { ended = now }
                 case .end(let last):
                     now = Clock.nowMilliseconds()
                     if let last {
                         lineNumber += 1
-                        notifier.read(last, place: "stdin:\(lineNumber)", now: now)
+                        _ = take(last)
                     }
                     ended = now
                 case .failed(let code):
@@ -101,7 +116,9 @@ struct RunCommand {
             report(notifier)
         }
         if Interrupt.requested { return Interrupt.exitStatus }
-        return notifier.deadLettered > 0 ? ExitStatus.failure : ExitStatus.success
+        // Bad input lines were skipped (or --strict stopped at one): a summary, exit 1.
+        let inputStatus = diagnostics.finish(linesRead: lineNumber)
+        return notifier.deadLettered > 0 || inputStatus != ExitStatus.success ? ExitStatus.failure : ExitStatus.success
     }
 
     private func report(_ notifier: Notifier) {

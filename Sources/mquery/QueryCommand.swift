@@ -11,7 +11,7 @@ struct QueryCommand {
     init(spec: CommandSpec, arguments: ParsedArguments) {
         self.spec = spec
         self.arguments = arguments
-        diagnostics = Diagnostics(tool: spec.tool)
+        diagnostics = Diagnostics(tool: spec.tool, strict: arguments.has("--strict"))
     }
 
     func run() -> Int32 {
@@ -43,8 +43,10 @@ struct QueryCommand {
             guard let parsed = Timestamp.parse(value, now: now) else { spec.usageFailure(UsageError("\(option): cannot read '\(value)' as a time")) }
             return parsed
         }
-        guard let format = ResultWriter.Format(rawValue: arguments.value("--output-format") ?? (arguments.has("--chart") ? "svg" : "lines")) else {
-            spec.usageFailure(UsageError("--output-format wants lines, json, csv, table or svg"))
+        // `prom`, the other tools' name of the line format, is the lines mquery prints.
+        let formatName = arguments.value("--output-format").map { $0 == "prom" ? "lines" : $0 }
+        guard let format = ResultWriter.Format(rawValue: formatName ?? (arguments.has("--chart") ? "svg" : "lines")) else {
+            spec.usageFailure(UsageError("--output-format wants lines (or prom), json, csv, table or svg"))
         }
         var stages: [(String, Int64)] = []
         var stageStart = Clock.monotonicMicroseconds()
@@ -63,6 +65,7 @@ struct QueryCommand {
         }
         let source: SeriesSource
         var store: StoreReader?
+        var linesRead: Int?
         if let directory = arguments.value("--store") {
             do {
                 store = try StoreReader(directory: directory)
@@ -73,7 +76,8 @@ struct QueryCommand {
                 return ExitStatus.failure
             }
         } else {
-            guard let memory = readStandardInput(now: now) else { return ExitStatus.failure }
+            guard let (memory, lines) = readStandardInput(now: now) else { return ExitStatus.failure }
+            linesRead = lines
             source = memory
             stage("read stdin")
         }
@@ -153,7 +157,9 @@ struct QueryCommand {
             for (name, microseconds) in stages { lines.append("  \(name): \(FloatFormatter.string(Double(microseconds) / 1000)) ms") }
             Diagnostics.writeStandardError(lines.joined(separator: "\n") + "\n")
         }
-        return problems.isEmpty ? ExitStatus.success : ExitStatus.failure
+        // Bad lines of stdin were skipped: the answer went without them (a summary, exit 1).
+        let input = linesRead.map { diagnostics.finish(linesRead: $0) } ?? ExitStatus.success
+        return problems.isEmpty && input == ExitStatus.success ? ExitStatus.success : ExitStatus.failure
     }
 
     /// The SVG chart the options ask for: `--chart`, `--unit`, `--title` (default the expression)
@@ -179,19 +185,22 @@ struct QueryCommand {
         return chart
     }
 
-    /// Samples from stdin into memory, sorted per series; missing timestamps become `now`.
-    private func readStandardInput(now: Int64) -> MemorySource? {
+    /// Samples from stdin into memory, sorted per series, and the number of lines read; missing
+    /// timestamps become `now`. Nil when the input could not be read or `--strict` met a bad line.
+    private func readStandardInput(now: Int64) -> (MemorySource, Int)? {
         let format: SampleFormat
         do { format = try arguments.format("--input-format") } catch { spec.usageFailure(error) }
         var collected: [String: (LabelSet, [(Int64, Double)])] = [:]
+        let lines: Int
         do throws(InputError) {
-            try InputSource.standardInput.readRecords(format: format, diagnostics: diagnostics) { record in
+            lines = try InputSource.standardInput.readRecords(format: format, diagnostics: diagnostics) { record in
                 guard case .sample(let sample) = record else { return }
                 let labels = LabelSet(ExpositionParser.SeriesKey(name: sample.name, labels: sample.labels))
                 collected[labels.key, default: (labels, [])].1.append((sample.timestamp ?? now, sample.value))
             }
         } catch {
             if let message = error.message { diagnostics.warn(message) }
+            if diagnostics.strict { _ = diagnostics.finish(linesRead: 0) }
             return nil
         }
         let memory = MemorySource()
@@ -199,6 +208,6 @@ struct QueryCommand {
             let sorted = points.sorted { $0.0 < $1.0 }
             memory.set(labels, timestamps: sorted.map(\.0), values: sorted.map(\.1))
         }
-        return memory
+        return (memory, lines)
     }
 }

@@ -21,8 +21,8 @@ let spec = CommandSpec(
         OptionSpec(["--title"], argument: "TEXT", help: "the SVG chart's title (default: the expression)"),
         OptionSpec(["--size"], argument: "WxH", help: "the SVG chart's size in pixels (default 800x320)"),
         OptionSpec(["--tz"], argument: "ZONE", help: "answer hour(), day_of_week() and the other date functions in ZONE (e.g. Europe/Berlin; default $TZ, else UTC)"),
-        OptionSpec(["--output-format"], argument: "F", help: "lines (default), json (Prometheus API data), csv, table (aligned, for a terminal), svg (a chart; a range query)"),
-        .inputFormat,
+        OptionSpec(["--output-format"], argument: "F", help: "lines (default; also called prom), json (Prometheus API data), csv, table (aligned, for a terminal), svg (a chart; a range query)"),
+        .inputFormat, .strict,
     ],
     examples: [
         "mquery -s /var/lib/metrics 'rate(node_network_receive_bytes_total[5m])' --from -1h",

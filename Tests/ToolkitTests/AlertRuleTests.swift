@@ -401,6 +401,22 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertTrue(next.stdout.split(separator: "\n").allSatisfy { $0.contains("startsAt=\(Timestamp.rfc3339(start + 5 * 60_000))") }, next.stdout)
     }
 
+    func testBadStreamLinesAreCountedAndStrictStops() throws {
+        let directory = NSTemporaryDirectory() + "malert-bad-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "groups:\n- name: g\n  rules:\n  - record: x\n    expr: up\n".write(toFile: directory + "/rules.yml", atomically: true, encoding: .utf8)
+        let input = Data("up 1 1000\nbad line\nup 2 70000\n".utf8)
+        let run = try runTool("malert", [directory + "/rules.yml"], input: input)
+        XCTAssertEqual(run.status, 1)
+        XCTAssertEqual(run.stdout, "x 1 60000\n", "the good lines were evaluated")
+        XCTAssertTrue(run.stderr.contains("malert: <stdin>:2: ") && run.stderr.contains("malert: skipped 1 bad line of 3"), run.stderr)
+        let strict = try runTool("malert", [directory + "/rules.yml", "--strict"], input: input)
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertEqual(strict.stdout, "", "nothing after the bad line, so no evaluation was due")
+        XCTAssertTrue(strict.stderr.contains("stopped at the first bad line (--strict)"), strict.stderr)
+    }
+
     func testRuleFilesWithoutGroups() throws {
         let directory = NSTemporaryDirectory() + "malert-empty-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

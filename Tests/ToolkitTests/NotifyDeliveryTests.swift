@@ -37,6 +37,24 @@ final class NotifyDeliveryTests: XCTestCase {
         return "# ALERT \(status) {alertname=\"\(alertname)\",instance=\"\(instance)\"} startsAt=2026-11-24T10:00:00Z endsAt=\(endsAt) value=1 fingerprint=\(Alert.fingerprint(of: labels)) annotations={summary=\"\(alertname) on \(instance)\"}\n"
     }
 
+    func testBadInputLinesAreNamedSkippedAndCounted() throws {
+        let receiver = try WebhookReceiver(directory: directory)
+        defer { receiver.stop() }
+        let file = try config(port: receiver.port)
+        let broken = "# ALERT firing {alertname=\"DiskFull\" startsAt=soon\n"
+        let run = try runTool("mnotify", ["-c", file, "--state", directory + "/a"], input: Data((broken + event("firing", "DiskFull", "a")).utf8))
+        XCTAssertEqual(run.status, 1, "a bad line was skipped")
+        XCTAssertTrue(run.stderr.contains("mnotify: <stdin>:1: ") && run.stderr.contains(": # ALERT firing {alertname=\"DiskFull\" startsAt=soon"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("mnotify: skipped 1 bad line of 2"), run.stderr)
+        XCTAssertEqual(receiver.bodies.count, 1, "the good line was still sent")
+        // --strict stops at the bad line; what came before it is still sent, nothing after it.
+        let strict = try runTool("mnotify", ["-c", file, "--state", directory + "/b", "--strict"],
+                                 input: Data((event("firing", "HighLoad", "a") + broken + event("firing", "Other", "a")).utf8))
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertTrue(strict.stderr.contains("<stdin>:2: ") && strict.stderr.contains("stopped at the first bad line (--strict)"), strict.stderr)
+        XCTAssertEqual(receiver.bodies.compactMap { ($0["groupLabels"] as? [String: String])?["alertname"] }, ["DiskFull", "HighLoad"])
+    }
+
     func testAlertsAreGroupedRoutedAndDeliveredOnceAcrossRuns() throws {
         let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }

@@ -116,6 +116,17 @@ final class QueryCommandTests: XCTestCase {
         XCTAssertEqual(json.stdout, #"{"resultType":"vector","result":[{"metric":{"code":"200"},"value":[1704067260,"0.5"]}]}"# + "\n")
         let range = try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "60s"])
         XCTAssertEqual(range.stdout.split(separator: "\n").count, 4)
+        // Bad lines on stdin are named, skipped and counted (exit 1); --strict stops at the first.
+        let skipped = try runTool("mquery", ["up", "--at", "3"], input: Data("up 1 1000\nbad line here\nup 2 2000\n".utf8))
+        XCTAssertEqual(skipped.status, 1)
+        XCTAssertEqual(skipped.stdout, "up 2 3000\n")
+        XCTAssertTrue(skipped.stderr.contains("mquery: <stdin>:2: ") && skipped.stderr.contains("mquery: skipped 1 bad line of 3"), skipped.stderr)
+        let strict = try runTool("mquery", ["up", "--at", "3", "--strict"], input: Data("up 1 1000\nbad line here\nup 2 2000\n".utf8))
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertEqual(strict.stdout, "")
+        XCTAssertTrue(strict.stderr.contains("stopped at the first bad line (--strict)"), strict.stderr)
+        XCTAssertEqual(try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "60s", "--output-format", "prom"]).stdout,
+                       range.stdout, "prom is the line format's name in the other tools")
         // A step in seconds, as Prometheus's HTTP API takes it, means the same.
         XCTAssertEqual(try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "60"]).stdout, range.stdout)
         XCTAssertEqual(try runTool("mquery", ["-s", directory, "req", "--from", "1704067200", "--to", "1704067260", "--step", "20.5"]).stdout.split(separator: "\n").count, 6)

@@ -53,11 +53,13 @@ public final class Notifier {
     }
 
     /// Reads one input line; problems are reported with `place` (`stdin:12`).
-    public func read(_ line: String, place: String, now: Int64) {
+    /// Takes the alerts of one input line; returns what is wrong with the line if it holds none.
+    public func read(_ line: String, now: Int64) -> String? {
         do {
             for alert in try AlertInput.alerts(in: line, now: now) { dispatcher.ingest(alert, now: now) }
+            return nil
         } catch {
-            messages.append("\(place): \(error.message)")
+            return error.message
         }
     }
 
