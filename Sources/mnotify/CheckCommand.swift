@@ -24,6 +24,7 @@ enum CheckCommand {
                 for receiver in config.receivers where receiver.integrationCount == 0 {
                     report += "  note: receiver \"\(receiver.name)\" has no integrations; alerts routed to it are dropped\n"
                 }
+                for note in config.notes { report += "  note: \(note)\n" }
             } catch {
                 failed = true
                 report += "  FAILED:\n" + error.problems.map { "\($0)\n" }.joined()

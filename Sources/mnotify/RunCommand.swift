@@ -17,6 +17,7 @@ struct RunCommand {
             OptionSpec(["--state"], argument: "DIR", help: "group state, spool, dead-letter file, silences, acknowledgements and audit log (default /var/lib/mnotify)"),
             OptionSpec(["--retry-for"], argument: "D", help: "retry a failing delivery this long before it goes to the dead-letter file (default 1h)"),
             OptionSpec(["--wait"], argument: "D", help: "after the input ends, keep retrying failed deliveries this long before leaving them in the spool (default 30s)"),
+            OptionSpec(["--external-url"], argument: "URL", help: "where notifications say the alerts can be seen (their externalURL and the link in texts)"),
             OptionSpec(["--strict"], help: "stop reading at the first bad input line (exit 1); the alerts before it are still sent"),
         ],
         examples: [
@@ -61,6 +62,7 @@ struct RunCommand {
             return ExitStatus.failure
         }
         if let text = arguments.value("--retry-for") { notifier.retryFor = duration(text, "--retry-for") }
+        notifier.externalURL = arguments.value("--external-url") ?? ""
         let wait = arguments.value("--wait").map { duration($0, "--wait") } ?? 30_000
         var input = LineSplitter()
         var ended: Int64?

@@ -147,6 +147,8 @@ final class HTTPSTests: XCTestCase {
           routes:
             - matchers: [team="b"]
               receiver: bearer
+            - matchers: [team="c"]
+              receiver: legacy
         receivers:
           - name: basic
             webhook_configs:
@@ -160,14 +162,20 @@ final class HTTPSTests: XCTestCase {
                 http_config:
                   tls_config: {ca_file: \(directory)/cert.pem}
                   authorization: {credentials: token-1}
+          - name: legacy
+            webhook_configs:
+              - url: https://127.0.0.1:\(port)/c
+                http_config:
+                  tls_config: {ca_file: \(directory)/cert.pem}
+                  bearer_token: token-2
         """.write(toFile: directory + "/auth.yml", atomically: true, encoding: .utf8)
-        let events = ["a", "b"].map {
-            "# ALERT firing {alertname=\"Demo\",team=\"\($0)\"} startsAt=2026-01-01T00:00:00Z endsAt=2099-01-01T00:00:00Z value=1 fingerprint=000000000000000\($0 == "a" ? 1 : 2) annotations={}\n"
+        let events = ["a", "b", "c"].enumerated().map {
+            "# ALERT firing {alertname=\"Demo\",team=\"\($0.element)\"} startsAt=2026-01-01T00:00:00Z endsAt=2099-01-01T00:00:00Z value=1 fingerprint=000000000000000\($0.offset + 1) annotations={}\n"
         }.joined()
         let run = try runTool("mnotify", ["-c", directory + "/auth.yml", "--state", directory + "/state"], input: Data(events.utf8))
         XCTAssertEqual(run.status, 0, run.stderr)
         let sent = try String(contentsOfFile: directory + "/authorization", encoding: .utf8).split(separator: "\n").sorted()
-        XCTAssertEqual(sent, ["Basic YWxpY2U6czNjcmV0", "Bearer token-1"], "alice:s3cret in base64, and the bearer token")
+        XCTAssertEqual(sent, ["Basic YWxpY2U6czNjcmV0", "Bearer token-1", "Bearer token-2"], "alice:s3cret in base64, and the bearer tokens (bearer_token the older way)")
         try """
         route: {receiver: both}
         receivers:

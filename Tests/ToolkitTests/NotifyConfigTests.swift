@@ -154,6 +154,29 @@ final class NotifyConfigTests: XCTestCase {
         XCTAssertTrue(routes.stdout.contains("group_wait 10s"), routes.stdout)
         let bad = try runTool("mnotify", ["check", "/nonexistent.yml"])
         XCTAssertEqual(bad.status, 1)
+        // Keys of Alertmanager's format that mnotify does not use are named, without failing.
+        let file = NSTemporaryDirectory() + "mnotify-notes-\(UUID().uuidString.prefix(8)).yml"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try """
+        global: {smtp_smarthost: "mail:25"}
+        templates: ["/etc/alertmanager/*.tmpl"]
+        route: {receiver: ops}
+        receivers:
+          - name: ops
+            webhook_configs:
+              - url: http://127.0.0.1:1/
+                http_config: {follow_redirects: true, tls_config: {server_name: a}}
+            email_configs: [{to: a@example.com, from: b@example.com, smarthost: "mail:25"}]
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let noted = try runTool("mnotify", ["check", file])
+        XCTAssertEqual(noted.status, 0, noted.stdout)
+        for (line, message) in [("1:10", "smtp_smarthost is not used: mail goes through the local sendmail"),
+                                ("2:1", "templates is not used: template files are not read"),
+                                ("8:23", "receiver \"ops\": http_config follow_redirects is not used"),
+                                ("8:60", "server_name is not used: libcurl's defaults apply"),
+                                ("9:62", "smarthost is not used")] {
+            XCTAssertTrue(noted.stdout.contains("note: \(file):\(line): \(message)"), "\(line) \(message)\n\(noted.stdout)")
+        }
     }
 }
 

@@ -37,6 +37,39 @@ final class NotifyDeliveryTests: XCTestCase {
         return "# ALERT \(status) {alertname=\"\(alertname)\",instance=\"\(instance)\"} startsAt=2026-11-24T10:00:00Z endsAt=\(endsAt) value=1 fingerprint=\(Alert.fingerprint(of: labels)) annotations={summary=\"\(alertname) on \(instance)\"}\n"
     }
 
+    /// An Alertmanager alert without endsAt fires for global.resolve_timeout unless it comes
+    /// again, then resolves; notifications carry --external-url.
+    func testAlertsWithoutEndsAtResolveAfterTheResolveTimeout() throws {
+        let receiver = try WebhookReceiver(directory: directory)
+        defer { receiver.stop() }
+        let file = directory + "/timeout.yml"
+        try """
+        global: {resolve_timeout: 4s}
+        route: {receiver: ops, group_by: [alertname], group_interval: 1s}
+        receivers:
+          - name: ops
+            webhook_configs: [{url: "http://127.0.0.1:\(receiver.port)/hook"}]
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let alert = #"[{"labels":{"alertname":"QueueFull","queue":"mail"},"annotations":{"summary":"the queue is full"}}]"# + "\n"
+        let options = ["-c", file, "--state", directory + "/state", "--external-url", "http://mon.example:9093"]
+        let first = try runTool("mnotify", options, input: Data(alert.utf8))
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(receiver.bodies.map { $0["status"] as? String }, ["firing"])
+        XCTAssertEqual(receiver.bodies.first?["externalURL"] as? String, "http://mon.example:9093")
+        // Within the timeout, nothing new; after it, with no news, the alert resolves.
+        _ = try runTool("mnotify", options, input: Data())
+        XCTAssertEqual(receiver.bodies.count, 1)
+        usleep(4_300_000)
+        let later = try runTool("mnotify", options, input: Data())
+        XCTAssertEqual(later.status, 0, later.stderr)
+        XCTAssertEqual(receiver.bodies.map { $0["status"] as? String }, ["firing", "resolved"], later.stderr)
+        let bad = directory + "/bad.yml"
+        try "global: {resolve_timeout: 0s}\nroute: {receiver: ops}\nreceivers: [{name: ops}]\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let check = try runTool("mnotify", ["check", bad])
+        XCTAssertNotEqual(check.status, 0)
+        XCTAssertTrue((check.stdout + check.stderr).contains("resolve_timeout: want a duration over 0"), check.stdout + check.stderr)
+    }
+
     func testBadInputLinesAreNamedSkippedAndCounted() throws {
         let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }

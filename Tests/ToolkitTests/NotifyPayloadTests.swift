@@ -212,6 +212,10 @@ final class NotifyPayloadTests: XCTestCase {
         let object = try json(SlackPayload.body(diskFull(), channel: "#ops \"x\"", username: "mnotify"))
         XCTAssertEqual(object["channel"] as? String, "#ops \"x\"")
         XCTAssertEqual(object["username"] as? String, "mnotify")
+        let icons = try json(SlackPayload.body(diskFull(), iconEmoji: ":bell:", iconURL: "https://example.com/a.png"))
+        XCTAssertEqual(icons["icon_emoji"] as? String, ":bell:")
+        XCTAssertEqual(icons["icon_url"] as? String, "https://example.com/a.png")
+        XCTAssertNil(icons["channel"], "what is not set is left out")
     }
 
     func testSlackEscapesControlCharactersSoNobodyIsPinged() throws {

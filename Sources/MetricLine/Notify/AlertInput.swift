@@ -3,8 +3,9 @@
 /// Prometheus-compatible generator). Sample lines and other comments are passed over.
 public enum AlertInput {
     /// The alerts of one input line; empty for lines that are not alerts. `now` decides whether an
-    /// Alertmanager alert whose `endsAt` has passed is resolved.
-    public static func alerts(in line: String, now: Int64) throws(NotifyError) -> [AlertNotification] {
+    /// Alertmanager alert whose `endsAt` has passed is resolved; one without `endsAt` ends
+    /// `resolveTimeout` after `now` unless it comes again (Alertmanager's `resolve_timeout`).
+    public static func alerts(in line: String, now: Int64, resolveTimeout: Int64 = 300_000) throws(NotifyError) -> [AlertNotification] {
         if line.hasPrefix(AlertEvent.prefix) {
             do { return try AlertEvent.parse(line).map { [$0] } ?? [] } catch {
                 throw NotifyError("\(error.reason) (column \(error.column))")
@@ -24,23 +25,22 @@ public enum AlertInput {
         case .object: items = [value]
         default: throw NotifyError("want a JSON array of alerts")
         }
-        return try items.enumerated().map { (index, item) throws(NotifyError) in try alert(item, index: index, now: now) }
+        return try items.enumerated().map { (index, item) throws(NotifyError) in try alert(item, index: index, now: now, resolveTimeout: resolveTimeout) }
     }
 
     /// One Alertmanager alert: `labels` (with `alertname`), `annotations`, `startsAt`, `endsAt`,
-    /// `generatorURL`. A missing `startsAt` is now; a missing `endsAt` leaves the alert firing.
-    static func alert(_ item: JSONValue, index: Int, now: Int64) throws(NotifyError) -> AlertNotification {
+    /// `generatorURL`. A missing `startsAt` is now; a missing `endsAt` is `resolveTimeout` from now.
+    static func alert(_ item: JSONValue, index: Int, now: Int64, resolveTimeout: Int64) throws(NotifyError) -> AlertNotification {
         guard case .object = item else { throw NotifyError("alert \(index + 1): want an object") }
         let labels = try labelSet(item["labels"], what: "alert \(index + 1): labels")
         guard !labels.value(of: "alertname").isEmpty else { throw NotifyError("alert \(index + 1): labels need an alertname") }
         let annotations = try labelSet(item["annotations"], what: "alert \(index + 1): annotations")
         let startsAt = try time(item["startsAt"], what: "alert \(index + 1): startsAt") ?? now
-        let endsAt = try time(item["endsAt"], what: "alert \(index + 1): endsAt")
+        let endsAt = try time(item["endsAt"], what: "alert \(index + 1): endsAt") ?? now + resolveTimeout
         var generatorURL = ""
         if case .string(let text)? = item["generatorURL"] { generatorURL = text }
-        let resolved = endsAt.map { $0 <= now } ?? false
-        return AlertNotification(status: resolved ? .resolved : .firing, labels: labels, annotations: annotations, startsAt: startsAt,
-                                 endsAt: endsAt ?? 0, value: .nan, generatorURL: generatorURL, fingerprint: Alert.fingerprint(of: labels))
+        return AlertNotification(status: endsAt <= now ? .resolved : .firing, labels: labels, annotations: annotations, startsAt: startsAt,
+                                 endsAt: endsAt, value: .nan, generatorURL: generatorURL, fingerprint: Alert.fingerprint(of: labels))
     }
 
     private static func labelSet(_ value: JSONValue?, what: String) throws(NotifyError) -> LabelSet {

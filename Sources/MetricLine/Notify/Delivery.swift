@@ -102,8 +102,8 @@ public struct Delivery {
             let rendered = renderer.render(template) { failed = true; return "" }
             return failed ? nil : rendered
         }
-        return SlackPayload.body(notification, channel: slack.channel ?? "", username: slack.username ?? "", title: title, text: text,
-                                 note: renderer.note)
+        return SlackPayload.body(notification, channel: slack.channel ?? "", username: slack.username ?? "", iconEmoji: slack.iconEmoji ?? "",
+                                 iconURL: slack.iconURL ?? "", title: title, text: text, note: renderer.note)
     }
 
     /// The email: header values (`Subject` among them) and `text` rendered, or the defaults.

@@ -16,6 +16,11 @@ public final class Notifier {
     public let audit: AuditLog
     /// How long a failing delivery is retried before it goes to the dead-letter file.
     public var retryFor: Int64 = 3_600_000
+    /// What notifications give as `externalURL` (Alertmanager's `--web.external-url`): where
+    /// their reader can see the alerts.
+    public var externalURL = ""
+    /// How long an alert without `endsAt` stays firing (`global.resolve_timeout`).
+    private let resolveTimeout: Int64
     private var statePath: String { spool.directory + "/groups" }
     /// What happened, for stderr: refusals, dead letters, damaged files.
     public private(set) var messages: [String] = []
@@ -31,6 +36,7 @@ public final class Notifier {
 
     public init(config: NotifyConfig, stateDirectory: String) throws(StoreError) {
         dispatcher = Dispatcher(config: config)
+        resolveTimeout = config.resolveTimeout
         spool = try Spool(directory: stateDirectory)
         // One mnotify at a time per state directory (an overlapping cron run waits its turn), so
         // no spool entry is sent by two of them and the group state is not written twice.
@@ -56,7 +62,7 @@ public final class Notifier {
     /// Takes the alerts of one input line; returns what is wrong with the line if it holds none.
     public func read(_ line: String, now: Int64) -> String? {
         do {
-            for alert in try AlertInput.alerts(in: line, now: now) { dispatcher.ingest(alert, now: now) }
+            for alert in try AlertInput.alerts(in: line, now: now, resolveTimeout: resolveTimeout) { dispatcher.ingest(alert, now: now) }
             return nil
         } catch {
             return error.message
@@ -68,7 +74,8 @@ public final class Notifier {
 
     public func queueDue(now: Int64, flush: Bool) throws(StoreError) {
         reloadSilencesAndAcknowledgements()
-        let due = dispatcher.due(now: now, flush: flush)
+        var due = dispatcher.due(now: now, flush: flush)
+        for index in due.indices { due[index].externalURL = externalURL }
         let deliveries = due.flatMap { notification in delivery.integrations(of: notification.receiver).map { (notification, $0) } }
         _ = try spool.add(deliveries, now: now, deadline: now + retryFor)
         // Saved when groups were sent (that is what must not be forgotten: it keeps a restart from

@@ -13,6 +13,12 @@ public struct NotifyConfig: Sendable {
     public var defaultEmailSender: String?
     /// `state_group` (an mnotify extension): the group that may read the state directory.
     public var stateGroup: String?
+    /// `global.resolve_timeout`: how long an alert that came without `endsAt` stays firing
+    /// unless it is sent again (Alertmanager's default 5m).
+    public var resolveTimeout: Int64 = 300_000
+    /// Keys of Alertmanager's format that mnotify reads but does not use, each with why, for
+    /// `mnotify check` to show.
+    public var notes: [ConfigProblem] = []
 
     public func receiver(named name: String) -> Receiver? { receivers.first { $0.name == name } }
 
@@ -99,6 +105,9 @@ public struct SlackConfig: Sendable {
     public var urlFile: String?
     public var channel: String?
     public var username: String?
+    /// `icon_emoji` (`:bell:`) or `icon_url`: the picture the message is posted with.
+    public var iconEmoji: String?
+    public var iconURL: String?
     public var sendResolved = false
     /// The message's title (`title`) and the text under it in place of the alerts' sections (`text`).
     public var title: NotificationTemplate?
@@ -162,11 +171,19 @@ public struct NotifyConfigErrors: Error, Sendable {
 struct NotifyConfigReader {
     let path: String
     var problems: [ConfigProblem] = []
+    var notes: [ConfigProblem] = []
 
     init(path: String) { self.path = path }
 
     mutating func fail(_ position: YAMLPosition?, _ message: String) {
         problems.append(ConfigProblem(path: path, position: position, message: message))
+    }
+
+    /// Notes the keys of `node` among `keys` that are present: accepted, not used, for `reason`.
+    mutating func unused(_ node: YAMLNode?, _ keys: [String], _ reason: String) {
+        for entry in node?.mapping ?? [] where keys.contains(entry.key) {
+            notes.append(ConfigProblem(path: path, position: entry.keyPosition, message: "\(entry.key) is not used: \(reason)"))
+        }
     }
 
     mutating func read(_ root: YAMLNode) -> NotifyConfig? {
@@ -175,10 +192,16 @@ struct NotifyConfigReader {
             return nil
         }
         known(root, ["global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates", "state_group"], in: "the configuration")
+        unused(root, ["templates"], "template files are not read; write templates in the receivers' keys")
         var defaultEmailSender: String?
+        var resolveTimeout: Int64 = 300_000
         if let global = root["global"], !global.isNull {
             known(global, ["resolve_timeout", "smtp_from", "smtp_smarthost", "smtp_hello", "smtp_require_tls"], in: "global")
+            unused(global, ["smtp_smarthost", "smtp_hello", "smtp_require_tls"], "mail goes through the local sendmail")
             defaultEmailSender = global["smtp_from"]?.scalar
+            if let value = duration(global["resolve_timeout"], "global resolve_timeout") {
+                if value > 0 { resolveTimeout = value } else { fail(global["resolve_timeout"]!.position, "global resolve_timeout: want a duration over 0") }
+            }
         }
         var receivers: [Receiver] = []
         for item in list(root["receivers"], "receivers") {
@@ -220,7 +243,7 @@ struct NotifyConfigReader {
             if stateGroup?.isEmpty ?? true { fail(group.position, "state_group: want a group name") }
         }
         return NotifyConfig(path: path, route: route, receivers: receivers, inhibitRules: inhibitRules, timeIntervals: intervals,
-                            defaultEmailSender: defaultEmailSender, stateGroup: stateGroup)
+                            defaultEmailSender: defaultEmailSender, stateGroup: stateGroup, resolveTimeout: resolveTimeout, notes: notes)
     }
 
     // MARK: Routes
@@ -352,6 +375,8 @@ struct NotifyConfigReader {
             if (config.url == nil) == (config.urlFile == nil) { fail(item.position, "receiver \"\(name)\": slack needs exactly one of api_url and api_url_file") }
             config.channel = item["channel"]?.scalar
             config.username = item["username"]?.scalar
+            config.iconEmoji = item["icon_emoji"]?.scalar
+            config.iconURL = item["icon_url"]?.scalar
             config.sendResolved = flag(item["send_resolved"], default: false)
             config.title = template(item["title"], key: "title", receiver: name, in: "slack")
             config.text = template(item["text"], key: "text", receiver: name, in: "slack")
@@ -362,6 +387,8 @@ struct NotifyConfigReader {
         }
         for item in list(node["email_configs"], "email_configs") {
             known(item, ["to", "from", "headers", "send_resolved", "sendmail", "smarthost", "require_tls", "html", "text"], in: "an email config")
+            unused(item, ["smarthost", "require_tls"], "mail goes through the local sendmail")
+            unused(item, ["html"], "mail is plain text")
             guard let to = item["to"]?.scalar, !to.isEmpty else { fail(item.position, "receiver \"\(name)\": an email config needs 'to'"); continue }
             var config = EmailConfig(to: to.split(separator: ",").map { String($0).trimmingBlanks }.filter { !$0.isEmpty })
             config.from = item["from"]?.scalar
@@ -412,7 +439,13 @@ struct NotifyConfigReader {
     /// `insecure_skip_verify`; its other keys (`server_name`, `min_version`, ...) and the rest of
     /// `http_config` but `proxy_url` and the authorizations are accepted and not used.
     private mutating func tlsSettings(_ node: YAMLNode?, receiver: String) -> TLSSettings {
+        let used = ["tls_config", "proxy_url", "basic_auth", "authorization", "bearer_token", "bearer_token_file"]
+        for entry in node?.mapping ?? [] where !used.contains(entry.key) {
+            notes.append(ConfigProblem(path: path, position: entry.keyPosition,
+                                       message: "receiver \"\(receiver)\": http_config \(entry.key) is not used (mnotify uses tls_config, proxy_url, basic_auth and authorization)"))
+        }
         guard let tls = node?["tls_config"] else { return TLSSettings() }
+        unused(tls, ["server_name", "min_version", "max_version"], "libcurl's defaults apply")
         var settings = TLSSettings()
         for (key, path) in [("ca_file", \TLSSettings.caFile), ("cert_file", \.certificateFile), ("key_file", \.keyFile)] {
             guard let file = tls[key] else { continue }
@@ -449,6 +482,15 @@ struct NotifyConfigReader {
         if basic != nil, let other {
             fail(other.position, "receiver \"\(receiver)\": at most one of basic_auth and authorization")
             return nil
+        }
+        // The older spelling of a bearer token, still read by Alertmanager.
+        let token = node?["bearer_token"]?.scalar, tokenFile = node?["bearer_token_file"]?.scalar
+        if token != nil || tokenFile != nil {
+            if basic != nil || other != nil || (token != nil && tokenFile != nil) {
+                fail(node!.position, "receiver \"\(receiver)\": at most one of basic_auth, authorization, bearer_token and bearer_token_file")
+                return nil
+            }
+            return .credentials(type: "Bearer", value: token, file: tokenFile)
         }
         if let basic {
             known(basic, ["username", "password", "password_file"], in: "basic_auth")

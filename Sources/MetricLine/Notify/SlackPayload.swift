@@ -15,13 +15,14 @@ public enum SlackPayload {
     /// Slack takes at most this many characters in a section's text.
     public static let maximumSectionLength = 3000
 
-    /// The JSON body for `notification`. `channel` and `username`, when not empty, override the
-    /// webhook's own (legacy custom-integration webhooks only; app webhooks ignore them).
+    /// The JSON body for `notification`. `channel`, `username` and the icon (`iconEmoji` such as
+    /// `:bell:`, or `iconURL`), when not empty, override the webhook's own (legacy
+    /// custom-integration webhooks only; app webhooks ignore them).
     /// `title` and `text` are mrkdwn from templates, used as they are: `title` in place of the
     /// default title (on one line), `text` in place of the alerts' sections. `note` (plain text)
     /// ends the message.
-    public static func body(_ notification: GroupNotification, channel: String = "", username: String = "",
-                            title templated: String? = nil, text: String? = nil, note: String? = nil) -> [UInt8] {
+    public static func body(_ notification: GroupNotification, channel: String = "", username: String = "", iconEmoji: String = "",
+                            iconURL: String = "", title templated: String? = nil, text: String? = nil, note: String? = nil) -> [UInt8] {
         let title = templated.map(NotificationText.singleLine) ?? escape(NotificationText.title(notification))
         var sections = ["*" + title + "*"]
         if !notification.externalURL.isEmpty { sections[0] += "\n" + link(notification.externalURL, "View alerts") }
@@ -35,14 +36,10 @@ public enum SlackPayload {
         if let note { sections.append(escape(note)) }
 
         var output: [UInt8] = [UInt8(ascii: "{")]
-        if !channel.isEmpty {
-            output.append(contentsOf: #""channel":"#.utf8)
-            JSONText.appendString(channel, to: &output)
-            output.append(UInt8(ascii: ","))
-        }
-        if !username.isEmpty {
-            output.append(contentsOf: #""username":"#.utf8)
-            JSONText.appendString(username, to: &output)
+        for (key, value) in [("channel", channel), ("username", username), ("icon_emoji", iconEmoji), ("icon_url", iconURL)] where !value.isEmpty {
+            JSONText.appendString(key, to: &output)
+            output.append(UInt8(ascii: ":"))
+            JSONText.appendString(value, to: &output)
             output.append(UInt8(ascii: ","))
         }
         output.append(contentsOf: #""text":"#.utf8)
