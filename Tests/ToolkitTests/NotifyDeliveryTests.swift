@@ -70,6 +70,28 @@ final class NotifyDeliveryTests: XCTestCase {
         XCTAssertTrue((check.stdout + check.stderr).contains("resolve_timeout: want a duration over 0"), check.stdout + check.stderr)
     }
 
+    /// A 429 with Retry-After is retried no sooner than the receiver asked (the backoff alone
+    /// would try again after a second).
+    func testRetryAfterIsHonoured() throws {
+        let receiver = try WebhookReceiver(directory: directory, failures: 1, status: 429, retryAfter: "3")
+        defer { receiver.stop() }
+        let file = try config(port: receiver.port)
+        let state = directory + "/state"
+        let run = try runTool("mnotify", ["-c", file, "--state", state, "--wait", "20s"], input: Data(event("firing", "DiskFull", "a").utf8))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(receiver.requests.count, 2)
+        XCTAssertEqual(receiver.bodies.count, 1)
+        let audit = try String(contentsOfFile: state + "/audit.log", encoding: .utf8)
+        let retry = try XCTUnwrap(audit.split(separator: "\n").first { $0.contains("next attempt at ") }, audit)
+        let stamps = retry.split(separator: "\t").compactMap { Timestamp.parse(String($0), now: 0) }
+        let next = try XCTUnwrap(Timestamp.parse(retry.components(separatedBy: "next attempt at ")[1].trimmingCharacters(in: .whitespaces), now: 0), String(retry))
+        let attempted = try XCTUnwrap(stamps.first, String(retry))
+        XCTAssertGreaterThanOrEqual(next - attempted, 3_000, "Retry-After: 3 puts the next attempt 3 s on\n\(retry)")
+        XCTAssertEqual(Delivery.retryAfter("120"), 120_000)
+        XCTAssertEqual(Delivery.retryAfter("Wed, 21 Oct 2015 07:28:00 GMT", now: 1_445_412_470_000), 10_000)
+        XCTAssertNil(Delivery.retryAfter("soon"))
+    }
+
     func testBadInputLinesAreNamedSkippedAndCounted() throws {
         let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }

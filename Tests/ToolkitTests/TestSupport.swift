@@ -258,7 +258,8 @@ final class WebhookReceiver {
     let log: String
     let count: String
 
-    init(directory: String, failures: Int = 0, status: Int = 503) throws {
+    /// `retryAfter`: the `Retry-After` header sent with each failure, if any.
+    init(directory: String, failures: Int = 0, status: Int = 503, retryAfter: String? = nil) throws {
         log = directory + "/received-\(port)"
         count = directory + "/requests-\(port)"
         let script = """
@@ -270,14 +271,16 @@ final class WebhookReceiver {
                 open(sys.argv[4], 'a').write(self.path + '\\n')
                 if failures[0] > 0:
                     failures[0] -= 1
-                    self.send_response(int(sys.argv[3])); self.end_headers(); return
+                    self.send_response(int(sys.argv[3]))
+                    if sys.argv[6]: self.send_header('Retry-After', sys.argv[6])
+                    self.end_headers(); return
                 open(sys.argv[5], 'a').write(body.decode() + '\\n')
                 self.send_response(200); self.end_headers()
             def log_message(self, *a): pass
         http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
         """
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, String(port), String(failures), String(status), count, log]
+        process.arguments = ["python3", "-c", script, String(port), String(failures), String(status), count, log, retryAfter ?? ""]
         try process.run()
         for _ in 0..<100 {
             if (try? runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-X", "GET", "http://127.0.0.1:\(port)/"]))?.status == 0 { return }

@@ -6,7 +6,8 @@ public struct Delivery {
         case delivered
         /// Skipped on purpose (only resolved alerts, and `send_resolved` is off).
         case skipped
-        case retry(String)
+        /// Try again later; `after` (milliseconds), when the receiver said how long to wait (`Retry-After`).
+        case retry(String, after: Int64? = nil)
         case failed(String)
     }
 
@@ -94,6 +95,22 @@ public struct Delivery {
     }
 
     /// The Slack post: its `title` and `text` templates over data escaped for Slack, or the defaults.
+    /// A `Retry-After` value in milliseconds: whole seconds, or an HTTP date
+    /// (`Wed, 21 Oct 2015 07:28:00 GMT`) from now; nil for anything else.
+    static func retryAfter(_ text: String, now: Int64 = Clock.nowMilliseconds()) -> Int64? {
+        let value = text.trimmingBlanks
+        if let seconds = Int64(value), seconds >= 0, seconds < 1 << 40 { return seconds * 1000 }
+        let words = value.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard words.count == 6, words[5] == "GMT", let day = Int64(words[1]), let month = months.firstIndex(of: String(words[2])),
+              let year = Int64(words[3]), (1...31).contains(day), (1970...9999).contains(year) else { return nil }
+        let clock = words[4].split(separator: ":").compactMap { Int64($0) }
+        guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
+        let days = Timestamp.daysFromCivil(year: year, month: Int64(month + 1), day: day)
+        let time = ((days * 24 + clock[0]) * 60 + clock[1]) * 60_000 + clock[2] * 1000
+        return max(0, time - now)
+    }
+
     public static func slackBody(_ notification: GroupNotification, _ slack: SlackConfig) -> [UInt8] {
         var renderer = NotificationRenderer(notification, escape: SlackPayload.escape)
         let title = slack.title.map { template in renderer.render(template) { SlackPayload.escape(NotificationText.title(notification)) } }
@@ -166,7 +183,9 @@ public struct Delivery {
                                                userAgent: "mnotify/\(Toolkit.version)", tls: tls, proxy: proxy)
             switch response.status {
             case 200..<300: return .delivered
-            case 429, 500..<600: return .retry("\(integration.description): HTTP \(response.status)")
+            case 429, 500..<600:
+                // Slack (and others) say how long to back off after 429 or 503.
+                return .retry("\(integration.description): HTTP \(response.status)", after: response.header("retry-after").flatMap { Self.retryAfter($0) })
             default: return .failed("\(integration.description): HTTP \(response.status), not retried")
             }
         } catch {

@@ -143,7 +143,7 @@ public final class Notifier {
                     deadLettered += 1
                     messages.append("\(reason); moved to \(spool.deadLetterPath)")
                     record(.deadLetter, details, outcome: Self.outcome(reason, entry), now: now)
-                case .retry(let reason):
+                case .retry(let reason, let wait):
                     entry.attempts += 1
                     entry.lastError = reason
                     if now >= entry.deadline {
@@ -152,7 +152,8 @@ public final class Notifier {
                         messages.append("\(reason); gave up after \(entry.attempts) attempts, moved to \(spool.deadLetterPath)")
                         record(.deadLetter, details, outcome: Self.outcome(reason, entry) + ", gave up after \(entry.attempts) attempts", now: now)
                     } else {
-                        entry.nextAttempt = delivery.nextAttempt(after: entry.attempts, now: now)
+                        // The backoff, or longer when the receiver asked for longer.
+                        entry.nextAttempt = max(delivery.nextAttempt(after: entry.attempts, now: now), now + (wait ?? 0))
                         try spool.update(entry)
                         next = min(next ?? entry.nextAttempt, entry.nextAttempt)
                         if entry.attempts == 1 { messages.append("\(reason); will retry") }
