@@ -22,6 +22,7 @@ struct EvaluateCommand {
             OptionSpec(["--catch-up"], argument: "D", help: "evaluate instants missed since the last run, at most D back (default 1h)"),
             OptionSpec(["--output-format"], argument: "F", help: "events (default: sample lines and '# ALERT' event lines) or alertmanager (JSON for /api/v2/alerts)"),
             OptionSpec(["--no-samples"], help: "write only alert events, not recording rule results and ALERTS series"),
+            OptionSpec(["--no-stale"], help: "leave out the staleness markers written when a recorded series or an ALERTS series stops"),
             OptionSpec(["--external-label"], argument: "NAME=VALUE", help: "a label templates see as $externalLabels (repeatable)"),
             OptionSpec(["--external-url"], argument: "URL", help: "what templates see as $externalURL; generatorURL starts with it"),
             OptionSpec(["--resend-delay"], argument: "D", help: "re-send a firing alert at most this often (default 1m)"),
@@ -69,6 +70,7 @@ struct EvaluateCommand {
         }
         var writer = EvaluationWriter(format: format)
         writer.samples = !arguments.has("--no-samples")
+        writer.staleMarkers = !arguments.has("--no-stale")
         let now = Clock.nowMilliseconds()
         let options = engineOptions()
         if let directory = arguments.value("--store") {

@@ -11,6 +11,7 @@ enum DumpCommand {
             OptionSpec(["--to"], argument: "T", help: "last time; default: the end"),
             OptionSpec(["--match"], argument: "SELECTOR", help: "only series matching SELECTOR, e.g. 'up{job=\"node\"}'; repeat for more (any matches)"),
             OptionSpec(["--rollup"], argument: "STEP", help: "print the rollups of STEP (min, max, sum, count, last, told apart by the label __rollup__)"),
+            OptionSpec(["--no-stale"], help: "leave out staleness markers (for systems that take no such value)"),
             .outputFormat,
         ],
         examples: [
@@ -51,13 +52,14 @@ enum DumpCommand {
         var unwritable = 0
         encoder.start(into: &output.bytes)
         var seen = Set<String>()
+        let keepStale = !parsed.has("--no-stale")
         for matchers in selectors.isEmpty ? [[]] : selectors {
             reader.forEachSeries(matching: matchers, from: from, to: to) { key, timestamps, values in
                 if selectors.count > 1 {
                     // A series matched by several selectors is printed once.
                     guard seen.insert(ExpositionWriter.line(Sample(name: key.name, labels: key.labels, value: 0))).inserted else { return }
                 }
-                for index in timestamps.indices {
+                for index in timestamps.indices where keepStale || values[index].bitPattern != StaleMarker.bitPattern {
                     let sample = Sample(name: key.name, labels: key.labels, value: values[index], timestamp: timestamps[index])
                     if !encoder.encode(.sample(sample), into: &output.bytes) { unwritable += 1 }
                     output.flushIfFull()

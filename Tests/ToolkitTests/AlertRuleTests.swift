@@ -417,6 +417,27 @@ final class AlertRuleTests: XCTestCase {
         XCTAssertTrue(strict.stderr.contains("stopped at the first bad line (--strict)"), strict.stderr)
     }
 
+    func testNoStaleLeavesOutOnlyTheMarkers() throws {
+        let start: Int64 = 1_700_000_000_000 / 60_000 * 60_000
+        let lines = (Int64(0)..<80).map { "up{job=\"web\",instance=\"b\"} \($0 >= 8 && $0 < 60 ? 0 : 1) \(start + $0 * 15_000)\n" }.joined()
+        let directory = NSTemporaryDirectory() + "malert-nostale-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.downRules.write(toFile: directory + "/rules.yml", atomically: true, encoding: .utf8)
+        let all = try runTool("malert", [directory + "/rules.yml"], input: Data(lines.utf8))
+        let fresh = try runTool("malert", [directory + "/rules.yml", "--no-stale"], input: Data(lines.utf8))
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertEqual(fresh.status, 0, fresh.stderr)
+        let stale = all.stdout.split(separator: "\n").filter { $0.contains(" stale ") }
+        XCTAssertFalse(stale.isEmpty, "ALERTS series end with a marker when the alert resolves")
+        XCTAssertEqual(fresh.stdout.split(separator: "\n"), all.stdout.split(separator: "\n").filter { !$0.contains(" stale ") })
+
+        let store = directory + "/store"
+        XCTAssertEqual(try runTool("mstore", [store], input: Data("up 1 1000\nup stale 2000\nup 1 3000\n".utf8)).status, 0)
+        XCTAssertEqual(try runTool("mstore", ["dump", store]).stdout, "up 1 1000\nup stale 2000\nup 1 3000\n")
+        XCTAssertEqual(try runTool("mstore", ["dump", store, "--no-stale"]).stdout, "up 1 1000\nup 1 3000\n")
+    }
+
     func testRuleFilesWithoutGroups() throws {
         let directory = NSTemporaryDirectory() + "malert-empty-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -47,6 +47,8 @@ public struct EvaluationWriter {
     public var format: Format
     /// Whether sample lines are written (events format only).
     public var samples = true
+    /// Whether staleness markers are written, for series that stopped (`--no-stale`: not).
+    public var staleMarkers = true
 
     public init(format: Format) {
         self.format = format
@@ -56,7 +58,7 @@ public struct EvaluationWriter {
         switch format {
         case .events:
             if samples {
-                for sample in evaluation.samples {
+                for sample in evaluation.samples where staleMarkers || sample.value.bitPattern != StaleMarker.bitPattern {
                     let name = sample.labels.value(of: Segment.nameLabel)
                     ExpositionWriter.appendSeriesKey(name: name, labels: sample.labels.removing(Segment.nameLabel), to: &output)
                     ExpositionWriter.appendValueAndTimestamp(sample.value, sample.timestamp, to: &output)
