@@ -31,8 +31,9 @@ struct CollectCommand {
         }
         guard arguments.has("--once") else { spec.usageFailure(UsageError("say --once, --interval D or --input FILE")) }
         var output = OutputBuffer(tool: spec.tool)
+        var once: [String: Sample]?
         let ok = collect(collectors + scrapes(&targetFiles, force: true, diagnostics: diagnostics), root: root, format: outputFormat,
-                         diagnostics: diagnostics, into: &output)
+                         diagnostics: diagnostics, written: &once, into: &output)
         output.flush()
         return ok ? ExitStatus.success : ExitStatus.failure
     }
@@ -110,22 +111,39 @@ struct CollectCommand {
         return result
     }
 
-    /// One collection, stamped with its start time. Returns false if a collector failed.
-    private func collect(_ collectors: [Collector], root: String, format: SampleFormat, diagnostics: Diagnostics, into output: inout OutputBuffer) -> Bool {
+    /// One collection, stamped with its start time. Returns false if a collector failed. With
+    /// `written` (the series of the collection before), a series written then and not now is
+    /// ended with a staleness marker, as Prometheus ends the series a target stops exposing (a
+    /// failed scrape, an unmounted filesystem, a target gone from its file), and `written`
+    /// becomes this collection's series.
+    private func collect(_ collectors: [Collector], root: String, format: SampleFormat, diagnostics: Diagnostics,
+                         written: inout [String: Sample]?, into output: inout OutputBuffer) -> Bool {
         let time = Clock.nowMilliseconds()
         var encoder = format.makeEncoder()
         encoder.start(into: &output.bytes)
         var unwritable = 0
         let (collected, failures) = SystemCollectors.collect(collectors, root: root, diagnostics: diagnostics)
-        let samples = collected.map { sample -> Sample in
+        var samples = collected.map { sample -> Sample in
             var stamped = sample
             stamped.timestamp = arguments.has("--no-timestamps") ? nil : time
             return stamped
         }
+        var ended = 0
+        if let before = written {
+            var now: [String: Sample] = [:]
+            now.reserveCapacity(samples.count)
+            for sample in samples { now[ExpositionWriter.line(Sample(name: sample.name, labels: sample.labels, value: 0))] = sample }
+            for (key, sample) in before where now[key] == nil {
+                samples.append(Sample(name: sample.name, labels: sample.labels, value: StaleMarker.value, timestamp: sample.timestamp == nil ? nil : time))
+                ended += 1
+            }
+            written = now
+        }
         let records: [ExpositionLine] = arguments.has("--metadata") ? Metadata.withMetadata(samples) : samples.map { .sample($0) }
         for record in records where !encoder.encode(record, into: &output.bytes) { unwritable += 1 }
         encoder.end(into: &output.bytes)
-        if unwritable > 0 { diagnostics.warn("left out \(unwritable) samples that \(format.rawValue) cannot carry") }
+        // Markers a format cannot carry (influx, graphite, openmetrics) are left out without a word.
+        if unwritable > ended { diagnostics.warn("left out \(unwritable - ended) samples that \(format.rawValue) cannot carry") }
         return failures == 0
     }
 
@@ -133,6 +151,7 @@ struct CollectCommand {
     private func every(_ interval: Int64, _ collectors: [Collector], targetFiles: inout [FileSDTargets], root: String, format: SampleFormat,
                        diagnostics: Diagnostics) -> Int32 {
         var output = OutputBuffer(tool: spec.tool)
+        var written: [String: Sample]? = arguments.has("--no-stale") ? nil : [:]
         while !Interrupt.requested {
             let now = Clock.nowMilliseconds()
             let next = (now / interval + 1) * interval
@@ -142,7 +161,7 @@ struct CollectCommand {
             while nanosleep(&pause, &remaining) != 0 && errno == EINTR && !Interrupt.requested { pause = remaining }
             if Interrupt.requested { break }
             let targets = scrapes(&targetFiles, force: Reload.take(), diagnostics: diagnostics)
-            _ = collect(collectors + targets, root: root, format: format, diagnostics: diagnostics, into: &output)
+            _ = collect(collectors + targets, root: root, format: format, diagnostics: diagnostics, written: &written, into: &output)
             output.flush()
         }
         output.flush()

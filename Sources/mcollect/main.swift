@@ -26,6 +26,7 @@ let spec = CommandSpec(
         OptionSpec(["--cert-file"], argument: "FILE", help: "show the client certificate in FILE (PEM) to https:// targets that ask for one; with --key-file"),
         OptionSpec(["--key-file"], argument: "FILE", help: "the private key of --cert-file (PEM)"),
         OptionSpec(["--insecure"], help: "accept any certificate from https:// targets (Prometheus's insecure_skip_verify)"),
+        OptionSpec(["--no-stale"], help: "with --interval, do not end the series that stop (a failed scrape, an unmounted filesystem) with a staleness marker"),
         OptionSpec(["--metadata"], help: "group samples by family under # HELP and # TYPE lines (a complete exposition)"),
         OptionSpec(["--no-timestamps"], help: "leave the timestamps out (node_exporter's textfile collector refuses them)"),
         OptionSpec(["--root"], argument: "DIR", help: "read /proc and mount points under DIR (default /; for tests and containers)"),

@@ -145,6 +145,43 @@ final class PromtoolLintTests: XCTestCase {
 }
 
 final class TextfileTests: XCTestCase {
+    /// With --interval, a series that stops (here: its textfile removed) is ended with a
+    /// staleness marker at the next collection, once; --no-stale leaves it be.
+    func testSeriesThatStopAreMarkedStale() throws {
+        let directory = NSTemporaryDirectory() + "stale-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func run(_ extra: [String]) throws -> String {
+            try "backup_done{host=\"a\"} 1\n".write(toFile: directory + "/backup.prom", atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = toolDirectory.appendingPathComponent("mcollect")
+            process.arguments = ["--interval", "200ms", "--collect", "time", "--textfile-dir", directory] + extra
+            let output = PipeReader()
+            process.standardOutput = output.pipe
+            try process.run()
+            XCTAssertTrue(output.wait { $0.contains("backup_done{host=\"a\"} 1 ") }, output.text)
+            try FileManager.default.removeItem(atPath: directory + "/backup.prom")
+            let ticks = { (text: String) in text.components(separatedBy: "node_time_seconds ").count }
+            let before = ticks(output.text)
+            XCTAssertTrue(output.wait { ticks($0) >= before + 3 }, output.text)
+            process.terminate()
+            process.waitUntilExit()
+            return output.finish()
+        }
+        let marked = try run([])
+        let stale = marked.split(separator: "\n").filter { $0.contains(" stale ") }
+        XCTAssertEqual(stale.count, 2, marked)
+        XCTAssertTrue(stale.contains { $0.hasPrefix("backup_done{host=\"a\"} stale ") }, marked)
+        XCTAssertTrue(stale.contains { $0.hasPrefix("node_textfile_mtime_seconds{file=\"\(directory)/backup.prom\"} stale ") }, marked)
+        // The marker comes after the last value, with the next collection's time.
+        let lines = marked.split(separator: "\n")
+        let last = try XCTUnwrap(lines.lastIndex { $0.hasPrefix("backup_done{host=\"a\"} 1 ") })
+        let end = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("backup_done{host=\"a\"} stale ") })
+        XCTAssertLessThan(last, end)
+        XCTAssertLessThan(Int64(lines[last].split(separator: " ")[2])!, Int64(lines[end].split(separator: " ")[2])!)
+        XCTAssertFalse(try run(["--no-stale"]).contains(" stale "))
+    }
+
     func testTextfilesWithTTLAndErrors() throws {
         let directory = NSTemporaryDirectory() + "textfiles-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
