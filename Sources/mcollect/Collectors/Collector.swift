@@ -49,7 +49,7 @@ enum ProcFile {
 /// The collectors mcollect knows, in the order they run.
 enum SystemCollectors {
     static let all: [Collector] = [CPUCollector(), LoadCollector(), MemoryCollector(), FilesystemCollector(),
-                                   DiskCollector(), NetworkCollector(), PressureCollector(), FileDescriptorCollector(),
+                                   DiskCollector(), NetworkCollector(), NetworkClassCollector(), PressureCollector(), FileDescriptorCollector(),
                                    VMStatCollector(), UnameCollector(), TimeCollector()]
 
     /// Runs the enabled collectors; a failing one is reported in its self-metric and on stderr,

@@ -81,11 +81,76 @@ struct DiskCollector: Collector {
         for fields in try ProcFile.fields(root + "/proc/diskstats") where fields.count >= 14 {
             let device = String(fields[2])
             if DiskCollector.ignored.matches(device) { continue }
+            // What udev knows of the device (nothing where udev does not run, as in containers).
+            var udev: [String: String] = [:]
+            for line in (try? ProcFile.read(root + "/run/udev/data/b\(fields[0]):\(fields[1])"))?.split(separator: "\n") ?? [] where line.hasPrefix("E:") {
+                guard let equals = line.firstIndex(of: "=") else { continue }
+                udev[String(line[line.index(line.startIndex, offsetBy: 2)..<equals])] = String(line[line.index(after: equals)...])
+            }
+            samples.append(Sample(name: "node_disk_info", labels: [
+                Label("device", device), Label("major", String(fields[0])), Label("minor", String(fields[1])),
+                Label("model", udev["ID_MODEL"] ?? ""), Label("path", udev["ID_PATH"] ?? ""), Label("revision", udev["ID_REVISION"] ?? ""),
+                Label("serial", udev["ID_SERIAL_SHORT"] ?? ""), Label("wwn", udev["ID_WWN"] ?? ""),
+            ], value: 1))
             for (index, name, scale) in counters where index < fields.count {
                 guard let value = Double(fields[index]) else { continue }
                 samples.append(Sample(name: name, labels: [Label("device", device)], value: value * scale))
             }
         }
+    }
+}
+
+/// `/sys/class/net/<device>/`: each interface's link properties, as node_exporter's netclass
+/// collector names them: `node_network_up` (operstate is up), `node_network_mtu_bytes`,
+/// `node_network_speed_bytes` (where the link reports a speed), `node_network_info` with the
+/// address, broadcast, duplex, alias and operstate, and the other numeric properties. A property
+/// the kernel will not give for a device (the speed of a virtual one) is left out.
+struct NetworkClassCollector: Collector {
+    let name = "netclass"
+
+    /// Metric name (after `node_network_`) by sysfs file, and the factor applied.
+    static let properties: [(file: String, metric: String, scale: Double)] = [
+        ("addr_assign_type", "address_assign_type", 1), ("carrier", "carrier", 1), ("carrier_changes", "carrier_changes_total", 1),
+        ("carrier_down_count", "carrier_down_changes_total", 1), ("carrier_up_count", "carrier_up_changes_total", 1),
+        ("dev_id", "device_id", 1), ("dormant", "dormant", 1), ("flags", "flags", 1), ("ifindex", "iface_id", 1),
+        ("iflink", "iface_link", 1), ("link_mode", "iface_link_mode", 1), ("mtu", "mtu_bytes", 1),
+        ("name_assign_type", "name_assign_type", 1), ("netdev_group", "net_dev_group", 1), ("type", "protocol_type", 1),
+        ("speed", "speed_bytes", 125_000), ("tx_queue_len", "transmit_queue_length", 1),
+    ]
+
+    func collect(root: String, into samples: inout [Sample]) throws(CollectError) {
+        let directory = root + "/sys/class/net"
+        guard let listing = opendir(directory) else { throw CollectError("\(directory): \(String(cString: strerror(errno)))") }
+        var devices: [String] = []
+        while let entry = readdir(listing) {
+            let device = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if !device.hasPrefix(".") { devices.append(device) }
+        }
+        closedir(listing)
+        for device in devices.sorted() {
+            let path = directory + "/" + device + "/"
+            /// A property's text, or nil where the kernel refuses it (EINVAL for a down or virtual link).
+            func text(_ file: String) -> String? {
+                (try? ProcFile.read(path + file)).map { String($0.split(separator: "\n").first ?? "") }
+            }
+            let labels = [Label("device", device)]
+            for property in NetworkClassCollector.properties {
+                guard let value = text(property.file).flatMap(NetworkClassCollector.number), value >= 0 || property.file != "speed" else { continue }
+                samples.append(Sample(name: "node_network_" + property.metric, labels: labels, value: value * property.scale))
+            }
+            let operstate = text("operstate") ?? ""
+            samples.append(Sample(name: "node_network_info", labels: [
+                Label("address", text("address") ?? ""), Label("broadcast", text("broadcast") ?? ""), Label("device", device),
+                Label("duplex", text("duplex") ?? ""), Label("ifalias", text("ifalias") ?? ""), Label("operstate", operstate),
+            ], value: 1))
+            samples.append(Sample(name: "node_network_up", labels: labels, value: operstate == "up" ? 1 : 0))
+        }
+    }
+
+    /// A decimal or `0x` hexadecimal sysfs number.
+    static func number(_ text: String) -> Double? {
+        if text.hasPrefix("0x"), let value = Int64(text.dropFirst(2), radix: 16) { return Double(value) }
+        return Int64(text).map(Double.init)
     }
 }
 

@@ -27,6 +27,9 @@ enum Metadata {
         "node_filesystem_device_error": "Whether an error occurred while getting statistics for the given device.",
         "node_network_receive_bytes_total": "Network device statistic receive_bytes.",
         "node_network_transmit_bytes_total": "Network device statistic transmit_bytes.",
+        "node_network_info": "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+        "node_network_up": "Value is 1 if operstate is 'up', 0 otherwise.",
+        "node_disk_info": "Info of /sys/block/<block_device>.",
         "node_pressure_cpu_waiting_seconds_total": "Total time in seconds that processes have waited for CPU time.",
         "node_pressure_io_waiting_seconds_total": "Total time in seconds that processes have waited due to IO congestion.",
         "node_pressure_io_stalled_seconds_total": "Total time in seconds no process could make progress due to IO congestion.",
@@ -45,7 +48,11 @@ enum Metadata {
         if let text = help[name] { return text }
         if name.hasPrefix("node_memory_") { return "Memory information field \(name.dropFirst(12))." }
         if name.hasPrefix("node_disk_") { return "Disk statistic \(name.dropFirst(10))." }
-        if name.hasPrefix("node_network_") { return "Network device statistic \(name.dropFirst(13))." }
+        if name.hasPrefix("node_network_") {
+            let field = name.dropFirst(13)
+            if NetworkClassCollector.properties.contains(where: { $0.metric == field }) { return "Network device property: \(field)" }
+            return "Network device statistic \(field)."
+        }
         if name.hasPrefix("node_vmstat_") { return "/proc/vmstat information field \(name.dropFirst(12))." }
         return name
     }
