@@ -10,7 +10,7 @@ let spec = CommandSpec(
     options: [
         OptionSpec(["--once"], help: "collect this machine's metrics once and exit (for cron)"),
         OptionSpec(["--interval"], argument: "D", help: "collect every D (e.g. 15s), on whole multiples of D, until SIGTERM"),
-        OptionSpec(["--collect"], argument: "LIST", help: "only these collectors: cpu,loadavg,meminfo,filesystem,diskstats,netdev,pressure,filefd,vmstat,uname,time"),
+        OptionSpec(["--collect"], argument: "LIST", help: "only these collectors: cpu,loadavg,meminfo,filesystem,diskstats,netdev,netclass,pressure,filefd,vmstat,uname,time"),
         OptionSpec(["--no-collect"], argument: "LIST", help: "all collectors but these"),
         OptionSpec(["--textfile-dir"], argument: "DIR", help: "also read the samples of DIR/*.prom (node_exporter's textfile collector)"),
         OptionSpec(["--textfile-ttl"], argument: "D", help: "leave out textfiles not modified for D (e.g. 2h), so dead jobs' numbers expire"),
