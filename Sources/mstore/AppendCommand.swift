@@ -6,8 +6,8 @@ enum AppendCommand {
     static let spec = CommandSpec(
         tool: "mstore",
         summary: "append samples to a durable, compressed store; inspect, check and dump it",
-        usage: ["[OPTIONS] DIR [FILE...]", "info DIR", "check DIR", "dump DIR [--from T] [--to T] [--match SELECTOR]... [--output-format F]",
-                "compact DIR [--retention D]"],
+        usage: ["[OPTIONS] DIR [FILE...]", "info DIR", "check DIR", "dump DIR [--from T] [--to T] [--match SELECTOR]... [--rollup STEP] [--no-stale] [--output-format F]",
+                "compact DIR [--retention D] [--policy FILE]"],
         options: [
             OptionSpec(["--sync"], argument: "WHEN", help: "fsync the head log: batch (default: every batch of input), none, or an interval like 5s"),
             OptionSpec(["--window"], argument: "D", help: "length of a head window and of a new segment (default 2h)"),
