@@ -245,26 +245,16 @@ final class ScrapeTests: XCTestCase {
         let page = "# TYPE jobs counter\njobs_total{job=\"batch\",exported_job=\"older\",instance=\"\"} 3\n"
         try (page + "# EOF\n").write(toFile: directory + "/whole", atomically: true, encoding: .utf8)
         try page.write(toFile: directory + "/cut", atomically: true, encoding: .utf8)
-        try """
+        let (server, port) = try startPythonServer("""
         import http.server, sys
         class Handler(http.server.SimpleHTTPRequestHandler):
             def guess_type(self, path): return 'application/openmetrics-text; version=1.0.0; charset=utf-8'
             def log_message(self, *arguments): pass
         server = http.server.HTTPServer(('127.0.0.1', 0), lambda *a: Handler(*a, directory=sys.argv[1]))
-        open(sys.argv[1] + '/port', 'w').write(str(server.server_address[1]))
+        open('PORT_FILE', 'w').write(str(server.server_address[1]))
         server.serve_forever()
-        """.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = [directory + "/server.py", directory]
-        try server.run()
+        """, name: "openmetrics", directory: directory)
         defer { server.terminate(); server.waitUntilExit() }
-        var port = 0
-        for _ in 0..<100 where port == 0 {
-            port = Int((try? String(contentsOfFile: directory + "/port", encoding: .utf8)) ?? "") ?? 0
-            if port == 0 { usleep(50_000) }
-        }
-        XCTAssertNotEqual(port, 0, "the server did not start")
         let whole = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", "http://127.0.0.1:\(port)/whole"])
         // job is the target's; the page's job would become exported_job, but the page has one, so
         // it becomes exported_exported_job (as Prometheus does); an empty instance is no label.

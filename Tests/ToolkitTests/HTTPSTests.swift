@@ -28,7 +28,7 @@ final class HTTPSTests: XCTestCase {
         let client = try runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/client-key.pem",
                                                          "-out", directory + "/client.pem", "-days", "30", "-subj", "/CN=mtools-client"])
         XCTAssertEqual(client.status, 0, client.stderr)
-        try """
+        let script = """
         import http.server, ssl, sys
         class Handler(http.server.BaseHTTPRequestHandler):
             def note_client(self):
@@ -58,20 +58,12 @@ final class HTTPSTests: XCTestCase {
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(sys.argv[1] + '/client.pem')
         server.socket = context.wrap_socket(server.socket, server_side=True)
-        open(sys.argv[1] + '/port', 'w').write(str(server.server_address[1]))
+        open('PORT_FILE', 'w').write(str(server.server_address[1]))
         server.serve_forever()
-        """.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [directory + "/server.py", directory, clientCertificate ? "client" : "any"]
-        try process.run()
-        server = process
-        for _ in 0..<100 {
-            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let port = Int(text) { return port }
-            usleep(50_000)
-        }
-        XCTFail("the TLS server did not start")
-        return 0
+        """
+        let started = try startPythonServer(script, name: "tls", directory: directory, arguments: [clientCertificate ? "client" : "any"])
+        server = started.process
+        return started.port
     }
 
     func testScrapeAndProbeOverTLS() throws {
@@ -248,7 +240,7 @@ final class HTTPSTests: XCTestCase {
     /// A forwarding proxy on 127.0.0.1 (Python): CONNECT tunnels and absolute-form requests,
     /// each request line noted in `proxied`; returns its port.
     private func startProxy() throws -> (Process, Int) {
-        try """
+        let script = """
         import select, socket, socketserver, sys
         class Proxy(socketserver.BaseRequestHandler):
             def handle(self):
@@ -283,19 +275,10 @@ final class HTTPSTests: XCTestCase {
                         (upstream if end is client else client).sendall(chunk)
         server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Proxy)
         server.daemon_threads = True
-        open(sys.argv[1] + '/proxy-port', 'w').write(str(server.server_address[1]))
+        open('PORT_FILE', 'w').write(str(server.server_address[1]))
         server.serve_forever()
-        """.write(toFile: directory + "/proxy.py", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [directory + "/proxy.py", directory]
-        try process.run()
-        for _ in 0..<100 {
-            if let text = try? String(contentsOfFile: directory + "/proxy-port", encoding: .utf8), let port = Int(text) { return (process, port) }
-            usleep(50_000)
-        }
-        process.terminate()
-        throw XCTSkip("the proxy did not start")
+        """
+        return try startPythonServer(script, name: "proxy", directory: directory)
     }
 
     func testReceiversGoThroughTheirProxy() throws {

@@ -250,6 +250,25 @@ final class PipeReader: @unchecked Sendable {
     }
 }
 
+/// Starts a Python server on 127.0.0.1 written as `script` (saved as `directory/name.py`), run
+/// with `directory` and `arguments`; the script binds port 0 and writes the port it got to
+/// `directory/name.port`. Returns the process and the port once written (throws after 5 s).
+func startPythonServer(_ script: String, name: String, directory: String, arguments: [String] = []) throws -> (process: Process, port: Int) {
+    let portFile = directory + "/" + name + ".port"
+    try script.replacingOccurrences(of: "PORT_FILE", with: portFile).write(toFile: directory + "/" + name + ".py", atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    process.arguments = [directory + "/" + name + ".py", directory] + arguments
+    try process.run()
+    for _ in 0..<100 {
+        if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) { return (process, port) }
+        usleep(50_000)
+    }
+    process.terminate()
+    process.waitUntilExit()
+    throw NetworkError("the server \(name) did not start")
+}
+
 /// A webhook receiver on 127.0.0.1 (a small Python server) for mnotify's tests: answers `failures` requests with `status`, then 200; records the bodies
 /// it answered 200 to, one per line, and counts every request.
 final class WebhookReceiver {
