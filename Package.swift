@@ -11,7 +11,8 @@ let tools = ["mcollect", "mstore", "mquery", "malert", "mnotify"]
 // (getaddrinfo, dlopen) would otherwise print as link warnings. mcollect and mnotify resolve
 // host names and load libcurl, so they stay dynamic, but at a fixed address like the static
 // ones: a position-independent executable has the loader touch every page of Swift's metadata to
-// relocate it, about 1.5 MiB of resident memory (mcollect's budget is 10 MB).
+// relocate it, about 1.5 MiB of resident memory (mcollect's budget is 10 MB). The price: the
+// program's own code is not at a random address (libraries, heap and stack still are).
 let staticTools: Set = ["mstore", "mquery", "malert"]
 func linkerSettings(_ tool: String) -> [LinkerSetting] {
     guard staticTools.contains(tool) else { return [.unsafeFlags(["-Xlinker", "-no-pie"], .when(configuration: .release))] }

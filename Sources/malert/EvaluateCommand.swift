@@ -183,6 +183,8 @@ struct EvaluateCommand {
                     newest = time
                     evaluateDue(before: time)
                 }
+                // With no groups nothing is evaluated, so nothing need be kept.
+                if groups.isEmpty { return }
                 let labels = LabelSet(ExpositionParser.SeriesKey(name: sample.name, labels: sample.labels))
                 if let last = input.lastTimestamp(of: labels), last >= time { return }
                 input.add(labels, timestamp: time, value: sample.value)

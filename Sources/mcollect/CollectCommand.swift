@@ -128,22 +128,23 @@ struct CollectCommand {
             stamped.timestamp = arguments.has("--no-timestamps") ? nil : time
             return stamped
         }
-        var ended = 0
         if let before = written {
             var now: [String: Sample] = [:]
             now.reserveCapacity(samples.count)
             for sample in samples { now[ExpositionWriter.line(Sample(name: sample.name, labels: sample.labels, value: 0))] = sample }
             for (key, sample) in before where now[key] == nil {
                 samples.append(Sample(name: sample.name, labels: sample.labels, value: StaleMarker.value, timestamp: sample.timestamp == nil ? nil : time))
-                ended += 1
             }
             written = now
         }
         let records: [ExpositionLine] = arguments.has("--metadata") ? Metadata.withMetadata(samples) : samples.map { .sample($0) }
-        for record in records where !encoder.encode(record, into: &output.bytes) { unwritable += 1 }
+        for record in records where !encoder.encode(record, into: &output.bytes) {
+            // Markers a format cannot carry (influx, graphite, openmetrics) are left out without a word.
+            if case .sample(let sample) = record, sample.isStale { continue }
+            unwritable += 1
+        }
         encoder.end(into: &output.bytes)
-        // Markers a format cannot carry (influx, graphite, openmetrics) are left out without a word.
-        if unwritable > ended { diagnostics.warn("left out \(unwritable - ended) samples that \(format.rawValue) cannot carry") }
+        if unwritable > 0 { diagnostics.warn("left out \(unwritable) samples that \(format.rawValue) cannot carry") }
         return failures == 0
     }
 

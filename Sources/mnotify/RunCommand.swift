@@ -84,7 +84,8 @@ struct RunCommand {
                     diagnostics.warn("deliveries left in \(notifier.spool.directory)/spool for the next run (the next attempt is due at \(Timestamp.rfc3339(spoolNext)))")
                     break
                 }
-                usleep(useconds_t(max(0, min(spoolNext, ended + wait) - now) * 1000))
+                // A second at most at a time, so a signal is seen and no sleep outgrows usleep's range.
+                usleep(useconds_t(min(max(0, min(spoolNext, ended + wait) - now), 1000) * 1000))
                 continue
             }
             let wake = notifier.nextWake(now: now, spoolNext: spoolNext) ?? now + 1000

@@ -38,6 +38,17 @@ final class TerminalChartTests: XCTestCase {
         let kolkata = chart.render([days]).split(separator: "\n")
         XCTAssertTrue(kolkata[5].contains("01-01 12:00") && !kolkata[5].contains("05:30"), kolkata.joined(separator: "\n"))
         XCTAssertTrue(kolkata[6].contains("2024-01-01 05:30"), "the first time, in that zone")
+
+        // Across the end of summer time the marks stay on round local hours.
+        let berlin = try XCTUnwrap(try? TimeZone.load("Europe/Berlin"))
+        let autumn = TimeTicks(from: 1_729_900_800_000, to: 1_730_160_000_000, most: 6, zone: berlin)  // 26 Oct 00:00Z to 29 Oct 00:00Z
+        XCTAssertEqual(autumn.step, 43_200_000)
+        XCTAssertEqual(Set(autumn.times.map { String(berlin.localText($0).suffix(8)) }), ["00:00:00", "12:00:00"])
+        // Eight thousand years: whole weeks, a few marks, labels with the year.
+        let ages = TimeTicks(from: 0, to: 253_402_300_799_000, most: 5, zone: .utc)
+        XCTAssertLessThanOrEqual(ages.times.count, 6)
+        XCTAssertEqual(ages.step % 604_800_000, 0)
+        XCTAssertEqual(TimeTicks.label(ages.times[1], span: 253_402_300_799_000, step: ages.step, zone: .utc, short: true).count, 10, "YYYY-MM-DD")
         XCTAssertEqual(ValueUnit("").format(1_500_000), "1.5M")
         XCTAssertEqual(ValueUnit("").format(0.012345), "0.0123")
     }

@@ -68,6 +68,25 @@ final class NodeExporterComparisonTests: XCTestCase {
         return result
     }
 
+    /// Interfaces under a root of our own: directories are devices, a file beside them
+    /// (bonding_masters, with the bonding module) is not; a property the kernel refuses is left out.
+    func testNetworkClassReadsDevicesOnly() throws {
+        let root = NSTemporaryDirectory() + "netclass-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let device = root + "/sys/class/net/bond0"
+        try FileManager.default.createDirectory(atPath: device, withIntermediateDirectories: true)
+        for (file, text) in [("operstate", "up"), ("mtu", "9000"), ("speed", "1000"), ("flags", "0x1403"), ("address", "02:00:00:00:00:01")] {
+            try (text + "\n").write(toFile: device + "/" + file, atomically: true, encoding: .utf8)
+        }
+        try "bond0\n".write(toFile: root + "/sys/class/net/bonding_masters", atomically: true, encoding: .utf8)
+        let run = try runTool("mcollect", ["--once", "--root", root, "--collect", "netclass", "--no-timestamps"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let lines = Set(run.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("node_scrape_") })
+        XCTAssertEqual(lines, ["node_network_up{device=\"bond0\"} 1", "node_network_mtu_bytes{device=\"bond0\"} 9000",
+                               "node_network_speed_bytes{device=\"bond0\"} 125000000", "node_network_flags{device=\"bond0\"} 5123",
+                               "node_network_info{address=\"02:00:00:00:00:01\",device=\"bond0\",operstate=\"up\"} 1"])
+    }
+
     func testSeriesBothEmitAgree() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: exporter), "prometheus-node-exporter is not installed")
         let port = freeLoopbackPort()

@@ -147,5 +147,8 @@ final class FormatRoundTripTests: XCTestCase {
                                           .sample(Sample(name: "jobs_total", value: 3)), .help(metric: "g", text: "A gauge."),
                                           .sample(Sample(name: "g", value: 1)), .help(metric: "last", text: "The end.")]),
                        "# HELP jobs Jobs \\\"done\\\".\n# TYPE jobs counter\njobs_total 3\n# HELP g A gauge.\ng 1\n# HELP last The end.\n# EOF\n")
+        var typeFirst = SampleFormat.openMetrics.makeEncoder()
+        XCTAssertEqual(typeFirst.encodeAll([.type(metric: "jobs_total", type: .counter), .help(metric: "jobs_total", text: "J.")]),
+                       "# TYPE jobs counter\n# HELP jobs J.\n# EOF\n", "TYPE before HELP, as the text format allows")
     }
 }

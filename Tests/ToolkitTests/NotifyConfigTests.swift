@@ -177,6 +177,15 @@ final class NotifyConfigTests: XCTestCase {
                                 ("9:62", "smarthost is not used")] {
             XCTAssertTrue(noted.stdout.contains("note: \(file):\(line): \(message)"), "\(line) \(message)\n\(noted.stdout)")
         }
+        // A misspelt tls_config key, or inline PEM, which mnotify cannot use, fails the check.
+        for (tls, message) in [("insecure_skip_verfy: true", "unknown key \"insecure_skip_verfy\" in tls_config"),
+                               ("cert: PEM, key: PEM", "tls_config cert (inline PEM) is not supported by mnotify; use cert_file")] {
+            try "route: {receiver: r}\nreceivers: [{name: r, webhook_configs: [{url: \"https://a/\", http_config: {tls_config: {\(tls)}}}]}]\n"
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            let refused = try runTool("mnotify", ["check", file])
+            XCTAssertEqual(refused.status, 1, refused.stdout)
+            XCTAssertTrue(refused.stdout.contains(message), refused.stdout)
+        }
     }
 }
 

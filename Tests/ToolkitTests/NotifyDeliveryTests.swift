@@ -87,6 +87,15 @@ final class NotifyDeliveryTests: XCTestCase {
         let next = try XCTUnwrap(Timestamp.parse(retry.components(separatedBy: "next attempt at ")[1].trimmingCharacters(in: .whitespaces), now: 0), String(retry))
         let attempted = try XCTUnwrap(stamps.first, String(retry))
         XCTAssertGreaterThanOrEqual(next - attempted, 3_000, "Retry-After: 3 puts the next attempt 3 s on\n\(retry)")
+        // A Retry-After past the delivery's deadline: one last attempt at the deadline, then the
+        // dead-letter file, not a wait of years.
+        let slow = try WebhookReceiver(directory: directory, failures: 5, status: 429, retryAfter: "1099511627775")
+        defer { slow.stop() }
+        let late = try runTool("mnotify", ["-c", try config(port: slow.port), "--state", directory + "/late", "--retry-for", "2s", "--wait", "10s"],
+                               input: Data(event("firing", "DiskFull", "b").utf8))
+        XCTAssertEqual(late.status, 1, late.stderr)
+        XCTAssertTrue(late.stderr.contains("gave up after 2 attempts, moved to"), late.stderr)
+        XCTAssertEqual(slow.requests.count, 2)
         XCTAssertEqual(Delivery.retryAfter("120"), 120_000)
         XCTAssertEqual(Delivery.retryAfter("Wed, 21 Oct 2015 07:28:00 GMT", now: 1_445_412_470_000), 10_000)
         XCTAssertNil(Delivery.retryAfter("soon"))

@@ -68,6 +68,8 @@ public struct OpenMetricsEncoder: SampleLineEncoder {
     /// A HELP line waits for the TYPE line after it, which says whether the family is a counter
     /// named without its `_total` (HELP and TYPE must name the same family).
     private var pendingHelp: (metric: String, text: String)?
+    /// The metric of the last TYPE line and the family it named, for a HELP line after it.
+    private var lastType: (metric: String, family: String)?
 
     public init() {}
 
@@ -93,11 +95,17 @@ public struct OpenMetricsEncoder: SampleLineEncoder {
             return true
         case .type(let metric, let type):
             guard Names.isLegacyMetricName(metric) else { return false }
+            lastType = (metric, Self.family(metric, type))
             output.append(contentsOf: "# TYPE \(Self.family(metric, type)) \(type == .untyped ? "unknown" : type.rawValue)\n".utf8)
             return true
         case .help(let metric, let text):
             guard Names.isLegacyMetricName(metric) else { return false }
-            pendingHelp = (metric, text)
+            // After its TYPE, the family is known; before it, the HELP waits for it.
+            if let lastType, lastType.metric == metric {
+                Self.appendHelp(lastType.family, text, to: &output)
+            } else {
+                pendingHelp = (metric, text)
+            }
             return true
         case .comment, .blank:
             return true

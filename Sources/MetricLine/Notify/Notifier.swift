@@ -152,8 +152,10 @@ public final class Notifier {
                         messages.append("\(reason); gave up after \(entry.attempts) attempts, moved to \(spool.deadLetterPath)")
                         record(.deadLetter, details, outcome: Self.outcome(reason, entry) + ", gave up after \(entry.attempts) attempts", now: now)
                     } else {
-                        // The backoff, or longer when the receiver asked for longer.
-                        entry.nextAttempt = max(delivery.nextAttempt(after: entry.attempts, now: now), now + (wait ?? 0))
+                        // The backoff, or longer when the receiver asked for longer, but no later
+                        // than the deadline: one last attempt there, then the dead-letter file.
+                        let backoff = delivery.nextAttempt(after: entry.attempts, now: now)
+                        entry.nextAttempt = max(backoff, min(now + (wait ?? 0), entry.deadline))
                         try spool.update(entry)
                         next = min(next ?? entry.nextAttempt, entry.nextAttempt)
                         if entry.attempts == 1 { messages.append("\(reason); will retry") }

@@ -442,9 +442,14 @@ struct NotifyConfigReader {
         let used = ["tls_config", "proxy_url", "basic_auth", "authorization", "bearer_token", "bearer_token_file"]
         for entry in node?.mapping ?? [] where !used.contains(entry.key) {
             notes.append(ConfigProblem(path: path, position: entry.keyPosition,
-                                       message: "receiver \"\(receiver)\": http_config \(entry.key) is not used (mnotify uses tls_config, proxy_url, basic_auth and authorization)"))
+                                       message: "receiver \"\(receiver)\": http_config \(entry.key) is not used (mnotify uses tls_config, proxy_url, basic_auth, authorization and bearer_token)"))
         }
         guard let tls = node?["tls_config"] else { return TLSSettings() }
+        known(tls, ["ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name", "min_version", "max_version", "ca", "cert", "key"],
+              in: "tls_config")
+        for key in ["ca", "cert", "key"] where tls[key] != nil {
+            fail(tls[key]!.position, "receiver \"\(receiver)\": tls_config \(key) (inline PEM) is not supported by mnotify; use \(key)_file")
+        }
         unused(tls, ["server_name", "min_version", "max_version"], "libcurl's defaults apply")
         var settings = TLSSettings()
         for (key, path) in [("ca_file", \TLSSettings.caFile), ("cert_file", \.certificateFile), ("key_file", \.keyFile)] {

@@ -124,7 +124,8 @@ struct NetworkClassCollector: Collector {
         var devices: [String] = []
         while let entry = readdir(listing) {
             let device = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if !device.hasPrefix(".") { devices.append(device) }
+            // Devices are links to directories; files such as bonding_masters are not devices.
+            if !device.hasPrefix("."), entry.pointee.d_type != UInt8(DT_REG) { devices.append(device) }
         }
         closedir(listing)
         for device in devices.sorted() {
