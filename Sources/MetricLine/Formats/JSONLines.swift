@@ -1,7 +1,7 @@
 /// Reads JSON lines in VictoriaMetrics' export format:
 /// `{"metric":{"__name__":"up","job":"node"},"values":[1,0],"timestamps":[1700000000000,1700000015000]}`.
-/// Values may be numbers or strings (`"NaN"`, `"+Inf"`, `"stale"`); `timestamps` may be left out
-/// for a single value.
+/// Values may be numbers, VictoriaMetrics' bare `NaN`, `+Inf` and `-Inf`, or strings (`"NaN"`,
+/// `"+Inf"`, `"stale"`); `timestamps` may be left out for a single value.
 public struct JSONLinesDecoder: SampleLineDecoder {
     public init() {}
 
@@ -9,7 +9,7 @@ public struct JSONLinesDecoder: SampleLineDecoder {
         var cursor = Cursor(line)
         cursor.skipBlanks()
         if cursor.atEnd { return }
-        let json = try JSONParser.parse(line)
+        let json = try JSONParser.parse(line, specialNumbers: true)
         guard case .object(let metricMembers)? = json["metric"] else {
             throw LineError("want an object with \"metric\", \"values\" and \"timestamps\"", column: 1)
         }
@@ -52,12 +52,15 @@ public struct JSONLinesDecoder: SampleLineDecoder {
 }
 
 /// Writes one JSON line per sample in VictoriaMetrics' export format, so the output can be posted
-/// to `/api/v1/import` as it is. NaN, infinities and staleness markers are strings.
+/// to `/api/v1/import` as it is: NaN and infinities as the bare words VictoriaMetrics writes and
+/// reads (`NaN`, `+Inf`, `-Inf`; it skips a line with a string value). Staleness markers cannot be
+/// carried and are left out.
 public struct JSONLinesEncoder: SampleLineEncoder {
     public init() {}
 
     public mutating func encode(_ record: ExpositionLine, into output: inout [UInt8]) -> Bool {
         guard case .sample(let sample) = record else { return true }
+        guard !sample.isStale else { return false }
         output.append(contentsOf: #"{"metric":{"__name__":"#.utf8)
         JSONText.appendString(sample.name, to: &output)
         for label in sample.labels {
@@ -70,9 +73,7 @@ public struct JSONLinesEncoder: SampleLineEncoder {
         if sample.value.isFinite {
             FloatFormatter.append(sample.value, to: &output)
         } else {
-            output.append(UInt8(ascii: "\""))
             ExpositionWriter.appendValue(sample.value, to: &output)
-            output.append(UInt8(ascii: "\""))
         }
         output.append(UInt8(ascii: "]"))
         if let timestamp = sample.timestamp {

@@ -31,12 +31,17 @@ public enum JSONValue: Equatable, Sendable {
 public struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// Whether the bare words `NaN`, `Inf`, `+Inf` and `-Inf` are numbers, as VictoriaMetrics
+    /// writes and reads them in its JSON lines (not JSON, strictly).
+    private var specialNumbers = false
     /// Nesting limit, so hostile input cannot exhaust the stack.
     private static let maximumDepth = 64
 
-    /// Parses `bytes` as exactly one JSON value (blanks around it allowed).
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(LineError) -> JSONValue {
+    /// Parses `bytes` as exactly one JSON value (blanks around it allowed); with
+    /// `specialNumbers`, VictoriaMetrics' bare `NaN`, `Inf`, `+Inf` and `-Inf` are numbers.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, specialNumbers: Bool = false) throws(LineError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
+        parser.specialNumbers = specialNumbers
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -114,6 +119,13 @@ public struct JSONParser {
             try expectWord("null")
             return .null
         default:
+            if specialNumbers {
+                for word in ["NaN", "Inf", "+Inf", "-Inf"] where bytes.count - index >= word.utf8.count
+                    && UnsafeBufferPointer(rebasing: bytes[index..<(index + word.utf8.count)]).elementsEqual(word.utf8) {
+                    index += word.utf8.count
+                    return .number(word)
+                }
+            }
             return .number(try parseNumber())
         }
     }
