@@ -111,12 +111,18 @@ final class NotifyDeliveryTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("mnotify: <stdin>:1: ") && run.stderr.contains(": # ALERT firing {alertname=\"DiskFull\" startsAt=soon"), run.stderr)
         XCTAssertTrue(run.stderr.contains("mnotify: skipped 1 bad line of 2"), run.stderr)
         XCTAssertEqual(receiver.bodies.count, 1, "the good line was still sent")
+        // In a JSON array, an invalid alert is named and its valid neighbours are taken.
+        let array = #"[{"labels":{"alertname":"Fine"}},{"labels":{"instance":"x"}}]"# + "\n"
+        let mixed = try runTool("mnotify", ["-c", file, "--state", directory + "/c"], input: Data(array.utf8))
+        XCTAssertEqual(mixed.status, 1)
+        XCTAssertTrue(mixed.stderr.contains("<stdin>:1: alert 2: labels need an alertname (the line's other alerts were taken)"), mixed.stderr)
+        XCTAssertEqual(receiver.bodies.last.flatMap { ($0["groupLabels"] as? [String: String])?["alertname"] }, "Fine")
         // --strict stops at the bad line; what came before it is still sent, nothing after it.
         let strict = try runTool("mnotify", ["-c", file, "--state", directory + "/b", "--strict"],
                                  input: Data((event("firing", "HighLoad", "a") + broken + event("firing", "Other", "a")).utf8))
         XCTAssertEqual(strict.status, 1)
         XCTAssertTrue(strict.stderr.contains("<stdin>:2: ") && strict.stderr.contains("stopped at the first bad line (--strict)"), strict.stderr)
-        XCTAssertEqual(receiver.bodies.compactMap { ($0["groupLabels"] as? [String: String])?["alertname"] }, ["DiskFull", "HighLoad"])
+        XCTAssertEqual(receiver.bodies.compactMap { ($0["groupLabels"] as? [String: String])?["alertname"] }, ["DiskFull", "Fine", "HighLoad"])
     }
 
     func testAlertsAreGroupedRoutedAndDeliveredOnceAcrossRuns() throws {

@@ -5,7 +5,10 @@ public enum AlertInput {
     /// The alerts of one input line; empty for lines that are not alerts. `now` decides whether an
     /// Alertmanager alert whose `endsAt` has passed is resolved; one without `endsAt` ends
     /// `resolveTimeout` after `now` unless it comes again (Alertmanager's `resolve_timeout`).
-    public static func alerts(in line: String, now: Int64, resolveTimeout: Int64 = 300_000) throws(NotifyError) -> [AlertNotification] {
+    /// In a JSON array, an alert that is not valid is left out and named in `rejected`, and the
+    /// others are taken (as Alertmanager's API keeps the valid ones of a request).
+    public static func alerts(in line: String, now: Int64, resolveTimeout: Int64 = 300_000,
+                              rejected: inout [String]) throws(NotifyError) -> [AlertNotification] {
         if line.hasPrefix(AlertEvent.prefix) {
             do { return try AlertEvent.parse(line).map { [$0] } ?? [] } catch {
                 throw NotifyError("\(error.reason) (column \(error.column))")
@@ -25,7 +28,11 @@ public enum AlertInput {
         case .object: items = [value]
         default: throw NotifyError("want a JSON array of alerts")
         }
-        return try items.enumerated().map { (index, item) throws(NotifyError) in try alert(item, index: index, now: now, resolveTimeout: resolveTimeout) }
+        var alerts: [AlertNotification] = []
+        for (index, item) in items.enumerated() {
+            do { alerts.append(try alert(item, index: index, now: now, resolveTimeout: resolveTimeout)) } catch { rejected.append(error.message) }
+        }
+        return alerts
     }
 
     /// One Alertmanager alert: `labels` (with `alertname`), `annotations`, `startsAt`, `endsAt`,

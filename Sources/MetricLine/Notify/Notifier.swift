@@ -59,14 +59,18 @@ public final class Notifier {
     }
 
     /// Reads one input line; problems are reported with `place` (`stdin:12`).
-    /// Takes the alerts of one input line; returns what is wrong with the line if it holds none.
+    /// Takes the alerts of one input line; returns what is wrong with the line, or with the alerts
+    /// of it that could not be taken (the others are taken).
     public func read(_ line: String, now: Int64) -> String? {
+        var rejected: [String] = []
         do {
-            for alert in try AlertInput.alerts(in: line, now: now, resolveTimeout: resolveTimeout) { dispatcher.ingest(alert, now: now) }
-            return nil
+            for alert in try AlertInput.alerts(in: line, now: now, resolveTimeout: resolveTimeout, rejected: &rejected) {
+                dispatcher.ingest(alert, now: now)
+            }
         } catch {
             return error.message
         }
+        return rejected.isEmpty ? nil : rejected.joined(separator: "; ") + " (the line's other alerts were taken)"
     }
 
     /// Queues the groups due at `now` and saves the group state; `flush` as in `Dispatcher.due`.
