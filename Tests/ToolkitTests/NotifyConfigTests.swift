@@ -171,7 +171,6 @@ final class NotifyConfigTests: XCTestCase {
         let noted = try runTool("mnotify", ["check", file])
         XCTAssertEqual(noted.status, 0, noted.stdout)
         for (line, message) in [("1:10", "smtp_smarthost is not used: mail goes through the local sendmail"),
-                                ("2:1", "templates is not used: template files are not read"),
                                 ("8:23", "receiver \"ops\": http_config follow_redirects is not used"),
                                 ("8:60", "server_name is not used: libcurl's defaults apply"),
                                 ("9:62", "smarthost is not used")] {

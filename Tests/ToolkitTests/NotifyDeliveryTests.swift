@@ -101,6 +101,41 @@ final class NotifyDeliveryTests: XCTestCase {
         XCTAssertNil(Delivery.retryAfter("soon"))
     }
 
+    /// Template files named by `templates` (a pattern, relative to the configuration) define
+    /// templates that receivers call by name; a file that does not compile fails the check with
+    /// its own line.
+    func testTemplateFilesDefineTemplatesReceiversCall() throws {
+        let receiver = try WebhookReceiver(directory: directory)
+        defer { receiver.stop() }
+        try FileManager.default.createDirectory(atPath: directory + "/templates", withIntermediateDirectories: true)
+        try """
+        {{ define "myorg.title" }}[{{ .Status | toUpper }}] {{ .GroupLabels.alertname }}{{ if .CommonLabels.team }} for {{ .CommonLabels.team }}{{ end }}{{ end }}
+        {{ define "myorg.count" }}{{ len .Alerts.Firing }} firing{{ end }}
+        """.write(toFile: directory + "/templates/myorg.tmpl", atomically: true, encoding: .utf8)
+        let file = directory + "/templated.yml"
+        try """
+        templates: ['templates/*.tmpl', 'missing/*.tmpl']
+        route: {receiver: ops, group_by: [alertname]}
+        receivers:
+          - name: ops
+            webhook_configs:
+              - url: http://127.0.0.1:\(receiver.port)/hook
+                body_template: '{"title": "{{ template "myorg.title" . }}", "count": "{{ template "myorg.count" . }}"}'
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let check = try runTool("mnotify", ["check", file])
+        XCTAssertEqual(check.status, 0, check.stdout)
+        let run = try runTool("mnotify", ["-c", file, "--state", directory + "/state"], input: Data(event("firing", "DiskFull", "a").utf8))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(receiver.bodies.first?["title"] as? String, "[FIRING] DiskFull")
+        XCTAssertEqual(receiver.bodies.first?["count"] as? String, "1 firing")
+
+        try "{{ define \"broken\" }}\n{{ .Status \n".write(toFile: directory + "/templates/broken.tmpl", atomically: true, encoding: .utf8)
+        let broken = try runTool("mnotify", ["check", file])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertTrue(broken.stdout.contains("templated.yml:1:13: templates: \(directory)/templates/broken.tmpl: template: broken.tmpl:3: unclosed action"),
+                      broken.stdout)
+    }
+
     func testBadInputLinesAreNamedSkippedAndCounted() throws {
         let receiver = try WebhookReceiver(directory: directory)
         defer { receiver.stop() }

@@ -188,7 +188,7 @@ final class NotifyTemplateTests: XCTestCase {
             ("slack_configs:\n  - api_url: http://127.0.0.1:1/\n    title: '{{ $labels.alertname }}'\n",
              #"c.yml:7:16: receiver "r": slack title: template: title:1: undefined variable "$labels""#),
             ("slack_configs:\n  - api_url: http://127.0.0.1:1/\n    text: '{{ template \"slack.default.text\" . }}'\n",
-             #"c.yml:7:15: receiver "r": slack text: template: text: no template "slack.default.text" is defined in the text (mnotify reads no template files)"#),
+             #"c.yml:7:15: receiver "r": slack text: template: text: no template "slack.default.text" is defined in the text or the template files"#),
             ("webhook_configs:\n  - url: http://127.0.0.1:1/\n    body_template: |\n      {\"a\": {{ .Status | toJson }},\n       \"b\": {{ end }}}\n",
              #"c.yml:7:24: receiver "r": webhook body_template: template: body_template:2: unexpected {{end}}"#),
             ("webhook_configs:\n  - url: http://127.0.0.1:1/\n    body_template: {a: b}\n",

@@ -248,7 +248,7 @@ final class TemplateTests: XCTestCase {
 
     func testLimits() {
         assertFails("{{ define \"r\" }}{{ template \"r\" }}{{ end }}{{ template \"r\" }}",
-                    "template: test:1:28: executing \"r\" at <{{template \"r\"}}>: exceeded maximum template depth (50)")
+                    "template: test:1:28: executing \"r\" at <{{template \"r\"}}>: exceeded maximum template depth (40)")
         assertFails("{{ range 2000000 }}{{ end }}",
                     "template: test:1:9: executing \"test\" at <{{range 2000000}}>: template execution exceeds 1000000 steps")
         assertFails("{{ range 100000 }}0123456789abcdefghij{{ end }}",

@@ -6,13 +6,14 @@ public struct NotificationTemplate: Sendable {
     public var key: String
     public var template: Template
 
-    /// Compiles `text`. A `{{ template "name" }}` of a name the text does not define is an error
-    /// here, not at delivery: mnotify reads no template files, so it could never run.
-    public init(_ text: String, key: String) throws(TemplateError) {
-        template = try Template(text, name: key, dialect: .notifications)
+    /// Compiles `text`, which may call the templates `files` define (the configuration's
+    /// `templates`). A `{{ template "name" }}` of a name neither defines is an error here, not at
+    /// delivery, where it could never run.
+    public init(_ text: String, key: String, files: [Template] = []) throws(TemplateError) {
+        template = try Template(text, name: key, dialect: .notifications).calling(files)
         self.key = key
         if let undefined = template.undefinedTemplateNames.first {
-            throw TemplateError("template: \(key): no template \"\(undefined)\" is defined in the text (mnotify reads no template files)")
+            throw TemplateError("template: \(key): no template \"\(undefined)\" is defined in the text or the template files")
         }
     }
 }

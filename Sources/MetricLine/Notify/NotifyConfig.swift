@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// mnotify's configuration: the part of Alertmanager's that mnotify implements (`route`,
 /// `receivers`, `inhibit_rules`, `time_intervals`, `global`), read from YAML with every problem
 /// reported as `file:line:column: ...`, so users can bring their Alertmanager file.
@@ -172,6 +176,8 @@ struct NotifyConfigReader {
     let path: String
     var problems: [ConfigProblem] = []
     var notes: [ConfigProblem] = []
+    /// The templates of the files `templates` names, which receivers' templates may call.
+    var templateFiles: [Template] = []
 
     init(path: String) { self.path = path }
 
@@ -192,7 +198,7 @@ struct NotifyConfigReader {
             return nil
         }
         known(root, ["global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates", "state_group"], in: "the configuration")
-        unused(root, ["templates"], "template files are not read; write templates in the receivers' keys")
+        templateFiles = readTemplateFiles(root["templates"])
         var defaultEmailSender: String?
         var resolveTimeout: Int64 = 300_000
         if let global = root["global"], !global.isNull {
@@ -428,10 +434,40 @@ struct NotifyConfigReader {
             fail(node.position, "receiver \"\(receiver)\": \(kind) \(key): want a template string, not a \(node.kind)")
             return nil
         }
-        do { return try NotificationTemplate(text, key: key) } catch {
+        do { return try NotificationTemplate(text, key: key, files: templateFiles) } catch {
             fail(node.position, "receiver \"\(receiver)\": \(kind) \(key): \(error.message)")
             return nil
         }
+    }
+
+    /// `templates`: files (the last part of each path may hold `*`, `?` or `[...]`, relative paths
+    /// count from the configuration's directory) whose `define`d templates the receivers' may
+    /// call, as Alertmanager's template files. A pattern that matches no file is not an error, as
+    /// in Alertmanager; a file that does not compile is, with its own line and column.
+    private mutating func readTemplateFiles(_ node: YAMLNode?) -> [Template] {
+        var files: [Template] = []
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        for item in list(node, "templates") {
+            guard let pattern = item.scalar, !pattern.isEmpty else { fail(item.position, "templates: want file names"); continue }
+            var matches = glob_t()
+            defer { globfree(&matches) }
+            guard glob(pattern.hasPrefix("/") ? pattern : directory + "/" + pattern, 0, nil, &matches) == 0 else { continue }
+            for index in 0..<Int(matches.gl_pathc) {
+                guard let name = matches.gl_pathv[index].map({ String(cString: $0) }) else { continue }
+                let bytes: [UInt8]
+                do { bytes = try StoreFile.readAll(name) } catch {
+                    fail(item.position, "templates: \(error.message)")
+                    continue
+                }
+                do {
+                    files.append(try Template(String(decoding: bytes, as: UTF8.self), name: String(name.split(separator: "/").last ?? ""),
+                                              dialect: .notifications))
+                } catch {
+                    fail(item.position, "templates: \(name): \(error.message)")
+                }
+            }
+        }
+        return files
     }
 
     /// `http_config: tls_config` of a receiver: `ca_file`, `cert_file` and `key_file` (checked

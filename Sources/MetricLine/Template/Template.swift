@@ -109,6 +109,25 @@ public struct Template: Sendable {
     let trees: [String: [Node]]
     /// The text itself when it holds no action.
     private let constantText: String?
+    /// Other templates whose `define`d templates this one may call by name after its own
+    /// (Alertmanager's template files).
+    private(set) var definitions: [Template] = []
+
+    /// This template with the `define`d templates of `files` to call by name, after its own.
+    public func calling(_ files: [Template]) -> Template {
+        var copy = self
+        copy.definitions = files
+        return copy
+    }
+
+    /// Which template defines `name` (0 this one, n the nth of `definitions`), and its body.
+    func definition(_ name: String) -> (owner: Int, body: [Node])? {
+        if let body = trees[name] { return (0, body) }
+        for (index, file) in definitions.enumerated() {
+            if let body = file.trees[name] { return (index + 1, body) }
+        }
+        return nil
+    }
 
     /// Compiles `text`. `name` is used in messages, like Prometheus: `template: __alert_InstanceDown:1: undefined variable "$label"`.
     public init(_ text: String, name: String, dialect: TemplateDialect = .alertingRules) throws(TemplateError) {
@@ -143,8 +162,8 @@ public struct Template: Sendable {
     /// True when the text holds no `{{` (callers skip rendering).
     public var isConstant: Bool { constantText != nil }
 
-    /// The names `{{template "name"}}` calls that the text does not define (Go finds out only when
-    /// the call runs).
+    /// The names `{{template "name"}}` calls that neither the text nor its `definitions` define
+    /// (Go finds out only when the call runs).
     public var undefinedTemplateNames: [String] {
         var names: [String] = []
         func visit(_ nodes: [Node]) {
@@ -157,7 +176,7 @@ public struct Template: Sendable {
                     visit(list)
                     visit(elseList ?? [])
                 case .call(let called, _, _):
-                    if trees[called] == nil && !names.contains(called) { names.append(called) }
+                    if definition(called) == nil && !names.contains(called) { names.append(called) }
                 default:
                     break
                 }

@@ -37,7 +37,12 @@ extension Template {
 
     /// One rendering: Go's exec.go state, with the variable stack and the output.
     final class Execution {
-        let template: Template
+        /// The template rendered, whose name space `{{template}}` looks names up in.
+        private let main: Template
+        /// Whose text is running: 0 the template rendered, n the nth of its template files (for
+        /// positions in messages).
+        private var running = 0
+        var template: Template { running == 0 ? main : main.definitions[running - 1] }
         let data: TemplateData
         /// What `.` and `$` are when the caller gave its own data rather than a rule's `data`.
         private let root: Value?
@@ -55,7 +60,7 @@ extension Template {
         static let ruleVariables = ["$", "$labels", "$externalLabels", "$externalURL", "$value"]
 
         init(template: Template, data: TemplateData, root: Value?) {
-            self.template = template
+            main = template
             self.data = data
             self.root = root
             treeName = template.name
@@ -248,20 +253,31 @@ extension Template {
 
         private func walkTemplate(_ dot: Value, _ name: String, _ pipeline: Pipeline?, _ position: Int) throws(TemplateError) {
             location = .template(name: name, pipeline, position: position)
-            guard let body = template.trees[name] else { throw failure("template \(GoText.quote(name)) not defined") }
+            var owner = 0
+            guard let body = definition(name, owner: &owner) else { throw failure("template \(GoText.quote(name)) not defined") }
             guard templateDepth < Limits.templateDepth else { throw failure("exceeded maximum template depth (\(Limits.templateDepth))") }
             let newDot = if let pipeline { try evalPipeline(dot, pipeline) } else { Value.missing }
-            let saved = (variables, treeName)
+            let saved = (variables, treeName, running)
             variables = [("$", newDot)]
             treeName = name
+            running = owner
             templateDepth += 1
             defer {
-                (variables, treeName) = saved
+                (variables, treeName, running) = saved
                 templateDepth -= 1
             }
             try enter()
             defer { leave() }
             _ = try walk(newDot, body)
+        }
+
+        /// The body of the template `name` and, in `owner`, whose text it is; apart from
+        /// `walkTemplate`, so that its frame, one per level of `{{template}}`, stays small.
+        @inline(never)
+        private func definition(_ name: String, owner: inout Int) -> [Node]? {
+            guard let (index, body) = main.definition(name) else { return nil }
+            owner = index
+            return body
         }
 
         // MARK: Pipelines and commands

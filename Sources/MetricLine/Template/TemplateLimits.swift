@@ -5,8 +5,9 @@ extension Template {
         static let parseNesting = 50
         /// Nesting of pipelines, control structures and template calls while running.
         static let runNesting = 200
-        /// Template calls within template calls (Go allows 100000).
-        static let templateDepth = 50
+        /// Template calls within template calls (Go allows 100000); low enough that a debug
+        /// build's frames reach it before the stack guard, so the message says what happened.
+        static let templateDepth = 40
         /// Nodes and loop iterations one rendering may take.
         static let steps = 1_000_000
         /// Bytes of output, and of any one string a function returns.
