@@ -127,7 +127,13 @@ final class FormatRoundTripTests: XCTestCase {
         let bare = try json.decodeAll(#"{"metric":{"__name__":"up"},"values":[+Inf,-Inf,NaN],"timestamps":[1,2,3]}"#)
         XCTAssertEqual(bare.compactMap { if case .sample(let s) = $0 { return ExpositionWriter.line(s) } else { return nil } },
                        ["up +Inf 1", "up -Inf 2", "up NaN 3"])
-        XCTAssertThrowsError(try JSONParser.parse(Array("[NaN]".utf8).withUnsafeBufferPointer { $0 }), "plain JSON has no such words")
+        XCTAssertEqual(try json.decodeAll(#"{"metric":{"__name__":"up"},"values":[nan,-inf,+NaN,INF],"timestamps":[1,2,3,4]}"#)
+            .compactMap { if case .sample(let s) = $0 { return ExpositionWriter.line(s) } else { return nil } },
+                       ["up NaN 1", "up -Inf 2", "up NaN 3", "up +Inf 4"], "any case, any sign, as VictoriaMetrics reads them")
+        for wrong in ["[Infinity]", "[NaNx]", "[-nan1]", "[in]"] {
+            XCTAssertThrowsError(try Array(wrong.utf8).withUnsafeBufferPointer { bytes throws(LineError) in try JSONParser.parse(bytes, specialNumbers: true) }, wrong)
+        }
+        XCTAssertThrowsError(try Array("[NaN]".utf8).withUnsafeBufferPointer { bytes throws(LineError) in try JSONParser.parse(bytes) }, "plain JSON has no such words")
         var csv = CSVDecoder()
         XCTAssertEqual(try csv.decodeAll("name,labels,value,timestamp\nup,\"job=\"\"a\"\"\",1,5\n"),
                        [.sample(Sample(name: "up", labels: [Label("job", "a")], value: 1, timestamp: 5))])

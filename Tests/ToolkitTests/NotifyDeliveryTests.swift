@@ -129,6 +129,21 @@ final class NotifyDeliveryTests: XCTestCase {
         XCTAssertEqual(receiver.bodies.first?["title"] as? String, "[FIRING] DiskFull")
         XCTAssertEqual(receiver.bodies.first?["count"] as? String, "1 firing")
 
+        // As in Go's template set: a later file's non-empty definition replaces an earlier one, an
+        // empty one in the receiver's text replaces nothing, and the receiver's own key is no name.
+        try #"{{ define "myorg.count" }}{{ len .Alerts }} in all{{ end }}"#.write(toFile: directory + "/templates/zz-later.tmpl", atomically: true, encoding: .utf8)
+        let files = [try Template(#"{{ define "x" }}from-a{{ end }}"#, name: "a.tmpl", dialect: .notifications),
+                     try Template(#"{{ define "x" }}from-b{{ end }}{{ define "y" }}{{ template "nope" . }}{{ end }}"#, name: "b.tmpl", dialect: .notifications)]
+        let later = try NotificationTemplate(#"{{ define "x" }} {{ end }}[{{ template "x" . }}]"#, key: "text", files: files)
+        XCTAssertEqual(try later.template.render(.string("")), "[from-b]")
+        XCTAssertThrowsError(try NotificationTemplate(#"{{ template "text" . }}"#, key: "text", files: files), "its own key is not a name")
+        XCTAssertThrowsError(try NotificationTemplate(#"{{ template "y" . }}"#, key: "text", files: files)) { error in
+            XCTAssertTrue("\(error)".contains("nope"), "what a file's template calls is checked too: \(error)")
+        }
+        let again = try runTool("mnotify", ["-c", file, "--state", directory + "/state2"], input: Data(event("firing", "DiskFull", "b").utf8))
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(receiver.bodies.last?["count"] as? String, "1 in all", "the later file's definition")
+
         try "{{ define \"broken\" }}\n{{ .Status \n".write(toFile: directory + "/templates/broken.tmpl", atomically: true, encoding: .utf8)
         let broken = try runTool("mnotify", ["check", file])
         XCTAssertEqual(broken.status, 1)
@@ -150,7 +165,7 @@ final class NotifyDeliveryTests: XCTestCase {
         let array = #"[{"labels":{"alertname":"Fine"}},{"labels":{"instance":"x"}}]"# + "\n"
         let mixed = try runTool("mnotify", ["-c", file, "--state", directory + "/c"], input: Data(array.utf8))
         XCTAssertEqual(mixed.status, 1)
-        XCTAssertTrue(mixed.stderr.contains("<stdin>:1: alert 2: labels need an alertname (the line's other alerts were taken)"), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("<stdin>:1: alert 2: labels need an alertname (1 other alert of the line taken)"), mixed.stderr)
         XCTAssertEqual(receiver.bodies.last.flatMap { ($0["groupLabels"] as? [String: String])?["alertname"] }, "Fine")
         // --strict stops at the bad line; what came before it is still sent, nothing after it.
         let strict = try runTool("mnotify", ["-c", file, "--state", directory + "/b", "--strict"],

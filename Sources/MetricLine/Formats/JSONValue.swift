@@ -116,18 +116,38 @@ public struct JSONParser {
             try expectWord("false")
             return .bool(false)
         case UInt8(ascii: "n"):
+            if specialNumbers, let word = specialNumber() { return .number(word) }
             try expectWord("null")
             return .null
         default:
-            if specialNumbers {
-                for word in ["NaN", "Inf", "+Inf", "-Inf"] where bytes.count - index >= word.utf8.count
-                    && UnsafeBufferPointer(rebasing: bytes[index..<(index + word.utf8.count)]).elementsEqual(word.utf8) {
-                    index += word.utf8.count
-                    return .number(word)
-                }
-            }
+            if specialNumbers, let word = specialNumber() { return .number(word) }
             return .number(try parseNumber())
         }
+    }
+
+    /// VictoriaMetrics' bare `NaN` or `Inf`, with a sign or not, in any case (as its parser takes
+    /// them), spelt as the sample parser reads it; nil, and nothing read, for anything else.
+    private mutating func specialNumber() -> String? {
+        var at = index
+        var sign = ""
+        if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") {
+            sign = bytes[at] == UInt8(ascii: "-") ? "-" : "+"
+            at += 1
+        }
+        guard bytes.count - at >= 3 else { return nil }
+        let word = (bytes[at] | 0x20, bytes[at + 1] | 0x20, bytes[at + 2] | 0x20)
+        let spelt: String
+        if word == (UInt8(ascii: "n"), UInt8(ascii: "a"), UInt8(ascii: "n")) {
+            spelt = "NaN"
+        } else if word == (UInt8(ascii: "i"), UInt8(ascii: "n"), UInt8(ascii: "f")) {
+            spelt = sign == "-" ? "-Inf" : "+Inf"
+        } else {
+            return nil
+        }
+        // A word, not the start of a longer one (`Infinity`, `NaNx`).
+        if at + 3 < bytes.count, (bytes[at + 3] | 0x20) &- UInt8(ascii: "a") < 26 || bytes[at + 3] &- UInt8(ascii: "0") < 10 { return nil }
+        index = at + 3
+        return spelt
     }
 
     private mutating func expectWord(_ word: StaticString) throws(LineError) {

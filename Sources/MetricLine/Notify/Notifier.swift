@@ -63,14 +63,13 @@ public final class Notifier {
     /// of it that could not be taken (the others are taken).
     public func read(_ line: String, now: Int64) -> String? {
         var rejected: [String] = []
-        do {
-            for alert in try AlertInput.alerts(in: line, now: now, resolveTimeout: resolveTimeout, rejected: &rejected) {
-                dispatcher.ingest(alert, now: now)
-            }
-        } catch {
+        let alerts: [AlertNotification]
+        do { alerts = try AlertInput.alerts(in: line, now: now, resolveTimeout: resolveTimeout, rejected: &rejected) } catch {
             return error.message
         }
-        return rejected.isEmpty ? nil : rejected.joined(separator: "; ") + " (the line's other alerts were taken)"
+        for alert in alerts { dispatcher.ingest(alert, now: now) }
+        guard !rejected.isEmpty else { return nil }
+        return rejected.joined(separator: "; ") + (alerts.isEmpty ? "" : " (\(alerts.count) other alert\(alerts.count == 1 ? "" : "s") of the line taken)")
     }
 
     /// Queues the groups due at `now` and saves the group state; `flush` as in `Dispatcher.due`.

@@ -120,13 +120,17 @@ public struct Template: Sendable {
         return copy
     }
 
-    /// Which template defines `name` (0 this one, n the nth of `definitions`), and its body.
+    /// Which template defines `name` (0 this one, n the nth of `definitions`), and its body, as
+    /// Go's template set would hold it after parsing the files in order and then this text: a
+    /// later non-empty definition replaces an earlier one, an empty one replaces nothing. This
+    /// text's own body, under its name, cannot be called.
     func definition(_ name: String) -> (owner: Int, body: [Node])? {
-        if let body = trees[name] { return (0, body) }
+        var found: (owner: Int, body: [Node])?
         for (index, file) in definitions.enumerated() {
-            if let body = file.trees[name] { return (index + 1, body) }
+            if let body = file.trees[name], found == nil || !SyntaxParser.isEmpty(body) { found = (index + 1, body) }
         }
-        return nil
+        if name != self.name, let body = trees[name], found == nil || !SyntaxParser.isEmpty(body) { found = (0, body) }
+        return found
     }
 
     /// Compiles `text`. `name` is used in messages, like Prometheus: `template: __alert_InstanceDown:1: undefined variable "$label"`.
@@ -166,6 +170,7 @@ public struct Template: Sendable {
     /// (Go finds out only when the call runs).
     public var undefinedTemplateNames: [String] {
         var names: [String] = []
+        var visited: Set<String> = []
         func visit(_ nodes: [Node]) {
             for node in nodes {
                 switch node {
@@ -176,7 +181,9 @@ public struct Template: Sendable {
                     visit(list)
                     visit(elseList ?? [])
                 case .call(let called, _, _):
-                    if definition(called) == nil && !names.contains(called) { names.append(called) }
+                    // Followed into what it calls, in this text or in the files.
+                    guard visited.insert(called).inserted else { break }
+                    if let (_, body) = definition(called) { visit(body) } else { names.append(called) }
                 default:
                     break
                 }

@@ -257,13 +257,13 @@ extension Template {
             guard let body = definition(name, owner: &owner) else { throw failure("template \(GoText.quote(name)) not defined") }
             guard templateDepth < Limits.templateDepth else { throw failure("exceeded maximum template depth (\(Limits.templateDepth))") }
             let newDot = if let pipeline { try evalPipeline(dot, pipeline) } else { Value.missing }
-            let saved = (variables, treeName, running)
+            let saved = (variables, treeName, running, location)
             variables = [("$", newDot)]
             treeName = name
             running = owner
             templateDepth += 1
             defer {
-                (variables, treeName, running) = saved
+                (variables, treeName, running, location) = saved
                 templateDepth -= 1
             }
             try enter()

@@ -136,7 +136,7 @@ extension Template {
             trees[templateName] = body
         }
 
-        private static func isEmpty(_ body: [Node]) -> Bool {
+        static func isEmpty(_ body: [Node]) -> Bool {
             body.allSatisfy { node in
                 guard case .text(let bytes) = node else { return false }
                 return String(decoding: bytes, as: UTF8.self).unicodeScalars.allSatisfy(\.properties.isWhitespace)
