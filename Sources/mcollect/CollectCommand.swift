@@ -67,7 +67,7 @@ struct CollectCommand {
         let scrapeTimeout = scrapeTimeout  // checked here, whether or not anything is scraped
         let tls = tls
         check(tls)
-        for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout, tls: tls)) }
+        for url in arguments.values("--scrape") { chosen.append(ScrapeCollector(url: url, job: job, timeout: scrapeTimeout, tls: tls, honorLabels: arguments.has("--honor-labels"))) }
         for target in arguments.values("--probe-tcp") { chosen.append(ProbeCollector(kind: .tcp, target: target, timeout: scrapeTimeout)) }
         for target in arguments.values("--probe-http") { chosen.append(ProbeCollector(kind: .http, target: target, timeout: scrapeTimeout, tls: tls)) }
         return chosen
@@ -105,7 +105,8 @@ struct CollectCommand {
         for index in files.indices {
             if let warning = files[index].refresh(force: force) { diagnostics.warn(warning) }
             for target in files[index].targets {
-                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, tls: tls, targetLabels: target.labels))
+                result.append(ScrapeCollector(url: target.url, job: target.job ?? job, timeout: scrapeTimeout, tls: tls, targetLabels: target.labels,
+                                              honorLabels: arguments.has("--honor-labels")))
             }
         }
         return result

@@ -18,6 +18,7 @@ let spec = CommandSpec(
         OptionSpec(["--exec-timeout"], argument: "D", help: "kill a command after D (default 10s)"),
         OptionSpec(["--scrape"], argument: "URL", help: "scrape a Prometheus/OpenMetrics endpoint (http://host:port/metrics); repeatable"),
         OptionSpec(["--file-sd"], argument: "FILE", help: "scrape the targets of FILE, in Prometheus's file_sd format (JSON or YAML), with their labels; read again when it changes or on SIGHUP; repeatable"),
+        OptionSpec(["--honor-labels"], help: "keep a scraped page's own job, instance and other labels where they clash with the target's (Prometheus's honor_labels: for federation and the Pushgateway); by default the page's are kept as exported_NAME"),
         OptionSpec(["--job"], argument: "NAME", help: "the job label of scraped samples (default mcollect)"),
         OptionSpec(["--scrape-timeout"], argument: "D", help: "give up on a scrape or probe after D (default 10s)"),
         OptionSpec(["--probe-tcp"], argument: "HOST:PORT", help: "probe a TCP port: probe_success, probe_duration_seconds; repeatable"),

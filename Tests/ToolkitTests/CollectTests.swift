@@ -280,6 +280,10 @@ final class ScrapeTests: XCTestCase {
         XCTAssertTrue(whole.stdout.contains(
             "jobs_total{exported_exported_job=\"batch\",exported_job=\"older\",instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 3 "), whole.stdout + whole.stderr)
         XCTAssertTrue(whole.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 1 "), whole.stdout)
+        // --honor-labels: the page's job stays, the target fills in what the page lacks.
+        let honored = try runTool("mcollect", ["--once", "--collect", "time", "--honor-labels", "--scrape", "http://127.0.0.1:\(port)/whole"])
+        XCTAssertTrue(honored.stdout.contains("jobs_total{exported_job=\"older\",instance=\"127.0.0.1:\(port)\",job=\"batch\"} 3 "), honored.stdout)
+        XCTAssertTrue(honored.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 1 "), "up is the target's own")
         let cut = try runTool("mcollect", ["--once", "--collect", "time", "--scrape", "http://127.0.0.1:\(port)/cut"])
         XCTAssertTrue(cut.stdout.contains("up{instance=\"127.0.0.1:\(port)\",job=\"mcollect\"} 0 "), cut.stdout)
         XCTAssertFalse(cut.stdout.contains("jobs_total"), "nothing of a page cut short is kept")

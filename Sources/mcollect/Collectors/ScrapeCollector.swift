@@ -14,6 +14,8 @@ struct ScrapeCollector: Collector {
     /// Labels of the target (from a file_sd file), put on every sample; they win over the
     /// scraped ones, as Prometheus's target labels do.
     var targetLabels: [Label] = []
+    /// `honor_labels`: a page's own labels win over the target's (federation, Pushgateway).
+    var honorLabels = false
     var name: String { "scrape " + url }
 
     func collect(root: String, into samples: inout [Sample]) throws(CollectError) {
@@ -42,7 +44,7 @@ struct ScrapeCollector: Collector {
             let added = Sample.canonicalLabels([Label("job", job), Label("instance", instance)] + targetLabels)
             for record in records {
                 guard case .sample(var sample) = record else { continue }
-                sample.labels = Self.attaching(added, to: sample.labels)
+                sample.labels = Self.attaching(added, to: sample.labels, honoring: honorLabels)
                 scraped.append(sample)
             }
         } catch {
@@ -57,13 +59,18 @@ struct ScrapeCollector: Collector {
         samples.append(Sample(name: "scrape_samples_scraped", labels: labels, value: Double(scraped.count)))
     }
 
-    /// The target's labels on a scraped sample, as Prometheus attaches them (without
-    /// `honor_labels`): each scraped label a target label replaces is kept under the first free
+    /// The target's labels on a scraped sample, as Prometheus attaches them. With `honoring`
+    /// (`honor_labels`) the page's own labels win; without, each scraped label a target label replaces is kept under the first free
     /// name of `exported_NAME`, `exported_exported_NAME`, ..., shortest names first. An empty
     /// value counts as no label.
-    static func attaching(_ targetLabels: [Label], to scraped: [Label]) -> [Label] {
+    static func attaching(_ targetLabels: [Label], to scraped: [Label], honoring: Bool = false) -> [Label] {
         var labels: [String: String] = [:]
         for label in scraped where !label.value.isEmpty { labels[label.name] = label.value }
+        if honoring {
+            // With honor_labels, the target's labels fill in only what the page does not say.
+            for target in targetLabels where labels[target.name] == nil && !target.value.isEmpty { labels[target.name] = target.value }
+            return Sample.canonicalLabels(labels.map { Label($0.key, $0.value) })
+        }
         var replaced: [Label] = []
         for target in targetLabels {
             if let value = labels[target.name] { replaced.append(Label(target.name, value)) }
