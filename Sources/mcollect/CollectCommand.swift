@@ -132,7 +132,7 @@ struct CollectCommand {
         if let before = written {
             var now: [String: Sample] = [:]
             now.reserveCapacity(samples.count)
-            for sample in samples { now[ExpositionWriter.line(Sample(name: sample.name, labels: sample.labels, value: 0))] = sample }
+            for sample in samples { now[ExpositionWriter.seriesKey(name: sample.name, labels: Sample.canonicalLabels(sample.labels))] = sample }
             for (key, sample) in before where now[key] == nil {
                 samples.append(Sample(name: sample.name, labels: sample.labels, value: StaleMarker.value, timestamp: sample.timestamp == nil ? nil : time))
             }

@@ -57,7 +57,7 @@ enum DumpCommand {
             reader.forEachSeries(matching: matchers, from: from, to: to) { key, timestamps, values in
                 if selectors.count > 1 {
                     // A series matched by several selectors is printed once.
-                    guard seen.insert(ExpositionWriter.line(Sample(name: key.name, labels: key.labels, value: 0))).inserted else { return }
+                    guard seen.insert(ExpositionWriter.seriesKey(name: key.name, labels: Sample.canonicalLabels(key.labels))).inserted else { return }
                 }
                 for index in timestamps.indices where keepStale || values[index].bitPattern != StaleMarker.bitPattern {
                     let sample = Sample(name: key.name, labels: key.labels, value: values[index], timestamp: timestamps[index])

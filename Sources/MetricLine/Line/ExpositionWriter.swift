@@ -79,6 +79,13 @@ public enum ExpositionWriter {
         appendValueAndTimestamp(sample.value, sample.timestamp, to: &output)
     }
 
+    /// `name{labels}` in canonical form, as a text: the key that tells a series apart.
+    public static func seriesKey(name: String, labels: [Label]) -> String {
+        var bytes: [UInt8] = []
+        appendSeriesKey(name: name, labels: labels, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The canonical line for `sample`, without the newline.
     public static func line(_ sample: Sample) -> String {
         var bytes: [UInt8] = []

@@ -194,9 +194,9 @@ enum CurlTransport {
     /// in milliseconds since the epoch.
     static func parseCertificateDate(_ text: String) -> Int64? {
         let words = text.split(separator: " ")
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         var year: Int64, month: Int64, day: Int64, time: Substring
-        if words.count >= 4, let index = months.firstIndex(of: String(words[0])), let parsedDay = Int64(words[1]), let parsedYear = Int64(words[3]) {
+        if words.count >= 4, let index = Timestamp.monthAbbreviations.firstIndex(of: String(words[0])), let parsedDay = Int64(words[1]),
+           let parsedYear = Int64(words[3]) {
             (year, month, day, time) = (parsedYear, Int64(index + 1), parsedDay, words[2])
         } else if words.count >= 2 {
             let date = words[0].split(separator: "-").compactMap { Int64($0) }
@@ -205,10 +205,7 @@ enum CurlTransport {
         } else {
             return nil
         }
-        let clock = time.split(separator: ":").compactMap { Int64($0) }
-        guard clock.count == 3, (1...12).contains(month), (1...31).contains(day) else { return nil }
-        let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
-        return ((days * 24 + clock[0]) * 60 + clock[1]) * 60_000 + clock[2] * 1000
+        return Timestamp.milliseconds(year: year, month: month, day: day, clock: time)
     }
 }
 

@@ -39,14 +39,12 @@ public struct Delivery {
             let webhook = receiver.webhooks[integration.index]
             guard let shown = Self.visible(notification, sendResolved: webhook.sendResolved) else { return .skipped }
             let payload = Self.webhookBody(WebhookPayload.truncated(shown, maxAlerts: webhook.maxAlerts), webhook)
-            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, tls: webhook.tls, proxy: webhook.proxy,
-                        authorization: webhook.authorization, integration: integration)
+            return post(payload, url: webhook.url, urlFile: webhook.urlFile, timeout: webhook.timeout, http: webhook.http, integration: integration)
         case "slack":
             guard integration.index < receiver.slack.count else { break }
             let slack = receiver.slack[integration.index]
             guard let shown = Self.visible(notification, sendResolved: slack.sendResolved) else { return .skipped }
-            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, tls: slack.tls, proxy: slack.proxy,
-                        authorization: slack.authorization, integration: integration)
+            return post(Self.slackBody(shown, slack), url: slack.url, urlFile: slack.urlFile, timeout: 10_000, http: slack.http, integration: integration)
         case "email":
             guard integration.index < receiver.email.count else { break }
             let email = receiver.email[integration.index]
@@ -94,23 +92,19 @@ public struct Delivery {
         return WebhookPayload.body(notification, templateError: renderer.note)
     }
 
-    /// The Slack post: its `title` and `text` templates over data escaped for Slack, or the defaults.
     /// A `Retry-After` value in milliseconds: whole seconds, or an HTTP date
     /// (`Wed, 21 Oct 2015 07:28:00 GMT`) from now; nil for anything else.
     static func retryAfter(_ text: String, now: Int64 = Clock.nowMilliseconds()) -> Int64? {
         let value = text.trimmingBlanks
         if let seconds = Int64(value), seconds >= 0, seconds < 1 << 40 { return seconds * 1000 }
         let words = value.split(separator: " ")
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        guard words.count == 6, words[5] == "GMT", let day = Int64(words[1]), let month = months.firstIndex(of: String(words[2])),
-              let year = Int64(words[3]), (1...31).contains(day), (1970...9999).contains(year) else { return nil }
-        let clock = words[4].split(separator: ":").compactMap { Int64($0) }
-        guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
-        let days = Timestamp.daysFromCivil(year: year, month: Int64(month + 1), day: day)
-        let time = ((days * 24 + clock[0]) * 60 + clock[1]) * 60_000 + clock[2] * 1000
+        guard words.count == 6, words[5] == "GMT", let day = Int64(words[1]), let month = Timestamp.monthAbbreviations.firstIndex(of: String(words[2])),
+              let year = Int64(words[3]), (1970...9999).contains(year),
+              let time = Timestamp.milliseconds(year: year, month: Int64(month + 1), day: day, clock: words[4]) else { return nil }
         return max(0, time - now)
     }
 
+    /// The Slack post: its `title` and `text` templates over data escaped for Slack, or the defaults.
     public static func slackBody(_ notification: GroupNotification, _ slack: SlackConfig) -> [UInt8] {
         var renderer = NotificationRenderer(notification, escape: SlackPayload.escape)
         let title = slack.title.map { template in renderer.render(template) { SlackPayload.escape(NotificationText.title(notification)) } }
@@ -168,8 +162,7 @@ public struct Delivery {
         return shown.alerts.isEmpty ? nil : shown
     }
 
-    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, tls: TLSSettings, proxy: HTTPTarget?, authorization: HTTPAuthorization?,
-                      integration: Integration) -> Outcome {
+    private func post(_ body: [UInt8], url: String?, urlFile: String?, timeout: Int64, http: HTTPConfig, integration: Integration) -> Outcome {
         var address = url ?? ""
         if let urlFile {
             guard let secret = SecretFile.read(urlFile) else { return .retry("\(integration.description): cannot read its url_file") }
@@ -178,9 +171,9 @@ public struct Delivery {
         do throws(NetworkError) {
             let target = try HTTPTarget(address)
             var headers = [("Content-Type", "application/json")]
-            if let authorization { headers.append(("Authorization", try authorization.headerValue())) }
+            if let authorization = http.authorization { headers.append(("Authorization", try authorization.headerValue())) }
             let response = try HTTPClient.send("POST", target, headers: headers, body: body, timeout: timeout,
-                                               userAgent: "mnotify/\(Toolkit.version)", tls: tls, proxy: proxy)
+                                               userAgent: "mnotify/\(Toolkit.version)", tls: http.tls, proxy: http.proxy)
             switch response.status {
             case 200..<300: return .delivered
             case 429, 500..<600:

@@ -58,7 +58,6 @@ public final class Notifier {
         return messages
     }
 
-    /// Reads one input line; problems are reported with `place` (`stdin:12`).
     /// Takes the alerts of one input line; returns what is wrong with the line, or with the alerts
     /// of it that could not be taken (the others are taken).
     public func read(_ line: String, now: Int64) -> String? {

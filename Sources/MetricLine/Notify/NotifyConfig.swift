@@ -94,12 +94,17 @@ public struct WebhookConfig: Sendable {
     /// The whole request body, for APIs that want their own JSON (`body_template`, an mnotify
     /// extension); nil sends Alertmanager's payload.
     public var bodyTemplate: NotificationTemplate?
-    /// `http_config: tls_config`: how an https:// receiver is checked (`ca_file`,
-    /// `insecure_skip_verify`) and the client certificate shown to it (`cert_file`, `key_file`).
+    public var http = HTTPConfig()
+}
+
+/// A receiver's `http_config`, the part mnotify uses.
+public struct HTTPConfig: Sendable {
+    /// `tls_config`: how an https:// receiver is checked (`ca_file`, `insecure_skip_verify`) and
+    /// the client certificate shown to it (`cert_file`, `key_file`).
     public var tls = TLSSettings()
-    /// `http_config: proxy_url`: an http:// proxy requests go through.
+    /// `proxy_url`: an http:// proxy requests go through.
     public var proxy: HTTPTarget?
-    /// `http_config: basic_auth` or `authorization`.
+    /// `basic_auth`, `authorization` or the older `bearer_token(_file)`.
     public var authorization: HTTPAuthorization?
 }
 
@@ -116,10 +121,7 @@ public struct SlackConfig: Sendable {
     /// The message's title (`title`) and the text under it in place of the alerts' sections (`text`).
     public var title: NotificationTemplate?
     public var text: NotificationTemplate?
-    /// `http_config: tls_config`, `proxy_url` and `basic_auth` or `authorization`, as for webhooks.
-    public var tls = TLSSettings()
-    public var proxy: HTTPTarget?
-    public var authorization: HTTPAuthorization?
+    public var http = HTTPConfig()
 }
 
 /// `email_configs` entry; mail goes through `sendmail -t -i`.
@@ -368,9 +370,7 @@ struct NotifyConfigReader {
             if let text = item["max_alerts"]?.scalar { if let value = Int(text), value >= 0 { config.maxAlerts = value } else { fail(item["max_alerts"]!.position, "max_alerts: want a number") } }
             if let value = duration(item["timeout"], "timeout") { config.timeout = value }
             config.bodyTemplate = template(item["body_template"], key: "body_template", receiver: name, in: "webhook")
-            config.tls = tlsSettings(item["http_config"], receiver: name)
-            config.proxy = proxy(item["http_config"], receiver: name)
-            config.authorization = authorization(item["http_config"], receiver: name)
+            config.http = httpConfig(item["http_config"], receiver: name)
             receiver.webhooks.append(config)
         }
         for item in list(node["slack_configs"], "slack_configs") {
@@ -386,9 +386,7 @@ struct NotifyConfigReader {
             config.sendResolved = flag(item["send_resolved"], default: false)
             config.title = template(item["title"], key: "title", receiver: name, in: "slack")
             config.text = template(item["text"], key: "text", receiver: name, in: "slack")
-            config.tls = tlsSettings(item["http_config"], receiver: name)
-            config.proxy = proxy(item["http_config"], receiver: name)
-            config.authorization = authorization(item["http_config"], receiver: name)
+            config.http = httpConfig(item["http_config"], receiver: name)
             receiver.slack.append(config)
         }
         for item in list(node["email_configs"], "email_configs") {
@@ -470,16 +468,22 @@ struct NotifyConfigReader {
         return files
     }
 
-    /// `http_config: tls_config` of a receiver: `ca_file`, `cert_file` and `key_file` (checked
-    /// to be readable, a certificate with its key, as Alertmanager wants) and
-    /// `insecure_skip_verify`; its other keys (`server_name`, `min_version`, ...) and the rest of
-    /// `http_config` but `proxy_url` and the authorizations are accepted and not used.
-    private mutating func tlsSettings(_ node: YAMLNode?, receiver: String) -> TLSSettings {
+    /// `http_config` of a receiver: TLS, proxy and authorization; its other keys (`oauth2`,
+    /// `follow_redirects`, ...) are accepted, not used, and named as notes.
+    private mutating func httpConfig(_ node: YAMLNode?, receiver: String) -> HTTPConfig {
         let used = ["tls_config", "proxy_url", "basic_auth", "authorization", "bearer_token", "bearer_token_file"]
         for entry in node?.mapping ?? [] where !used.contains(entry.key) {
             notes.append(ConfigProblem(path: path, position: entry.keyPosition,
                                        message: "receiver \"\(receiver)\": http_config \(entry.key) is not used (mnotify uses tls_config, proxy_url, basic_auth, authorization and bearer_token)"))
         }
+        return HTTPConfig(tls: tlsSettings(node, receiver: receiver), proxy: proxy(node, receiver: receiver),
+                          authorization: authorization(node, receiver: receiver))
+    }
+
+    /// `http_config: tls_config` of a receiver: `ca_file`, `cert_file` and `key_file` (checked
+    /// to be readable, a certificate with its key, as Alertmanager wants) and
+    /// `insecure_skip_verify`; `server_name` and the TLS versions are accepted and not used.
+    private mutating func tlsSettings(_ node: YAMLNode?, receiver: String) -> TLSSettings {
         guard let tls = node?["tls_config"] else { return TLSSettings() }
         known(tls, ["ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name", "min_version", "max_version", "ca", "cert", "key"],
               in: "tls_config")

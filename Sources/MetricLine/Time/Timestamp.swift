@@ -76,6 +76,18 @@ public enum Timestamp {
         return ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1000 + millis) - offset
     }
 
+    /// English month abbreviations, as HTTP, RFC 5322 and OpenSSL dates write them.
+    static let monthAbbreviations = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// The UTC time `year-month-day` at `clock` (`HH:MM:SS`) in milliseconds since the epoch; nil
+    /// when a field is out of range.
+    static func milliseconds(year: Int64, month: Int64, day: Int64, clock: Substring) -> Int64? {
+        let parts = clock.split(separator: ":").compactMap { Int64($0) }
+        guard parts.count == 3, (1...12).contains(month), (1...31).contains(day), (0..<24).contains(parts[0]), (0..<60).contains(parts[1]),
+              (0..<61).contains(parts[2]) else { return nil }
+        return ((daysFromCivil(year: year, month: month, day: day) * 24 + parts[0]) * 60 + parts[1]) * 60_000 + parts[2] * 1000
+    }
+
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
     static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
         let shiftedYear = month <= 2 ? year - 1 : year
